@@ -1,0 +1,46 @@
+# rotator: the two commands a new user types are `make demo` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+SANDBOX_DIR ?= .sandbox
+# Integration tests start real servers: allow them time on a 2-core machine.
+TEST_TIMEOUT ?= 25m
+
+.PHONY: all build tools test unit fuzz bench demo sandbox-up sandbox-down vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/rotator ./cmd/rotator
+	$(GO) build -o $(BIN)/rotator-sandbox ./cmd/rotator-sandbox
+
+# Pinned etcd / kube-apiserver / kube-controller-manager, built once into ~/.cache/rotator-tools.
+tools:
+	@hack/build-tools.sh >/dev/null
+
+vet:
+	$(GO) vet ./...
+
+# Unit and integration tests (integration tests run the real sandbox; they never skip).
+test: tools vet
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# Short fuzzing of the parsers of untrusted input; CI keeps it bounded.
+FUZZTIME ?= 15s
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/pullsecret/
+	$(GO) test -run='^$$' -fuzz=FuzzConfig -fuzztime=$(FUZZTIME) ./internal/config/
+
+sandbox-up: tools build
+	@$(BIN)/rotator-sandbox up --dir $(SANDBOX_DIR)
+
+sandbox-down:
+	@if [ -x $(BIN)/rotator-sandbox ]; then $(BIN)/rotator-sandbox down --dir $(SANDBOX_DIR); \
+	else $(GO) run ./cmd/rotator-sandbox down --dir $(SANDBOX_DIR); fi
+
+# The real job on the local sandbox: a full rotation, then what changed in the cluster.
+demo: sandbox-up
+	@hack/demo.sh $(SANDBOX_DIR)
+
+clean: sandbox-down
+	rm -rf $(BIN)

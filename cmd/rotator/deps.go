@@ -1,0 +1,5 @@
+package main
+
+import "os"
+
+func defaultDeps() deps { return deps{stderr: os.Stderr} }

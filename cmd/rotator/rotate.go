@@ -1,0 +1,113 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/rotation"
+)
+
+type rotateFlags struct {
+	config     string
+	credential string
+	ifDue      bool
+	dryRun     bool
+	output     string
+}
+
+func newRotateCommand(g *globalFlags, d deps) *cobra.Command {
+	cmd := &cobra.Command{Use: "rotate", Short: "Rotate credentials"}
+	f := &rotateFlags{}
+	now := &cobra.Command{
+		Use:   "now --config FILE",
+		Short: "Issue, verify, write, restart and revoke now (or only what is due with --if-due)",
+		Long: `Rotate every configured credential (or one, with --credential): issue a new pull-only
+credential, verify it with a real pull, write it into every target namespace, bind it to the
+ServiceAccounts, restart the dependent workloads, and revoke the previous credential once its
+grace period has ended. A credential issued by an interrupted run is resumed, not issued again.
+
+Exit status: 0 every target done; 1 some target not done (each named); 2 invalid config or flags.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRotateNow(cmd, g, d, f) },
+	}
+	now.Flags().StringVar(&f.config, "config", "", "config file (required)")
+	now.Flags().StringVar(&f.credential, "credential", "", "rotate only this credential")
+	now.Flags().BoolVar(&f.ifDue, "if-due", false, "act only on what needs it: missing or drifted secrets, unbound ServiceAccounts, credentials near expiry, revocations due")
+	now.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the full plan and change nothing, in the cluster or at the registry")
+	now.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	_ = now.MarkFlagRequired("config")
+	cmd.AddCommand(now)
+	return cmd
+}
+
+func runRotateNow(cmd *cobra.Command, g *globalFlags, d deps, f *rotateFlags) error {
+	if f.output != "text" && f.output != "json" {
+		return &exitError{code: exitUsage, err: fmt.Errorf("--output must be text or json, not %q", f.output)}
+	}
+	cfg, err := config.Load(f.config)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	creds, err := selectCredentials(cfg, f.credential)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	out := cmd.OutOrStdout()
+	runner, err := wire(cmd.Context(), cfg, creds, g, cmd.ErrOrStderr())
+	if err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	runner.Progress = printProgress(cmd.ErrOrStderr())
+	var reports []*rotation.Report
+	ok := true
+	for _, c := range creds {
+		rep := runner.Rotate(cmd.Context(), c, rotation.Options{IfDue: f.ifDue, DryRun: f.dryRun})
+		reports = append(reports, rep)
+		ok = ok && rep.OK()
+		if f.output == "text" {
+			printReport(out, rep)
+		}
+	}
+	if f.output == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]any{"reports": reports, "ok": ok}); err != nil {
+			return err
+		}
+	}
+	if !ok {
+		return &exitError{code: exitFailed, err: fmt.Errorf("some targets are not done; see above")}
+	}
+	return nil
+}
+
+func selectCredentials(cfg *config.Config, name string) ([]*config.Credential, error) {
+	var out []*config.Credential
+	var names []string
+	for i := range cfg.Credentials {
+		c := &cfg.Credentials[i]
+		names = append(names, c.Name)
+		if name == "" || c.Name == name {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no credential %q in the config (have: %s)", name, strings.Join(names, ", "))
+	}
+	return out, nil
+}
+
+func printProgress(w io.Writer) func(rotation.Progress) {
+	return func(p rotation.Progress) {
+		count := ""
+		if p.Total > 0 {
+			count = fmt.Sprintf(" %d/%d", p.Done, p.Total)
+		}
+		fmt.Fprintf(w, "[%s] %-14s%s %s (%s)\n", p.Credential, p.Step, count, p.Message, p.Elapsed.Round(1e6))
+	}
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/clock"
+
+	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/rotation"
+	"github.com/rotatorhq/rotator/internal/transport"
+	"github.com/rotatorhq/rotator/internal/verify"
+	"github.com/rotatorhq/rotator/providers"
+	"github.com/rotatorhq/rotator/providers/harbor"
+)
+
+// wire builds the runner from the config: explicit constructors, no registries, no globals.
+func wire(ctx context.Context, cfg *config.Config, creds []*config.Credential, g *globalFlags, stderr io.Writer) (*rotation.Runner, error) {
+	rc, err := restConfig(g.kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	rc.QPS, rc.Burst = cfg.Kubernetes.QPS, cfg.Kubernetes.Burst
+	rc.UserAgent = "rotator"
+	kube, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	log := g.logger(stderr)
+	provs := map[string]providers.Provider{}
+	var registryTransport http.RoundTripper
+	for _, c := range creds {
+		p, tr, err := newProvider(c)
+		if err != nil {
+			return nil, fmt.Errorf("credential %s: %w", c.Name, err)
+		}
+		provs[c.Name] = p
+		registryTransport = tr
+	}
+	return &rotation.Runner{
+		Config: cfg, Kube: kube, Providers: provs,
+		Checker: &verify.Checker{Transport: registryTransport},
+		Clock:   clock.RealClock{}, Logger: log,
+	}, nil
+}
+
+// newProvider builds the provider of one credential and the transport for its registry.
+func newProvider(c *config.Credential) (providers.Provider, http.RoundTripper, error) {
+	switch c.Provider {
+	case "harbor":
+		h := c.Harbor
+		tr, err := transport.New(h.CAFile, h.InsecureSkipVerify)
+		if err != nil {
+			return nil, nil, err
+		}
+		password, err := h.PasswordFrom.Read()
+		if err != nil {
+			return nil, nil, fmt.Errorf("harbor password: %w", err)
+		}
+		p, err := harbor.New(harbor.Options{URL: h.URL, Username: h.Username, Password: password, Transport: tr})
+		return p, tr, err
+	}
+	return nil, nil, fmt.Errorf("unknown provider %q", c.Provider)
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if kubeconfig != "" {
+		rules.ExplicitPath = kubeconfig
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client config: %w (set --kubeconfig or KUBECONFIG)", err)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,40 @@
+package config
+
+import "time"
+
+// Default fills every unset field with its default. All defaults live here.
+func Default(c *Config) {
+	if c.StateNamespace == "" {
+		c.StateNamespace = "rotator-system"
+	}
+	if c.Kubernetes.QPS == 0 {
+		c.Kubernetes.QPS = 50
+	}
+	if c.Kubernetes.Burst == 0 {
+		c.Kubernetes.Burst = 100
+	}
+	if c.Kubernetes.Concurrency == 0 {
+		c.Kubernetes.Concurrency = 10
+	}
+	for i := range c.Credentials {
+		cr := &c.Credentials[i]
+		if !cr.Lifetime.IsSet() {
+			cr.Lifetime = NewDuration(30 * 24 * time.Hour)
+		}
+		if cr.RenewBefore == "" {
+			cr.RenewBefore = "30%"
+		}
+		if !cr.RevokeAfter.IsSet() {
+			cr.RevokeAfter = NewDuration(time.Hour)
+		}
+		if cr.Restart.Concurrency == 0 {
+			cr.Restart.Concurrency = 5
+		}
+		if !cr.Restart.Timeout.IsSet() {
+			cr.Restart.Timeout = NewDuration(5 * time.Minute)
+		}
+		if h := cr.Harbor; h != nil && h.RobotNamePrefix == "" && cr.Name != "" {
+			h.RobotNamePrefix = "rotator-" + cr.Name + "-"
+		}
+	}
+}

@@ -1,0 +1,104 @@
+// Package config is rotator's typed configuration: strict decoding (an unknown field is an
+// error), defaults in one place (Default), and Validate, which reports every problem at once,
+// each with its path (credentials[1].targets.namespaces: Required value).
+package config
+
+// Config is the whole file.
+type Config struct {
+	// StateNamespace holds one state Secret per credential (what is issued, what awaits
+	// revocation), so any replica or a later run can resume. Default "rotator-system".
+	StateNamespace string `json:"stateNamespace,omitempty"`
+	// Kubernetes tunes the client used for the cluster.
+	Kubernetes Kubernetes `json:"kubernetes,omitempty"`
+	// Credentials are rotated independently; each is one robot identity on one registry.
+	Credentials []Credential `json:"credentials"`
+}
+
+// Kubernetes client settings for a run.
+type Kubernetes struct {
+	// QPS and Burst of the client's rate limiter. client-go's default of 5 would make a write to
+	// 300 namespaces take minutes. Defaults 50 and 100.
+	QPS   float32 `json:"qps,omitempty"`
+	Burst int     `json:"burst,omitempty"`
+	// Concurrency is how many namespaces are written at once. Default 10.
+	Concurrency int `json:"concurrency,omitempty"`
+}
+
+// Credential is one registry credential and where it goes.
+type Credential struct {
+	// Name identifies the credential in state, labels and commands (--credential). A DNS label.
+	Name string `json:"name"`
+	// Provider is "harbor" (GitLab comes later).
+	Provider string  `json:"provider"`
+	Harbor   *Harbor `json:"harbor,omitempty"`
+	// RegistryHost is the key written in the secret's auths: host or host:port, no scheme or path.
+	// Default: the host of the provider's URL.
+	RegistryHost string `json:"registryHost,omitempty"`
+	// Lifetime of each issued credential ("720h", "30d"); "0" never expires. Default 30d.
+	Lifetime Duration `json:"lifetime,omitempty"`
+	// RenewBefore: a credential whose remaining lifetime is below this is due ("168h", "7d", or a
+	// percentage of its lifetime such as "30%"). Default "30%".
+	RenewBefore string `json:"renewBefore,omitempty"`
+	// Schedule for `rotator run`: a 5-field cron spec or descriptor such as "@weekly".
+	Schedule string `json:"schedule,omitempty"`
+	// RevokeAfter is the grace period between the new credential being everywhere and the old
+	// one being deleted: pods elsewhere may still pull with it. Default 1h.
+	RevokeAfter Duration `json:"revokeAfter,omitempty"`
+	// VerifyImages are pulled with every new credential before anything depends on it. When empty
+	// the dependent workloads' images are used.
+	VerifyImages []string `json:"verifyImages,omitempty"`
+	Targets      Targets  `json:"targets"`
+	Restart      Restart  `json:"restart,omitempty"`
+}
+
+// Harbor provider settings.
+type Harbor struct {
+	// URL of Harbor, e.g. https://harbor.example.com.
+	URL string `json:"url"`
+	// Username of the admin (or robot-creating robot); PasswordFrom where its password is read.
+	Username     string    `json:"username"`
+	PasswordFrom SecretRef `json:"passwordFrom"`
+	// Projects the issued robot may pull from. One project: a project-level robot; several: a
+	// system-level robot with one pull permission per project.
+	Projects []string `json:"projects"`
+	// RobotNamePrefix starts every robot name the rotator creates; it only ever deletes robots
+	// with it. Default "rotator-<credential name>-".
+	RobotNamePrefix string `json:"robotNamePrefix,omitempty"`
+	// TLS: CAFile is a PEM bundle trusted in addition to the system's; InsecureSkipVerify turns
+	// verification off and must be said explicitly.
+	CAFile             string `json:"caFile,omitempty"`
+	InsecureSkipVerify bool   `json:"insecureSkipVerify,omitempty"`
+}
+
+// SecretRef says where a secret value is read from; exactly one field is set.
+type SecretRef struct {
+	// Env is the name of an environment variable.
+	Env string `json:"env,omitempty"`
+	// File is a path whose content (trailing newline trimmed) is the value, e.g. a mounted Secret.
+	File string `json:"file,omitempty"`
+}
+
+// Targets are the namespaces that receive the pull secret.
+type Targets struct {
+	// SecretName of the dockerconfigjson Secret in each namespace.
+	SecretName string `json:"secretName"`
+	// Namespaces listed explicitly, and/or chosen by NamespaceSelector (a label selector).
+	Namespaces        []string `json:"namespaces,omitempty"`
+	NamespaceSelector string   `json:"namespaceSelector,omitempty"`
+	// ExcludeNamespaces are never written, whatever the selector says.
+	ExcludeNamespaces []string `json:"excludeNamespaces,omitempty"`
+	// ServiceAccounts in each namespace that get the secret in imagePullSecrets.
+	ServiceAccounts []string `json:"serviceAccounts,omitempty"`
+	// Adopt lets the rotator take over a same-named Secret it did not create.
+	Adopt bool `json:"adopt,omitempty"`
+}
+
+// Restart of dependent workloads after a new credential is written.
+type Restart struct {
+	// Disabled skips restarts (the old credential is then revoked only after the grace period).
+	Disabled bool `json:"disabled,omitempty"`
+	// Concurrency: at most this many workloads restarted at once. Default 5.
+	Concurrency int `json:"concurrency,omitempty"`
+	// Timeout for each rollout. Default 5m.
+	Timeout Duration `json:"timeout,omitempty"`
+}

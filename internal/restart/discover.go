@@ -1,0 +1,123 @@
+package restart
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// listPageSize bounds one List response; namespaces with thousands of
+// workloads would otherwise come back as one large response.
+const listPageSize = 500
+
+// Discover lists the Deployments, StatefulSets and DaemonSets of namespace and
+// returns those whose pods depend on secretName (see Depends), sorted by kind
+// and name. saHasSecret reports whether a ServiceAccount carries the secret,
+// including ServiceAccounts the caller is about to bind.
+//
+// Workloads already being deleted are left out: rolling them would only race
+// their garbage collection.
+func Discover(ctx context.Context, c kubernetes.Interface, namespace, secretName string, saHasSecret func(sa string) bool) ([]Workload, error) {
+	var out []Workload
+	add := func(kind Kind, meta metav1.ObjectMeta, tmpl corev1.PodTemplateSpec) {
+		if meta.DeletionTimestamp != nil {
+			return
+		}
+		via, ok := Depends(tmpl, secretName, saHasSecret)
+		if !ok {
+			return
+		}
+		out = append(out, Workload{
+			Kind:           kind,
+			Namespace:      meta.Namespace,
+			Name:           meta.Name,
+			ServiceAccount: serviceAccountName(tmpl.Spec),
+			Images:         images(tmpl.Spec),
+			Via:            via,
+			Annotations:    maps.Clone(tmpl.Annotations),
+		})
+	}
+
+	apps := c.AppsV1()
+	err := listAll(ctx, KindDeployment, namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+		l, err := apps.Deployments(namespace).List(ctx, opts)
+		if err != nil {
+			return "", err
+		}
+		for _, d := range l.Items {
+			add(KindDeployment, d.ObjectMeta, d.Spec.Template)
+		}
+		return l.Continue, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = listAll(ctx, KindStatefulSet, namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+		l, err := apps.StatefulSets(namespace).List(ctx, opts)
+		if err != nil {
+			return "", err
+		}
+		for _, s := range l.Items {
+			add(KindStatefulSet, s.ObjectMeta, s.Spec.Template)
+		}
+		return l.Continue, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = listAll(ctx, KindDaemonSet, namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+		l, err := apps.DaemonSets(namespace).List(ctx, opts)
+		if err != nil {
+			return "", err
+		}
+		for _, d := range l.Items {
+			add(KindDaemonSet, d.ObjectMeta, d.Spec.Template)
+		}
+		return l.Continue, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return kindOrder(out[i].Kind) < kindOrder(out[j].Kind)
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+// listAll pages through one List call; page handles one page and returns
+// its continue token.
+func listAll(ctx context.Context, kind Kind, namespace string, page func(context.Context, metav1.ListOptions) (string, error)) error {
+	opts := metav1.ListOptions{Limit: listPageSize}
+	for {
+		next, err := page(ctx, opts)
+		if err != nil {
+			return apiError(fmt.Sprintf("list %s in namespace %s", kind.resource(), namespace), kind, namespace, "list", err)
+		}
+		if next == "" {
+			return nil
+		}
+		opts.Continue = next
+	}
+}
+
+// kindOrder keeps Discover's output in the order the kinds are listed.
+func kindOrder(k Kind) int {
+	switch k {
+	case KindDeployment:
+		return 0
+	case KindStatefulSet:
+		return 1
+	case KindDaemonSet:
+		return 2
+	}
+	return 3
+}

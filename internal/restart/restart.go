@@ -1,0 +1,216 @@
+package restart
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/clock"
+)
+
+// Defaults applied to a zero Restarter field.
+const (
+	DefaultConcurrency = 10
+	DefaultTimeout     = 5 * time.Minute
+	DefaultPoll        = time.Second
+)
+
+// Restarter rolls workloads by changing a pod-template annotation, the way
+// `kubectl rollout restart` does, and waits for the rollouts. The zero value
+// of every field but Client is usable.
+type Restarter struct {
+	// Client talks to the cluster. It needs get and patch on the workloads'
+	// resources.
+	Client kubernetes.Interface
+	// Concurrency bounds how many workloads are patched and waited for at
+	// once, so a namespace with hundreds of workloads does not roll all of
+	// them (and pull all their images) at the same moment. Default 10.
+	Concurrency int
+	// Timeout bounds the wait for each rollout. Default 5m.
+	Timeout time.Duration
+	// Poll is the interval between rollout status reads. Default 1s.
+	Poll time.Duration
+	// Clock provides time; tests inject a fake one. Default the real clock.
+	Clock clock.WithTicker
+	// Progress, when set, is called once per workload as soon as it is
+	// finished, for live output. Calls are serialized, so it need not be
+	// safe for concurrent use; it must not block for long, as it holds up
+	// the report of other workloads.
+	Progress func(Result)
+}
+
+// Result is the outcome for one workload.
+type Result struct {
+	Workload Workload
+	// Patched is false when the template already carried the value: nothing
+	// changed, no rollout was started by this call.
+	Patched bool
+	// Err is nil when the annotation is in place and (if waited for) the
+	// rollout is complete.
+	Err error
+	// Duration is the time spent on this workload, patch and wait.
+	Duration time.Duration
+}
+
+// Restart sets the pod-template annotation key=value on each workload and,
+// if wait is true, waits for each rollout to complete. It returns one Result
+// per workload, in the order of ws.
+//
+// A workload whose template already carries value is not patched, which
+// makes Restart idempotent when value is a fingerprint of the credential:
+// running it again starts no second rollout. Such a workload is still waited
+// for, so a rerun after a timeout reports whether the earlier rollout has
+// finished since.
+func (r *Restarter) Restart(ctx context.Context, ws []Workload, key, value string, wait bool) []Result {
+	cfg := r.withDefaults() // a copy, so Restart never writes to the caller's struct
+	results := make([]Result, len(ws))
+	if cfg.Client == nil {
+		for i, w := range ws {
+			results[i] = Result{Workload: w, Err: fmt.Errorf("%s: restart: no Kubernetes client configured", w)}
+		}
+		return results
+	}
+	sem := make(chan struct{}, cfg.Concurrency)
+	var (
+		wg         sync.WaitGroup
+		progressMu sync.Mutex
+	)
+	for i, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+				res := cfg.restartOne(ctx, w, key, value, wait)
+				<-sem
+				results[i] = res
+			case <-ctx.Done():
+				results[i] = Result{Workload: w, Err: fmt.Errorf("%s: not started: %w", w, ctx.Err())}
+			}
+			if cfg.Progress != nil {
+				progressMu.Lock()
+				cfg.Progress(results[i])
+				progressMu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+func (r *Restarter) withDefaults() *Restarter {
+	c := *r
+	if c.Concurrency <= 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.Poll <= 0 {
+		c.Poll = DefaultPoll
+	}
+	if c.Clock == nil {
+		c.Clock = clock.RealClock{}
+	}
+	return &c
+}
+
+func (r *Restarter) restartOne(ctx context.Context, w Workload, key, value string, wait bool) Result {
+	start := r.Clock.Now()
+	res := Result{Workload: w}
+	res.Patched, res.Err = r.annotate(ctx, w, key, value)
+	if res.Err == nil && wait {
+		res.Err = r.waitRollout(ctx, w)
+	}
+	res.Duration = r.Clock.Since(start)
+	return res
+}
+
+// annotate sets the template annotation unless it already has the value.
+//
+// The live object is read first rather than trusting w.Annotations: the
+// Workload may come from an earlier Discover and someone (a previous run,
+// GitOps) may have changed the template since. The read and the patch sit
+// inside RetryOnConflict because the apiserver answers 409 when a patch
+// loses too many races against other writers (its own retries are bounded);
+// retrying re-reads, so a concurrent writer that set the same value turns
+// the retry into a no-op.
+func (r *Restarter) annotate(ctx context.Context, w Workload, key, value string) (patched bool, err error) {
+	body, err := json.Marshal(map[string]any{
+		"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
+			"annotations": map[string]string{key: value},
+		}}},
+	})
+	if err != nil {
+		return false, fmt.Errorf("%s: encoding patch: %w", w, err)
+	}
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		current, err := r.templateAnnotations(ctx, w)
+		if err != nil {
+			return err
+		}
+		if v, ok := current[key]; ok && v == value {
+			patched = false
+			return nil
+		}
+		if err := r.patch(ctx, w, body); err != nil {
+			return apiError(w.String(), w.Kind, w.Namespace, "patch", err)
+		}
+		patched = true
+		return nil
+	})
+	return patched, err
+}
+
+func (r *Restarter) templateAnnotations(ctx context.Context, w Workload) (map[string]string, error) {
+	apps := r.Client.AppsV1()
+	var (
+		ann map[string]string
+		err error
+	)
+	switch w.Kind {
+	case KindDeployment:
+		o, e := apps.Deployments(w.Namespace).Get(ctx, w.Name, metav1.GetOptions{})
+		if err = e; e == nil {
+			ann = o.Spec.Template.Annotations
+		}
+	case KindStatefulSet:
+		o, e := apps.StatefulSets(w.Namespace).Get(ctx, w.Name, metav1.GetOptions{})
+		if err = e; e == nil {
+			ann = o.Spec.Template.Annotations
+		}
+	case KindDaemonSet:
+		o, e := apps.DaemonSets(w.Namespace).Get(ctx, w.Name, metav1.GetOptions{})
+		if err = e; e == nil {
+			ann = o.Spec.Template.Annotations
+		}
+	default:
+		return nil, fmt.Errorf("%s: unsupported kind %q", w, w.Kind)
+	}
+	if err != nil {
+		return nil, apiError(w.String(), w.Kind, w.Namespace, "get", err)
+	}
+	return ann, nil
+}
+
+func (r *Restarter) patch(ctx context.Context, w Workload, body []byte) error {
+	apps := r.Client.AppsV1()
+	var err error
+	switch w.Kind {
+	case KindDeployment:
+		_, err = apps.Deployments(w.Namespace).Patch(ctx, w.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{})
+	case KindStatefulSet:
+		_, err = apps.StatefulSets(w.Namespace).Patch(ctx, w.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{})
+	case KindDaemonSet:
+		_, err = apps.DaemonSets(w.Namespace).Patch(ctx, w.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{})
+	default:
+		err = fmt.Errorf("unsupported kind %q", w.Kind)
+	}
+	return err
+}

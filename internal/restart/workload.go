@@ -1,0 +1,98 @@
+// Package restart finds the workloads that pull with a given registry Secret
+// and rolls them so that new pods pick up the Secret (and the ServiceAccount's
+// imagePullSecrets) as they are now.
+//
+// Pods read their pull secrets only when they are created: kubelet uses them
+// at pull time, and the ServiceAccount admission plugin copies the
+// ServiceAccount's imagePullSecrets into a pod only at creation. A rollout is
+// therefore the only way to make existing workloads use what the rotator has
+// just written.
+package restart
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+)
+
+// Kind names a workload controller of the apps/v1 group.
+type Kind string
+
+// The kinds Discover lists and Restarter rolls. Jobs, CronJobs and bare pods
+// are left out on purpose: they create new pods on their own schedule and
+// have no rollout to trigger.
+const (
+	KindDeployment  Kind = "Deployment"
+	KindStatefulSet Kind = "StatefulSet"
+	KindDaemonSet   Kind = "DaemonSet"
+)
+
+// resource is the RBAC resource name of the kind, as a Role must spell it.
+func (k Kind) resource() string {
+	switch k {
+	case KindDeployment:
+		return "deployments.apps"
+	case KindStatefulSet:
+		return "statefulsets.apps"
+	case KindDaemonSet:
+		return "daemonsets.apps"
+	}
+	return strings.ToLower(string(k))
+}
+
+// Workload is one controller whose pods depend on the pull secret.
+type Workload struct {
+	Kind      Kind
+	Namespace string
+	Name      string
+	// ServiceAccount is the pod template's serviceAccountName, "default" when
+	// the template names none (that is the one admission assigns).
+	ServiceAccount string
+	// Images are the images of all init containers and containers of the
+	// template, in that order, without duplicates.
+	Images []string
+	// Via says why the workload depends on the secret: "imagePullSecrets" when
+	// the template names it, "serviceaccount/<name>" when it comes from the
+	// ServiceAccount.
+	Via string
+	// Annotations are the pod template's annotations at discovery time, so a
+	// caller can tell whether the workload already carries a restart value.
+	Annotations map[string]string
+}
+
+// String names the workload the way errors and progress output do:
+// "deployment ns/name".
+func (w Workload) String() string {
+	return fmt.Sprintf("%s %s/%s", strings.ToLower(string(w.Kind)), w.Namespace, w.Name)
+}
+
+// Sentinel errors a caller can branch on with errors.Is. The errors returned
+// wrap them together with the workload's name and the observed state.
+var (
+	// ErrNotRollable: the workload's update strategy (OnDelete, a
+	// StatefulSet partition) or a paused Deployment means changing the
+	// template does not replace its pods; someone must act by hand.
+	ErrNotRollable = errors.New("cannot be rolled automatically")
+	// ErrProgressDeadline: the Deployment controller gave up on the rollout
+	// (Progressing condition with reason ProgressDeadlineExceeded).
+	ErrProgressDeadline = errors.New("rollout failed")
+	// ErrRolloutTimeout: the rollout did not complete within Restarter.Timeout.
+	ErrRolloutTimeout = errors.New("rollout not complete")
+)
+
+// apiError wraps an API error with the workload's name and, for the two
+// errors an operator most often has to fix by hand, says what to fix:
+// Forbidden names the missing RBAC verb and resource, NotFound says the
+// object went away.
+func apiError(what string, kind Kind, namespace, verb string, err error) error {
+	switch {
+	case apierrors.IsForbidden(err):
+		return fmt.Errorf("%s: forbidden: RBAC must allow verb %q on %q in namespace %q: %w",
+			what, verb, kind.resource(), namespace, err)
+	case apierrors.IsNotFound(err):
+		return fmt.Errorf("%s: not found (deleted meanwhile?): %w", what, err)
+	}
+	return fmt.Errorf("%s: %s: %w", what, verb, err)
+}

@@ -1,0 +1,197 @@
+package rotation
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/secretsync"
+	"github.com/rotatorhq/rotator/internal/state"
+)
+
+// Rotate plans and, unless opts.DryRun, carries out the rotation of one credential. The report
+// says what was done, target by target; Report.OK is false if any target is not done.
+func (r *Runner) Rotate(ctx context.Context, cred *config.Credential, opts Options) *Report {
+	start := r.Clock.Now()
+	rep := &Report{Credential: cred.Name, Provider: cred.Provider, DryRun: opts.DryRun}
+	defer func() { rep.Duration = r.Clock.Since(start) }()
+
+	p, err := r.plan(ctx, cred, opts)
+	if err != nil {
+		rep.Result = "failed"
+		rep.fail("plan: %v", err)
+		return rep
+	}
+	rep.Registry, rep.Decision = p.registry, p.reason
+	rep.Warnings = append(rep.Warnings, p.warnings...)
+	rep.Errors = append(rep.Errors, p.problems...)
+	r.progress(cred.Name, "plan", start, 0, 0, "%d namespaces, %d dependent workloads, %d to revoke: %s",
+		len(p.namespaces), len(p.workloads), len(p.revoke), p.reason)
+
+	if opts.DryRun {
+		r.describePlan(p, rep)
+		rep.Result = "planned"
+		return rep
+	}
+	r.execute(ctx, p, rep)
+	return rep
+}
+
+// execute carries out p. Each step records its outcome in rep; a step that makes later steps
+// unsafe (a credential that fails verification) stops the run.
+func (r *Runner) execute(ctx context.Context, p *plan, rep *Report) {
+	prov := r.Providers[p.cred.Name]
+	st := p.state
+	changed := false
+
+	var issued *state.Issued
+	switch p.decision {
+	case issueNew:
+		t := r.Clock.Now()
+		c, err := prov.Issue(ctx, p.spec)
+		if err != nil {
+			rep.fail("issue a new credential: %v", err)
+			r.finish(ctx, p, rep, changed)
+			return
+		}
+		issued = &state.Issued{ID: c.ID, Name: c.Name, Username: c.Username, Password: c.Password,
+			Registry: p.registry, IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt}
+		if issued.IssuedAt.IsZero() {
+			issued.IssuedAt = t
+		}
+		rep.Issued = &CredentialRef{ID: c.ID, Name: c.Name, ExpiresAt: c.ExpiresAt}
+		r.progress(p.cred.Name, "issue", t, 1, 1, "issued %s (id %s), expires %s", c.Name, c.ID, expiry(c.ExpiresAt))
+		// Record it before anything depends on it: if this process dies from here on, the next
+		// run resumes (or revokes) this credential instead of leaking it.
+		st.Pending = issued
+		if err := r.store().Save(ctx, p.cred.Name, st); err != nil {
+			rep.fail("record the issued credential: %v", err)
+			r.revokeNew(ctx, p, issued, rep)
+			return
+		}
+		changed = true
+	case resumePending:
+		issued = st.Pending
+		rep.Issued = &CredentialRef{ID: issued.ID, Name: issued.Name, ExpiresAt: issued.ExpiresAt}
+	case repairOnly:
+		issued = st.Current
+	}
+	content := secretsync.Content{Credential: p.cred.Name, Registry: p.registry, Username: issued.Username,
+		Password: issued.Password, ID: issued.ID, Name: issued.Name, IssuedAt: issued.IssuedAt, ExpiresAt: issued.ExpiresAt}
+	fp, err := content.Fingerprint()
+	if err != nil {
+		rep.fail("build the pull secret: %v", err)
+		r.finish(ctx, p, rep, changed)
+		return
+	}
+	issued.Fingerprint = fp
+
+	// Verify before anyone depends on it: a manifest pull per verify image.
+	if p.decision != repairOnly {
+		if err := r.verifyNew(ctx, p, issued, rep); err != nil {
+			rep.fail("%v", err)
+			if p.decision == issueNew {
+				r.revokeNew(ctx, p, issued, rep)
+			}
+			return
+		}
+	}
+
+	wrote := r.writeSecrets(ctx, p, content, fp, rep)
+	bound := r.bindServiceAccounts(ctx, p, rep)
+	changed = changed || wrote > 0 || bound > 0
+	r.verifyAsKubelet(ctx, p, rep)
+	restarted := r.restartWorkloads(ctx, p, fp, rep)
+	changed = changed || restarted > 0
+
+	if p.decision != repairOnly {
+		if rep.OK() {
+			now := r.Clock.Now()
+			st.Promote(now, now.Add(p.cred.RevokeAfter.Duration))
+			changed = true
+			// With no grace period the replaced credential goes in this same run.
+			for _, ret := range st.Retired {
+				if !now.Before(ret.RevokeAt) && !p.revoking(ret.ID) {
+					p.revoke = append(p.revoke, CredentialRef{ID: ret.ID, Name: ret.Name, Reason: "replaced; grace period ended"})
+				}
+			}
+		} else {
+			rep.fail("the new credential %s is not everywhere yet; the previous one stays valid and the next run resumes", issued.Name)
+		}
+	}
+	if n := r.revoke(ctx, p, rep); n > 0 {
+		changed = true
+	}
+	r.finish(ctx, p, rep, changed)
+}
+
+// finish records the run in the state when it changed anything, and sets the result. A run
+// with nothing due writes nothing at all, not even its own record.
+func (r *Runner) finish(ctx context.Context, p *plan, rep *Report, changed bool) {
+	switch {
+	case !rep.OK():
+		rep.Result = "failed"
+	case changed:
+		rep.Result = "succeeded"
+	default:
+		rep.Result = "nothing-due"
+	}
+	if !changed && rep.OK() {
+		return
+	}
+	run := &state.Run{Time: r.Clock.Now(), Result: rep.Result}
+	if !rep.OK() {
+		run.Error = rep.Errors[0]
+	}
+	p.state.LastRun = run
+	if err := r.store().Save(ctx, p.cred.Name, p.state); err != nil {
+		rep.Result = "failed"
+		rep.fail("save state: %v", err)
+	}
+}
+
+// verifyNew pulls each verify image with the new credential, as a client that has only it.
+func (r *Runner) verifyNew(ctx context.Context, p *plan, issued *state.Issued, rep *Report) error {
+	images := p.verifyImages()
+	if len(images) == 0 {
+		return fmt.Errorf("no image to verify the new credential with: set credentials[%s].verifyImages to an image in each project", p.cred.Name)
+	}
+	t := r.Clock.Now()
+	auth := authn.FromConfig(authn.AuthConfig{Username: issued.Username, Password: issued.Password})
+	for i, img := range images {
+		if err := r.Checker.PullCheck(ctx, img, auth); err != nil {
+			return fmt.Errorf("verify the new credential %s: pull %s failed: %w; nothing was written", issued.Name, img, err)
+		}
+		rep.Verified = append(rep.Verified, img)
+		r.progress(p.cred.Name, "verify", t, i+1, len(images), "pulled %s with the new credential", img)
+	}
+	return nil
+}
+
+// revokeNew deletes a credential this run issued and that must not be used, and forgets it.
+func (r *Runner) revokeNew(ctx context.Context, p *plan, issued *state.Issued, rep *Report) {
+	// A fresh context: the run's may be what was cancelled, and the credential must not leak.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := r.Providers[p.cred.Name].Revoke(cctx, p.spec, issued.ID); err != nil {
+		rep.fail("delete the unverified credential %s (id %s): %v; the next run deletes it", issued.Name, issued.ID, err)
+		return
+	}
+	rep.Revoked = append(rep.Revoked, CredentialRef{ID: issued.ID, Name: issued.Name, Reason: "failed verification"})
+	rep.Issued = nil
+	if p.state.Pending != nil && p.state.Pending.ID == issued.ID {
+		p.state.Pending = nil
+	}
+	r.finish(cctx, p, rep, true)
+}
+
+func expiry(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+

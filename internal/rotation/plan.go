@@ -1,0 +1,317 @@
+package rotation
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/restart"
+	"github.com/rotatorhq/rotator/internal/secretsync"
+	"github.com/rotatorhq/rotator/internal/state"
+	"github.com/rotatorhq/rotator/providers"
+)
+
+// decision is what a run does with the credential itself.
+type decision string
+
+const (
+	// issueNew: create a new credential and roll it out.
+	issueNew decision = "issue"
+	// resumePending: a credential issued by an earlier run is not yet everywhere: finish that.
+	resumePending decision = "resume"
+	// repairOnly: the current credential stays; fix only what drifted.
+	repairOnly decision = "repair"
+)
+
+// plan is everything a run will do, decided from the config, the state and the cluster before
+// any write.
+type plan struct {
+	cred     *config.Credential
+	spec     providers.Spec
+	registry string
+	decision decision
+	reason   string
+	state    *state.State
+
+	// namespaces are the existing target namespaces, sorted.
+	namespaces []string
+	// secrets are the managed Secrets found, by namespace.
+	secrets map[string]*corev1.Secret
+	// serviceAccounts found among the configured names, by namespace and name.
+	serviceAccounts map[string]map[string]*corev1.ServiceAccount
+	// workloads depending on the secret (counting ServiceAccounts about to be bound).
+	workloads []restart.Workload
+	// revoke are provider credentials to delete in this run.
+	revoke []CredentialRef
+	// problems found while planning that fail the run but do not stop other targets.
+	problems []string
+	warnings []string
+}
+
+// restartAnnotation is the pod-template annotation holding the fingerprint of the credential
+// a workload was last restarted for; one key per credential, since a pod may use several.
+func restartAnnotation(credential string) string { return "rotator.dev/fp-" + credential }
+
+func (r *Runner) plan(ctx context.Context, cred *config.Credential, opts Options) (*plan, error) {
+	registry, normalised, err := cred.Registry()
+	if err != nil {
+		return nil, fmt.Errorf("credential %s: registry host: %w", cred.Name, err)
+	}
+	p := &plan{cred: cred, registry: registry, spec: specOf(cred)}
+	if normalised {
+		p.warnings = append(p.warnings, fmt.Sprintf("registry host %q normalised to %q: kubelet matches it either way, but Docker, containerd and other tools match the auths key literally", cred.RegistryHost, registry))
+	}
+	if p.state, err = r.store().Load(ctx, cred.Name); err != nil {
+		return nil, err
+	}
+	if err := r.resolveNamespaces(ctx, p); err != nil {
+		return nil, err
+	}
+	if err := r.listSecrets(ctx, p); err != nil {
+		return nil, err
+	}
+	if err := r.listServiceAccounts(ctx, p); err != nil {
+		return nil, err
+	}
+	if err := r.discoverWorkloads(ctx, p); err != nil {
+		return nil, err
+	}
+	r.decide(p, opts)
+	if err := r.planRevocations(ctx, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func specOf(cred *config.Credential) providers.Spec {
+	s := providers.Spec{
+		Credential:  cred.Name,
+		Lifetime:    cred.Lifetime.Duration,
+		Description: fmt.Sprintf("pull-only credential issued by rotator for %s; do not edit, rotator rotates and deletes it", cred.Name),
+	}
+	if cred.Harbor != nil {
+		s.NamePrefix = cred.Harbor.RobotNamePrefix
+		s.Projects = cred.Harbor.Projects
+	}
+	return s
+}
+
+// resolveNamespaces: the explicit list plus the selector's matches, minus exclusions. One list
+// call, whatever the number of namespaces.
+func (r *Runner) resolveNamespaces(ctx context.Context, p *plan) error {
+	t := p.cred.Targets
+	var sel labels.Selector
+	if t.NamespaceSelector != "" {
+		var err error
+		if sel, err = labels.Parse(t.NamespaceSelector); err != nil {
+			return err
+		}
+	}
+	existing := map[string]bool{}
+	want := map[string]bool{}
+	err := listPages(ctx, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+		l, err := r.Kube.CoreV1().Namespaces().List(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		for _, ns := range l.Items {
+			if ns.DeletionTimestamp != nil {
+				continue
+			}
+			existing[ns.Name] = true
+			if sel != nil && sel.Matches(labels.Set(ns.Labels)) {
+				want[ns.Name] = true
+			}
+		}
+		return l.Continue, nil
+	})
+	if err != nil {
+		return fmt.Errorf("list namespaces: %w", err)
+	}
+	for _, ns := range t.Namespaces {
+		if !existing[ns] {
+			p.problems = append(p.problems, fmt.Sprintf("namespace %s does not exist: create it or remove it from credentials[%s].targets.namespaces", ns, p.cred.Name))
+			continue
+		}
+		want[ns] = true
+	}
+	for _, ns := range t.ExcludeNamespaces {
+		delete(want, ns)
+	}
+	for ns := range want {
+		p.namespaces = append(p.namespaces, ns)
+	}
+	sort.Strings(p.namespaces)
+	if len(p.namespaces) == 0 && len(p.problems) == 0 {
+		p.problems = append(p.problems, "no target namespace: the namespace list and selector match no existing namespace")
+	}
+	return nil
+}
+
+// listSecrets finds this credential's managed Secrets in one labelled list across the cluster.
+func (r *Runner) listSecrets(ctx context.Context, p *plan) error {
+	p.secrets = map[string]*corev1.Secret{}
+	targets := setOf(p.namespaces)
+	sel := labels.SelectorFromSet(labels.Set{secretsync.LabelCredential: p.cred.Name}).String()
+	return listPages(ctx, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+		o.LabelSelector = sel
+		l, err := r.Kube.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, o)
+		if err != nil {
+			return "", fmt.Errorf("list managed secrets: %w", err)
+		}
+		for i := range l.Items {
+			s := &l.Items[i]
+			if targets[s.Namespace] && s.Name == p.cred.Targets.SecretName && secretsync.IsManaged(s, p.cred.Name) {
+				p.secrets[s.Namespace] = s
+			}
+		}
+		return l.Continue, nil
+	})
+}
+
+// listServiceAccounts reads the configured ServiceAccounts. With one configured name a field
+// selector keeps the list small; in any case it is one paged list, not a GET per namespace.
+func (r *Runner) listServiceAccounts(ctx context.Context, p *plan) error {
+	p.serviceAccounts = map[string]map[string]*corev1.ServiceAccount{}
+	names := p.cred.Targets.ServiceAccounts
+	if len(names) == 0 {
+		return nil
+	}
+	targets, wanted := setOf(p.namespaces), setOf(names)
+	var fieldSel string
+	if len(names) == 1 {
+		fieldSel = fields.OneTermEqualSelector("metadata.name", names[0]).String()
+	}
+	return listPages(ctx, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+		o.FieldSelector = fieldSel
+		l, err := r.Kube.CoreV1().ServiceAccounts(metav1.NamespaceAll).List(ctx, o)
+		if err != nil {
+			return "", fmt.Errorf("list serviceaccounts: %w", err)
+		}
+		for i := range l.Items {
+			sa := &l.Items[i]
+			if targets[sa.Namespace] && wanted[sa.Name] {
+				if p.serviceAccounts[sa.Namespace] == nil {
+					p.serviceAccounts[sa.Namespace] = map[string]*corev1.ServiceAccount{}
+				}
+				p.serviceAccounts[sa.Namespace][sa.Name] = sa
+			}
+		}
+		return l.Continue, nil
+	})
+}
+
+func (r *Runner) discoverWorkloads(ctx context.Context, p *plan) error {
+	bound := setOf(p.cred.Targets.ServiceAccounts)
+	secret := p.cred.Targets.SecretName
+	for _, ns := range p.namespaces {
+		found := p.serviceAccounts[ns]
+		ws, err := restart.Discover(ctx, r.Kube, ns, secret, func(sa string) bool {
+			// Bound after this run either way: configured, or already carrying the secret.
+			if bound[sa] {
+				return true
+			}
+			s, ok := found[sa]
+			return ok && secretsync.HasPullSecret(s, secret)
+		})
+		if err != nil {
+			return err
+		}
+		p.workloads = append(p.workloads, ws...)
+	}
+	return nil
+}
+
+// decide what happens to the credential itself; see decision.
+func (r *Runner) decide(p *plan, opts Options) {
+	st, now := p.state, r.Clock.Now()
+	switch {
+	case st.Pending != nil && st.Pending.Password != "":
+		p.decision = resumePending
+		p.reason = fmt.Sprintf("resume credential %s issued at %s, not yet everywhere", st.Pending.Name, st.Pending.IssuedAt.UTC().Format(time.RFC3339))
+	case !opts.IfDue:
+		p.decision, p.reason = issueNew, "rotate now: issue a new credential"
+	case st.Current == nil || st.Current.Password == "":
+		p.decision, p.reason = issueNew, "no credential issued yet"
+	case st.Current.Registry != p.registry:
+		p.decision, p.reason = issueNew, fmt.Sprintf("registry host changed from %s to %s", st.Current.Registry, p.registry)
+	default:
+		renewAt := p.cred.RenewAt(st.Current.IssuedAt, st.Current.ExpiresAt)
+		if !renewAt.IsZero() && !now.Before(renewAt) {
+			p.decision = issueNew
+			p.reason = fmt.Sprintf("credential %s expires at %s (renew from %s)", st.Current.Name,
+				st.Current.ExpiresAt.UTC().Format(time.RFC3339), renewAt.UTC().Format(time.RFC3339))
+			return
+		}
+		p.decision, p.reason = repairOnly, "credential current; repair what drifted"
+	}
+}
+
+// planRevocations: retired credentials whose grace period ended, and credentials with the
+// rotator's prefix that no state knows (left by a run that died between issuing and recording).
+func (r *Runner) planRevocations(ctx context.Context, p *plan) error {
+	now := r.Clock.Now()
+	for _, ret := range p.state.Retired {
+		if !now.Before(ret.RevokeAt) {
+			p.revoke = append(p.revoke, CredentialRef{ID: ret.ID, Name: ret.Name, Reason: "replaced; grace period ended"})
+		}
+	}
+	prov, ok := r.Providers[p.cred.Name]
+	if !ok {
+		return fmt.Errorf("credential %s: no provider configured", p.cred.Name)
+	}
+	owned, err := prov.List(ctx, p.spec)
+	if err != nil {
+		return fmt.Errorf("credential %s: list its credentials at the provider: %w", p.cred.Name, err)
+	}
+	for _, o := range owned {
+		// The minimum age keeps a concurrent run's credential, issued but not yet recorded in
+		// its state, from being taken for an orphan.
+		if !p.state.Known(o.ID) && now.Sub(o.IssuedAt) >= orphanMinAge {
+			p.revoke = append(p.revoke, CredentialRef{ID: o.ID, Name: o.Name, Reason: "created by rotator, unknown to its state (left by an interrupted run)"})
+		}
+	}
+	return nil
+}
+
+func (p *plan) revoking(id string) bool {
+	for _, c := range p.revoke {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// orphanMinAge: see planRevocations.
+const orphanMinAge = 2 * time.Minute
+
+func setOf(xs []string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+// listPages runs a paged list until the server says it is complete.
+func listPages(ctx context.Context, page func(context.Context, metav1.ListOptions) (string, error)) error {
+	o := metav1.ListOptions{Limit: 500}
+	for {
+		cont, err := page(ctx, o)
+		if err != nil {
+			return err
+		}
+		if cont == "" {
+			return nil
+		}
+		o.Continue = cont
+	}
+}

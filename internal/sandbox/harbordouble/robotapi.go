@@ -1,0 +1,410 @@
+package harbordouble
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/go-openapi/strfmt"
+	"github.com/goharbor/go-client/pkg/sdk/v2.0/models"
+)
+
+// The robot account API, /api/v2.0/robots, after Harbor's handler/robot.go. Each handler
+// checks in Harbor's order: the swagger binding (422), Harbor's own rules (400), access (401 or
+// 403), existence (404), uniqueness (409).
+
+// createRobot serves POST /robots. The answer is the only place the secret ever appears.
+// Harbor ignores the body's secret and disable fields on create, and so does the double.
+func (s *Server) createRobot(w http.ResponseWriter, r *http.Request, _ string) {
+	var body models.RobotCreate
+	if e := decodeBody(r, "robot", &body); e != nil {
+		writeError(w, e)
+		return
+	}
+	if e := validateName(body.Name); e != nil {
+		writeError(w, e)
+		return
+	}
+	if e := validateRobot(body.Duration, body.Level, body.Permissions); e != nil {
+		writeError(w, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, e := s.requireAdmin(r); e != nil {
+		writeError(w, e)
+		return
+	}
+	var projectID int64
+	stored := body.Name
+	if body.Level == LevelProject {
+		ns := body.Permissions[0].Namespace
+		p := s.projectByName(ns)
+		if p == nil {
+			writeError(w, errNotFound("project %s not found", ns))
+			return
+		}
+		// A project robot's name is "<project>+<name>"; '+' cannot occur in either part.
+		projectID, stored = p.id, p.name+"+"+body.Name
+	}
+	for _, rb := range s.robots {
+		if rb.stored == stored && rb.ProjectID == projectID {
+			writeError(w, errConflict("robot account %d:%s already exists", projectID, stored))
+			return
+		}
+	}
+	if e := s.checkNamespaces(body.Permissions); e != nil {
+		writeError(w, e)
+		return
+	}
+	now := s.now()
+	rb := &robot{
+		Robot: Robot{
+			ID:           s.nextID,
+			Name:         s.o.RobotPrefix + stored,
+			Level:        body.Level,
+			ProjectID:    projectID,
+			Description:  body.Description,
+			Duration:     body.Duration,
+			ExpiresAt:    expiresAt(now, body.Duration),
+			CreationTime: now,
+			UpdateTime:   now,
+			Permissions:  permissionsFromModel(body.Permissions),
+		},
+		stored: stored,
+	}
+	secret := generateSecret()
+	rb.setSecret(secret)
+	s.robots[rb.ID] = rb
+	s.nextID++
+
+	w.Header().Set("Location", fmt.Sprintf("%s/%d", strings.TrimSuffix(r.URL.Path, "/"), rb.ID))
+	writeJSON(w, http.StatusCreated, &models.RobotCreated{
+		ID:           rb.ID,
+		Name:         rb.Name,
+		Secret:       secret,
+		CreationTime: strfmt.DateTime(rb.CreationTime),
+		ExpiresAt:    rb.ExpiresAt,
+	})
+}
+
+// listRobots serves GET /robots. Without Level, or with Level=system, it lists system robots;
+// Level=project needs ProjectID. Other q keys filter on the robot table's columns (name is
+// the stored name, without the robot prefix); unknown keys are ignored, as in Harbor. The
+// default order is by name.
+func (s *Server) listRobots(w http.ResponseWriter, r *http.Request, _ string) {
+	page, e := parsePaging(r.URL.Query())
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, e := s.requireAdmin(r); e != nil {
+		writeError(w, e)
+		return
+	}
+	kw, e := parseQuery(r.URL.Query().Get("q"))
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	if lv, ok := kw["Level"]; ok {
+		level, isString := lv.(string)
+		if !isString || (level != LevelSystem && level != LevelProject) {
+			writeError(w, errBadRequest("bad request error level input"))
+			return
+		}
+		if level == LevelProject {
+			pv, ok := kw["ProjectID"]
+			if !ok {
+				writeError(w, errBadRequest("must with project ID when to query project robots"))
+				return
+			}
+			pid, isString := pv.(string)
+			if n, err := strconv.ParseInt(pid, 10, 64); !isString || err != nil || n <= 0 {
+				writeError(w, errBadRequest("ProjectID must be a positive integer"))
+				return
+			}
+		} else {
+			kw["ProjectID"] = "0"
+		}
+	} else {
+		kw["ProjectID"] = "0"
+	}
+	delete(kw, "Level") // not a column: Harbor's ORM skips it
+	for k := range kw {
+		if isTimeKey(k) {
+			// Harbor compares times parsed from "2006-01-02T15:04:05"; the double does not model
+			// that, and says so rather than return a wrong list.
+			writeError(w, errBadRequest("the Harbor double does not filter robots by %s", k))
+			return
+		}
+	}
+
+	var matched []*robot
+	for _, rb := range s.robots {
+		if robotMatches(rb, kw) {
+			matched = append(matched, rb)
+		}
+	}
+	sortRobots(matched, r.URL.Query().Get("sort"))
+	lo, hi := page.bounds(len(matched))
+	out := make([]*models.Robot, 0, hi-lo)
+	for _, rb := range matched[lo:hi] {
+		out = append(out, rb.toModel())
+	}
+	page.writeHeaders(w, r.URL, int64(len(matched)))
+	writeJSON(w, http.StatusOK, out)
+}
+
+// robotField returns the value of the robot column a q or sort key names (Go field or column
+// name, as Harbor's ORM accepts both), or nil for a key that is not a filterable column.
+func robotField(rb *robot, key string) any {
+	switch key {
+	case "ID", "id":
+		return rb.ID
+	case "Name", "name":
+		return rb.stored
+	case "Description", "description":
+		return rb.Description
+	case "ProjectID", "project_id":
+		return rb.ProjectID
+	case "Duration", "duration":
+		return rb.Duration
+	case "ExpiresAt", "expiresat":
+		return rb.ExpiresAt
+	case "Disabled", "disabled":
+		return rb.Disabled
+	case "CreatorType", "creator_type":
+		return "local"
+	case "CreationTime", "creation_time":
+		return rb.CreationTime.UnixNano() // for sorting only, see isTimeKey
+	case "UpdateTime", "update_time":
+		return rb.UpdateTime.UnixNano()
+	}
+	return nil
+}
+
+func isTimeKey(k string) bool {
+	switch k {
+	case "CreationTime", "creation_time", "UpdateTime", "update_time":
+		return true
+	}
+	return false
+}
+
+func robotMatches(rb *robot, kw map[string]any) bool {
+	for k, want := range kw {
+		switch got := robotField(rb, k).(type) {
+		case string:
+			if !matchString(want, got) {
+				return false
+			}
+		case int64:
+			if !matchInt(want, got) {
+				return false
+			}
+		case bool:
+			ws, ok := want.(string)
+			b, err := strconv.ParseBool(ws)
+			if !ok || err != nil || b != got {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// sortRobots orders by the sort parameter ("name,-id"), ignoring keys that are not columns;
+// by name when none is given, Harbor's default for robots.
+func sortRobots(rs []*robot, spec string) {
+	type key struct {
+		name string
+		desc bool
+	}
+	var keys []key
+	for _, k := range strings.Split(spec, ",") {
+		desc := strings.HasPrefix(k, "-")
+		k = strings.TrimPrefix(k, "-")
+		if k != "" && robotField(&robot{}, k) != nil {
+			keys = append(keys, key{k, desc})
+		}
+	}
+	if len(keys) == 0 {
+		keys = []key{{name: "name"}}
+	}
+	sort.SliceStable(rs, func(i, j int) bool {
+		for _, k := range keys {
+			c := compare(robotField(rs[i], k.name), robotField(rs[j], k.name))
+			if c != 0 {
+				return (c < 0) != k.desc
+			}
+		}
+		return rs[i].ID < rs[j].ID
+	})
+}
+
+func compare(a, b any) int {
+	switch x := a.(type) {
+	case string:
+		return strings.Compare(x, b.(string))
+	case int64:
+		y := b.(int64)
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+	case bool:
+		y := b.(bool)
+		switch {
+		case !x && y:
+			return -1
+		case x && !y:
+			return 1
+		}
+	}
+	return 0
+}
+
+// lookupRobot is the common start of the /robots/{id} handlers: bind the id, check access,
+// find the robot. The caller must hold s.mu.
+func (s *Server) lookupRobot(r *http.Request, param string) (*robot, *apiError) {
+	id, e := parseRobotID(param)
+	if e != nil {
+		return nil, e
+	}
+	if _, e := s.requireAdmin(r); e != nil {
+		return nil, e
+	}
+	rb := s.robots[id]
+	if rb == nil {
+		return nil, errNotFound("robot %d not found", id)
+	}
+	return rb, nil
+}
+
+// getRobot serves GET /robots/{id}. It never shows the secret.
+func (s *Server) getRobot(w http.ResponseWriter, r *http.Request, param string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rb, e := s.lookupRobot(r, param)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, rb.toModel())
+}
+
+// deleteRobot serves DELETE /robots/{id}. Its secret stops working at once.
+func (s *Server) deleteRobot(w http.ResponseWriter, r *http.Request, param string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rb, e := s.lookupRobot(r, param)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	delete(s.robots, rb.ID)
+	w.WriteHeader(http.StatusOK)
+}
+
+// updateRobot serves PUT /robots/{id} (updateV2Robot): name, level and project cannot change;
+// a changed duration recomputes expires_at from the creation time; description, disable and
+// the permissions are replaced. The secret field of the body is ignored.
+func (s *Server) updateRobot(w http.ResponseWriter, r *http.Request, param string) {
+	if _, e := parseRobotID(param); e != nil {
+		writeError(w, e)
+		return
+	}
+	var body models.Robot
+	if e := decodeBody(r, "robot", &body); e != nil {
+		writeError(w, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rb, e := s.lookupRobot(r, param)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	duration := rb.Duration
+	if body.Duration != nil {
+		duration = *body.Duration
+	}
+	if e := validateRobot(duration, body.Level, body.Permissions); e != nil {
+		writeError(w, e)
+		return
+	}
+	if rb.Level != LevelSystem {
+		ns := body.Permissions[0].Namespace
+		p := s.projectByName(ns)
+		if p == nil {
+			writeError(w, errNotFound("project %s not found", ns))
+			return
+		}
+		if p.id != rb.ProjectID {
+			writeError(w, errBadRequest("cannot update the project id of robot"))
+			return
+		}
+	}
+	if body.Level != rb.Level || body.Name != rb.Name {
+		writeError(w, errBadRequest("cannot update the level or name of robot"))
+		return
+	}
+	if e := s.checkNamespaces(body.Permissions); e != nil {
+		writeError(w, e)
+		return
+	}
+	if duration != rb.Duration {
+		rb.Duration = duration
+		rb.ExpiresAt = expiresAt(rb.CreationTime, duration)
+	}
+	rb.Description = body.Description
+	rb.Disabled = body.Disable
+	rb.Permissions = permissionsFromModel(body.Permissions)
+	rb.UpdateTime = s.now()
+	w.WriteHeader(http.StatusOK)
+}
+
+// refreshRobotSecret serves PATCH /robots/{id} (RefreshSec). The robot has one secret: the old
+// one dies at once. A secret chosen by the caller must be 8-128 characters with upper, lower
+// case and a digit, and is then not echoed (the answer is {}); otherwise a new one is generated
+// and returned. expires_at does not move (goharbor/harbor#22256).
+func (s *Server) refreshRobotSecret(w http.ResponseWriter, r *http.Request, param string) {
+	if _, e := parseRobotID(param); e != nil {
+		writeError(w, e)
+		return
+	}
+	var body models.RobotSec
+	if e := decodeBody(r, "robotSec", &body); e != nil {
+		writeError(w, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rb, e := s.lookupRobot(r, param)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	answer := &models.RobotSec{}
+	if body.Secret != "" {
+		if !validSecret(body.Secret) {
+			writeError(w, errBadRequest("the secret must be 8-128, inclusively, characters long with at least 1 uppercase letter, 1 lowercase letter and 1 number"))
+			return
+		}
+		rb.setSecret(body.Secret)
+	} else {
+		answer.Secret = generateSecret()
+		rb.setSecret(answer.Secret)
+	}
+	rb.UpdateTime = s.now()
+	rb.SecretRefreshes++
+	writeJSON(w, http.StatusOK, answer)
+}

@@ -1,0 +1,131 @@
+package secretsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+)
+
+// Action is what Write did to one Secret.
+type Action string
+
+// Actions of Write.
+const (
+	Unchanged Action = "unchanged"
+	Created   Action = "created"
+	Updated   Action = "updated"
+	// Replaced: an adopted Secret of another type was deleted and created again, because a
+	// Secret's type cannot be changed in place.
+	Replaced Action = "replaced"
+)
+
+// ErrNotManaged is returned (wrapped) when a same-named Secret exists that the rotator did not
+// write and the config does not allow adopting it.
+var ErrNotManaged = errors.New("secret exists and is not managed by rotator")
+
+// Writer writes managed Secrets.
+type Writer struct {
+	Client kubernetes.Interface
+}
+
+// Write makes Secret ns/name hold content. existing is the managed Secret the caller already
+// listed (nil when its list had none), which spares a GET per namespace on the common path.
+// adopt allows taking over a same-named Secret the rotator did not write.
+func (w *Writer) Write(ctx context.Context, ns, name string, content Content, existing *corev1.Secret, adopt bool) (Action, error) {
+	desired, err := content.Secret(ns, name)
+	if err != nil {
+		return "", err
+	}
+	fp := desired.Annotations[AnnotationFingerprint]
+	if existing != nil && UpToDate(existing, fp) {
+		return Unchanged, nil
+	}
+	var action Action
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if existing == nil {
+			created, err := w.Client.CoreV1().Secrets(ns).Create(ctx, desired, metav1.CreateOptions{})
+			if err == nil {
+				action, existing = Created, created
+				return nil
+			}
+			if !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+			// The list was stale or the Secret is someone else's: look at it.
+			if existing, err = w.Client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
+				return err
+			}
+		}
+		if !IsManaged(existing, content.Credential) && !adopt {
+			return fmt.Errorf("%w: secret %s/%s: set targets.adopt: true in the config to take it over, or delete it", ErrNotManaged, ns, name)
+		}
+		if UpToDate(existing, fp) {
+			action = Unchanged
+			return nil
+		}
+		if existing.Type != corev1.SecretTypeDockerConfigJson {
+			return w.replace(ctx, existing, desired, &action)
+		}
+		update := existing.DeepCopy()
+		update.Labels = merge(update.Labels, desired.Labels)
+		update.Annotations = merge(update.Annotations, desired.Annotations)
+		update.Data = desired.Data
+		updated, err := w.Client.CoreV1().Secrets(ns).Update(ctx, update, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			existing = nil // re-read on retry
+			return err
+		}
+		if err == nil {
+			action, existing = Updated, updated
+		}
+		return err
+	})
+	if err != nil {
+		return "", describe(err, "secret", ns, name)
+	}
+	return action, nil
+}
+
+// replace deletes an adopted Secret of the wrong type (say Opaque) and creates the right one.
+// The UID precondition makes sure it deletes exactly the Secret it looked at.
+func (w *Writer) replace(ctx context.Context, existing, desired *corev1.Secret, action *Action) error {
+	uid := existing.UID
+	err := w.Client.CoreV1().Secrets(existing.Namespace).Delete(ctx, existing.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if _, err := w.Client.CoreV1().Secrets(existing.Namespace).Create(ctx, desired, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	*action = Replaced
+	return nil
+}
+
+func merge(dst, src map[string]string) map[string]string {
+	if dst == nil {
+		dst = map[string]string{}
+	}
+	for k, v := range src {
+		dst[k] = v
+	}
+	return dst
+}
+
+// describe turns an API error into one that names the object and says what to do.
+func describe(err error, kind, ns, name string) error {
+	switch {
+	case errors.Is(err, ErrNotManaged):
+		return err
+	case apierrors.IsForbidden(err):
+		return fmt.Errorf("%s %s/%s: the rotator's identity is not allowed to write it: grant it the rotator role in namespace %s (deploy/rbac): %w", kind, ns, name, ns, err)
+	case apierrors.IsNotFound(err):
+		return fmt.Errorf("%s %s/%s: namespace %s does not exist (create it or remove it from targets): %w", kind, ns, name, ns, err)
+	}
+	return fmt.Errorf("%s %s/%s: %w", kind, ns, name, err)
+}

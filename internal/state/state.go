@@ -1,0 +1,97 @@
+// Package state keeps what the rotator knows about each credential in the cluster itself: one
+// Secret per credential in the rotator's namespace. Any replica, and any later run after a
+// crash, reads it and resumes: the credential in use, one issued but not yet everywhere, and the
+// old ones waiting for their grace period to end before they are revoked.
+package state
+
+import (
+	"time"
+)
+
+// Issued is a credential the rotator created. The password is kept beside it, in the state
+// Secret's data, never in this struct's JSON.
+type Issued struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Username  string    `json:"username"`
+	Registry  string    `json:"registry"`
+	IssuedAt  time.Time `json:"issuedAt"`
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+	// Fingerprint of the dockerconfigjson built from it.
+	Fingerprint string `json:"fingerprint"`
+
+	// Password is loaded from and saved to the state Secret's data; not part of state.json.
+	Password string `json:"-"`
+}
+
+// Retired is a credential replaced by a newer one, revoked once RevokeAt has passed.
+type Retired struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	RetiredAt time.Time `json:"retiredAt"`
+	RevokeAt  time.Time `json:"revokeAt"`
+}
+
+// Run records the outcome of the last run that changed anything.
+type Run struct {
+	Time   time.Time `json:"time"`
+	Result string    `json:"result"` // "succeeded" or "failed"
+	Error  string    `json:"error,omitempty"`
+}
+
+// State of one credential.
+type State struct {
+	// Current is the credential every target should hold.
+	Current *Issued `json:"current,omitempty"`
+	// Pending was issued and verified but is not yet everywhere: a run resumes it instead of
+	// issuing yet another credential.
+	Pending *Issued `json:"pending,omitempty"`
+	// Retired credentials await revocation.
+	Retired []Retired `json:"retired,omitempty"`
+	LastRun *Run      `json:"lastRun,omitempty"`
+
+	// resourceVersion of the Secret it was read from: saving fails on a concurrent change.
+	resourceVersion string
+}
+
+// Known reports whether id is a credential this state refers to.
+func (s *State) Known(id string) bool {
+	if s.Current != nil && s.Current.ID == id || s.Pending != nil && s.Pending.ID == id {
+		return true
+	}
+	for _, r := range s.Retired {
+		if r.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Retire moves Current to Retired, revocable at revokeAt.
+func (s *State) Retire(now, revokeAt time.Time) {
+	if s.Current == nil {
+		return
+	}
+	s.Retired = append(s.Retired, Retired{ID: s.Current.ID, Name: s.Current.Name, RetiredAt: now, RevokeAt: revokeAt})
+	s.Current = nil
+}
+
+// Promote makes Pending the Current credential, retiring the previous one.
+func (s *State) Promote(now, revokeAt time.Time) {
+	if s.Pending == nil {
+		return
+	}
+	s.Retire(now, revokeAt)
+	s.Current, s.Pending = s.Pending, nil
+}
+
+// DropRetired forgets a revoked credential.
+func (s *State) DropRetired(id string) {
+	out := s.Retired[:0]
+	for _, r := range s.Retired {
+		if r.ID != id {
+			out = append(out, r)
+		}
+	}
+	s.Retired = out
+}

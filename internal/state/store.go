@@ -1,0 +1,90 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Keys of the state Secret's data.
+const (
+	keyState           = "state.json"
+	keyCurrentPassword = "current-password"
+	keyPendingPassword = "pending-password"
+)
+
+// Store reads and writes state Secrets in one namespace.
+type Store struct {
+	Client    kubernetes.Interface
+	Namespace string
+}
+
+// SecretName of the state of credential.
+func SecretName(credential string) string { return "rotator-state-" + credential }
+
+// Load returns the state of credential; a missing state Secret is an empty state.
+func (s *Store) Load(ctx context.Context, credential string) (*State, error) {
+	sec, err := s.Client.CoreV1().Secrets(s.Namespace).Get(ctx, SecretName(credential), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return &State{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state secret %s/%s: %w", s.Namespace, SecretName(credential), err)
+	}
+	st := &State{resourceVersion: sec.ResourceVersion}
+	if b := sec.Data[keyState]; len(b) > 0 {
+		if err := json.Unmarshal(b, st); err != nil {
+			return nil, fmt.Errorf("state secret %s/%s is corrupt (%v): delete it to start over; the rotator then issues a new credential and leaves the old ones to be revoked by hand", s.Namespace, sec.Name, err)
+		}
+	}
+	if st.Current != nil {
+		st.Current.Password = string(sec.Data[keyCurrentPassword])
+	}
+	if st.Pending != nil {
+		st.Pending.Password = string(sec.Data[keyPendingPassword])
+	}
+	return st, nil
+}
+
+// Save writes st. It fails with a conflict if the Secret changed since it was loaded, so two
+// writers never silently lose each other's record of an issued credential.
+func (s *Store) Save(ctx context.Context, credential string, st *State) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	data := map[string][]byte{keyState: b}
+	if st.Current != nil {
+		data[keyCurrentPassword] = []byte(st.Current.Password)
+	}
+	if st.Pending != nil {
+		data[keyPendingPassword] = []byte(st.Pending.Password)
+	}
+	sec := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: SecretName(credential), Namespace: s.Namespace, ResourceVersion: st.resourceVersion,
+			Labels: map[string]string{"app.kubernetes.io/managed-by": "rotator", "rotator.dev/state-of": credential},
+		},
+		Type: corev1.SecretTypeOpaque,
+		Data: data,
+	}
+	var saved *corev1.Secret
+	if st.resourceVersion == "" {
+		saved, err = s.Client.CoreV1().Secrets(s.Namespace).Create(ctx, sec, metav1.CreateOptions{})
+	} else {
+		saved, err = s.Client.CoreV1().Secrets(s.Namespace).Update(ctx, sec, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("save state of %s: namespace %s does not exist: create it (it holds the rotator's state): %w", credential, s.Namespace, err)
+		}
+		return fmt.Errorf("save state secret %s/%s: %w", s.Namespace, sec.Name, err)
+	}
+	st.resourceVersion = saved.ResourceVersion
+	return nil
+}

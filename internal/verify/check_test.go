@@ -1,0 +1,254 @@
+package verify_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/rotatorhq/rotator/internal/verify"
+	"github.com/rotatorhq/rotator/internal/verify/verifytest"
+)
+
+const (
+	goodPass    = "g00d-Secret-Value"
+	wrongPass   = "wr0ng-Secret-Value"
+	expiredPass = "exp1red-Secret-Value"
+)
+
+func users() map[string]verifytest.User {
+	return map[string]verifytest.User{
+		"robot$team+pull":   {Password: goodPass, Grant: verifytest.GrantPull},
+		"robot$team+old":    {Password: expiredPass, Grant: verifytest.GrantNone},
+		"robot$other+pull":  {Password: goodPass, Grant: verifytest.GrantDenied},
+		"gitlab+deploy-1":   {Password: goodPass, Grant: verifytest.GrantPull},
+		"gitlab+deploy-old": {Password: expiredPass, Grant: verifytest.GrantNone},
+	}
+}
+
+func basic(user, pass string) authn.Authenticator {
+	return &authn.Basic{Username: user, Password: pass}
+}
+
+func ctxT(t *testing.T) context.Context {
+	t.Helper()
+	// Every check here talks to loopback servers; 20 s only bounds a hang.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// requirePullError returns err as *PullError with the given reason, and checks that
+// its text holds no password and names the image.
+func requirePullError(t *testing.T, err error, image string, want verify.Reason) *verify.PullError {
+	t.Helper()
+	var pe *verify.PullError
+	if !errors.As(err, &pe) {
+		t.Fatalf("error %v (%T) is not a *PullError", err, err)
+	}
+	if pe.Reason != want {
+		t.Fatalf("Reason = %s, want %s; error: %v", pe.Reason, want, err)
+	}
+	msg := err.Error()
+	for _, p := range []string{goodPass, wrongPass, expiredPass} {
+		if strings.Contains(msg, p) {
+			t.Errorf("error text contains a password: %s", msg)
+		}
+	}
+	if !strings.Contains(msg, image) {
+		t.Errorf("error text does not name the image %q: %s", image, msg)
+	}
+	return pe
+}
+
+func TestPullCheck(t *testing.T) {
+	reg := verifytest.New(t, verifytest.Options{Users: users()})
+	reg.Push(t, "team/app:1")
+	image := reg.Image("team/app:1")
+	var c verify.Checker
+
+	tests := []struct {
+		name   string
+		image  string
+		auth   authn.Authenticator
+		want   verify.Reason // "" = success
+		stage  verify.Stage
+		status int
+		detail string
+	}{
+		{"good credential", image, basic("robot$team+pull", goodPass), "", "", 0, ""},
+		{"wrong password", image, basic("robot$team+pull", wrongPass), verify.ReasonUnauthorized, verify.StageToken, 401, "UNAUTHORIZED"},
+		{"unknown user", image, basic("nobody", goodPass), verify.ReasonUnauthorized, verify.StageToken, 401, "/token"},
+		{"expired robot: token issued, manifest refused", image, basic("robot$team+old", expiredPass), verify.ReasonUnauthorized, verify.StageManifest, 401, "UNAUTHORIZED"},
+		{"no permission", image, basic("robot$other+pull", goodPass), verify.ReasonDenied, verify.StageManifest, 403, "DENIED"},
+		{"anonymous", image, nil, verify.ReasonUnauthorized, verify.StageManifest, 401, ""},
+		{"unknown tag", reg.Image("team/app:2"), basic("robot$team+pull", goodPass), verify.ReasonNotFound, verify.StageManifest, 404, "MANIFEST_UNKNOWN"},
+		{"unknown repository", reg.Image("team/nope:1"), basic("robot$team+pull", goodPass), verify.ReasonNotFound, verify.StageManifest, 404, "NAME_UNKNOWN"},
+		{"invalid reference", "UPPER/case", nil, verify.ReasonOther, "", 0, "invalid image reference"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := c.PullCheck(ctxT(t), tt.image, tt.auth)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("PullCheck: %v", err)
+				}
+				return
+			}
+			pe := requirePullError(t, err, tt.image, tt.want)
+			if pe.Stage != tt.stage || pe.Status != tt.status || !strings.Contains(pe.Detail, tt.detail) {
+				t.Errorf("Stage, Status, Detail = %q, %d, %q; want %q, %d, containing %q", pe.Stage, pe.Status, pe.Detail, tt.stage, tt.status, tt.detail)
+			}
+			if tt.status != 0 && pe.Registry != reg.Host {
+				t.Errorf("Registry = %q, want %q", pe.Registry, reg.Host)
+			}
+		})
+	}
+}
+
+// The token alone proves nothing: the check must have asked for the manifest with
+// the token it got.
+func TestPullCheckRequestsManifest(t *testing.T) {
+	reg := verifytest.New(t, verifytest.Options{Users: users()})
+	reg.Push(t, "team/app:1")
+	if err := (verify.Checker{}).PullCheck(ctxT(t), reg.Image("team/app:1"), basic("robot$team+pull", goodPass)); err != nil {
+		t.Fatal(err)
+	}
+	var sawToken, sawManifest bool
+	for _, r := range reg.Requests() {
+		sawToken = sawToken || (r.Path == "/token" && r.Auth == "Basic" && r.Status == 200)
+		sawManifest = sawManifest || (r.Method == http.MethodHead && r.Path == "/v2/team/app/manifests/1" && r.Auth == "Bearer" && r.Status == 200)
+	}
+	if !sawToken || !sawManifest {
+		t.Errorf("token request %v, manifest HEAD with bearer %v; requests: %+v", sawToken, sawManifest, reg.Requests())
+	}
+}
+
+func TestPullCheckFallsBackToGet(t *testing.T) {
+	reg := verifytest.New(t, verifytest.Options{Users: users(), DisallowHead: true})
+	reg.Push(t, "team/app:1")
+	if err := (verify.Checker{UserAgent: "rotator-test"}).PullCheck(ctxT(t), reg.Image("team/app:1"), basic("robot$team+pull", goodPass)); err != nil {
+		t.Fatalf("PullCheck with HEAD refused: %v", err)
+	}
+	var sawGet bool
+	for _, r := range reg.Requests() {
+		sawGet = sawGet || (r.Method == http.MethodGet && r.Path == "/v2/team/app/manifests/1" && r.Status == 200)
+	}
+	if !sawGet {
+		t.Errorf("no manifest GET after HEAD was refused: %+v", reg.Requests())
+	}
+}
+
+func TestPullCheckClosedPort(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	image := addr + "/team/app:1"
+	err = (verify.Checker{}).PullCheck(ctxT(t), image, basic("robot$team+pull", goodPass))
+	pe := requirePullError(t, err, image, verify.ReasonNetwork)
+	if !strings.Contains(pe.Detail, "connection refused") {
+		t.Errorf("Detail = %q", pe.Detail)
+	}
+}
+
+func TestPullCheckUnknownHost(t *testing.T) {
+	image := "registry.invalid/team/app:1" // .invalid never resolves (RFC 2606)
+	err := (verify.Checker{}).PullCheck(ctxT(t), image, nil)
+	requirePullError(t, err, image, verify.ReasonNetwork)
+}
+
+func TestPullCheckTimeout(t *testing.T) {
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	defer hang.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	image := strings.TrimPrefix(hang.URL, "http://") + "/team/app:1"
+	start := time.Now()
+	err := (verify.Checker{}).PullCheck(ctx, image, nil)
+	requirePullError(t, err, image, verify.ReasonNetwork)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v despite a 300ms deadline", d)
+	}
+}
+
+// go-containerregistry refuses a realm on a loopback IP literal on another port:
+// the check must say so rather than blame the credential, and send it nowhere.
+func TestPullCheckRealmRefused(t *testing.T) {
+	tokenSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the credential reached the refused realm: %s %s", r.Method, r.URL)
+	}))
+	defer tokenSrv.Close()
+	reg := verifytest.New(t, verifytest.Options{Users: users()})
+	reg.Push(t, "team/app:1")
+	reg.SetRealm(tokenSrv.URL + "/token") // http://127.0.0.1:<other port>/token
+	image := reg.Image("team/app:1")
+
+	err := (verify.Checker{}).PullCheck(ctxT(t), image, basic("robot$team+pull", goodPass))
+	requirePullError(t, err, image, verify.ReasonRealmRefused)
+	for _, want := range []string{"private or loopback IP literal", "not a bad credential", "host name", "own host:port", `realm host "127.0.0.1"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q: %v", want, err)
+		}
+	}
+}
+
+// The fix the RealmRefused message proposes works: the same token service under a
+// host name on another port is accepted.
+func TestPullCheckRealmUnderHostName(t *testing.T) {
+	reg := verifytest.New(t, verifytest.Options{Users: users()})
+	reg.Push(t, "team/app:1")
+	tokenSrv := httptest.NewServer(reg.TokenHandler())
+	defer tokenSrv.Close()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(tokenSrv.URL, "http://"))
+	reg.SetRealm("http://localhost:" + port + "/token")
+	if err := (verify.Checker{}).PullCheck(ctxT(t), reg.Image("team/app:1"), basic("robot$team+pull", goodPass)); err != nil {
+		t.Fatalf("PullCheck with a host-name realm: %v", err)
+	}
+}
+
+// dialTo sends every connection to target, whatever host the URL names, so a test
+// can address a loopback server by a name that is not a loopback literal.
+func dialTo(target string, tlsConfig *tls.Config) *http.Transport {
+	return &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, target)
+		},
+		TLSClientConfig: tlsConfig,
+	}
+}
+
+func TestPullCheckTLS(t *testing.T) {
+	reg := verifytest.New(t, verifytest.Options{Users: users(), TLS: true})
+	reg.Push(t, "team/app:1")
+	_, port, _ := net.SplitHostPort(reg.Host)
+	// httptest's certificate is for example.com; as a name that is not loopback, it
+	// makes go-containerregistry use https only.
+	image := "example.com:" + port + "/team/app:1"
+	auth := basic("robot$team+pull", goodPass)
+
+	untrusted := verify.Checker{Transport: dialTo(reg.Host, nil)}
+	pe := requirePullError(t, untrusted.PullCheck(ctxT(t), image, auth), image, verify.ReasonTLS)
+	if !strings.Contains(pe.Detail, "x509") {
+		t.Errorf("Detail = %q", pe.Detail)
+	}
+
+	pool := x509.NewCertPool()
+	pool.AddCert(reg.Server.Certificate())
+	trusted := verify.Checker{Transport: dialTo(reg.Host, &tls.Config{RootCAs: pool})}
+	if err := trusted.PullCheck(ctxT(t), image, auth); err != nil {
+		t.Fatalf("PullCheck with the CA trusted: %v", err)
+	}
+}

@@ -1,0 +1,132 @@
+package verify
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// classify fills Reason, Stage, Status and Detail of pe from err.
+//
+// The order of the checks matters. For a loopback or insecure registry
+// go-containerregistry pings over https and http at once and, when both fail,
+// returns both errors in one; the more telling one must win: a deadline over
+// anything, a certificate failure over the 400 a TLS server gives to plain http,
+// and the http attempt's failure over https's "server gave HTTP response to HTTPS
+// client", which then only says that the registry speaks http.
+func classify(pe *PullError, err error) {
+	pe.Err = err
+	pe.Detail = err.Error()
+	var terr *transport.Error
+	switch {
+	case errors.Is(err, context.Canceled):
+		pe.Reason = ReasonOther
+	case realmRefused(err):
+		pe.Reason, pe.Stage = ReasonRealmRefused, StagePing
+	case isTimeout(err):
+		pe.Reason = ReasonNetwork
+	case isCertificate(err):
+		pe.Reason = ReasonTLS
+	case errors.As(err, &terr):
+		pe.Status = terr.StatusCode
+		pe.Stage = stageOf(terr.Request)
+		pe.Reason = reasonOf(terr, pe.Stage)
+		pe.Detail = terr.Error()
+	case isNetwork(err):
+		pe.Reason = ReasonNetwork
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		pe.Reason = ReasonTLS
+		pe.Detail += " (the registry speaks plain http)"
+	case strings.Contains(err.Error(), "x509: ") || strings.Contains(err.Error(), "tls: "):
+		pe.Reason = ReasonTLS
+	case strings.Contains(err.Error(), "no token in bearer response"):
+		pe.Reason, pe.Stage = ReasonOther, StageToken
+		// The token response's body follows that text and may be a token after all.
+		pe.Detail = "the token endpoint answered 200 without a token"
+	default:
+		pe.Reason = ReasonOther
+	}
+}
+
+// realmRefused recognises go-containerregistry's refusal of a token realm (see
+// validateRealmURL in pkg/v1/remote/transport/bearer.go), which it reports as plain
+// text only.
+func realmRefused(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "invalid realm in www-authenticate") ||
+		strings.Contains(s, "refusing token-server redirect")
+}
+
+// stageOf tells the ping, the manifest request and the token request apart by path:
+// the realm may live on the registry's own host (Harbor's /service/token).
+func stageOf(req *http.Request) Stage {
+	switch {
+	case req == nil || req.URL == nil:
+		return StageNone
+	case req.URL.Path == "/v2/" || req.URL.Path == "/v2":
+		return StagePing
+	case strings.Contains(req.URL.Path, "/manifests/"):
+		return StageManifest
+	default:
+		return StageToken
+	}
+}
+
+// reasonOf maps a registry answer to a Reason: the registry's error codes first
+// (they are the more precise), then the HTTP status.
+func reasonOf(terr *transport.Error, stage Stage) Reason {
+	for _, d := range terr.Errors {
+		switch d.Code {
+		case transport.UnauthorizedErrorCode:
+			return ReasonUnauthorized
+		case transport.DeniedErrorCode:
+			return ReasonDenied
+		case transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode:
+			return ReasonNotFound
+		}
+	}
+	switch terr.StatusCode {
+	case http.StatusUnauthorized:
+		return ReasonUnauthorized
+	case http.StatusForbidden:
+		return ReasonDenied
+	case http.StatusNotFound:
+		// A 404 from /v2/ or from the realm means a wrong URL, not a missing image.
+		if stage == StageManifest {
+			return ReasonNotFound
+		}
+	}
+	return ReasonOther
+}
+
+// isCertificate recognises certificate and TLS handshake failures by type.
+func isCertificate(err error) bool {
+	var unknown x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	var record tls.RecordHeaderError
+	return errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
+		errors.As(err, &verify) || errors.As(err, &record)
+}
+
+// isTimeout recognises a deadline or I/O timeout anywhere in err.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// isNetwork recognises failures to reach the registry at all.
+func isNetwork(err error) bool {
+	var dns *net.DNSError
+	var op *net.OpError
+	return errors.As(err, &dns) || errors.As(err, &op) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+}

@@ -1,0 +1,138 @@
+package verify
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Reason classifies a failed pull check.
+type Reason string
+
+// The reasons a pull check fails.
+const (
+	// ReasonUnauthorized: 401. The credential was refused, at the token endpoint
+	// (Stage StageToken: wrong, revoked or deleted) or at the manifest request
+	// (StageManifest: a token was issued but carries no access, the pattern of an
+	// expired Harbor robot or GitLab token).
+	ReasonUnauthorized Reason = "Unauthorized"
+	// ReasonDenied: 403 or DENIED. The credential is valid but may not pull this repository.
+	ReasonDenied Reason = "Denied"
+	// ReasonNotFound: 404, MANIFEST_UNKNOWN or NAME_UNKNOWN. Repository or tag missing.
+	ReasonNotFound Reason = "NotFound"
+	// ReasonTLS: certificate verification failed, or https met a plain-http registry.
+	ReasonTLS Reason = "TLS"
+	// ReasonNetwork: name resolution, connection or timeout failure.
+	ReasonNetwork Reason = "Network"
+	// ReasonRealmRefused: go-containerregistry refused the registry's token realm
+	// before sending the credential anywhere; not a credential problem.
+	ReasonRealmRefused Reason = "RealmRefused"
+	// ReasonNoMatchingKey: no key of the pull secrets matches the image (kubelet would
+	// pull anonymously).
+	ReasonNoMatchingKey Reason = "NoMatchingKey"
+	// ReasonInvalidSecret: a pull secret is one kubelet refuses as a whole (malformed
+	// JSON, undecodable auth field), which fails every pull of the pod.
+	ReasonInvalidSecret Reason = "InvalidSecret"
+	// ReasonOther: anything else; Detail has the registry's answer.
+	ReasonOther Reason = "Other"
+)
+
+// Stage is the request of the pull protocol that failed.
+type Stage string
+
+// The stages of a pull check, in the order they happen.
+const (
+	StageNone     Stage = ""         // before any request, or not known
+	StagePing     Stage = "ping"     // GET /v2/, which yields the auth challenge
+	StageToken    Stage = "token"    // the token request at the realm, with the basic credential
+	StageManifest Stage = "manifest" // HEAD or GET /v2/<repo>/manifests/<ref> with the token
+)
+
+// PullError is the typed failure of a pull check. Its text names the image, the
+// registry and the registry's answer, never the password: Detail is scrubbed of the
+// credential's secrets before it is stored.
+type PullError struct {
+	Image    string // the image as given
+	Registry string // registry host[:port] the check talked to
+	Reason   Reason
+	Stage    Stage
+	Status   int    // HTTP status of the failing answer, 0 when there was none
+	Detail   string // the registry's (or the network's) answer, scrubbed
+	// Key and Source name the pull secret entry used (PullCheckAsKubelet only):
+	// the auths key as written and the "namespace/name" of its Secret.
+	Key    string
+	Source string
+	// Err is the underlying error, for errors.As (e.g. *transport.Error). Its own
+	// text is not scrubbed; print the PullError, not Err.
+	Err error
+}
+
+// Error implements error.
+func (e *PullError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pull check of %q", e.Image)
+	if e.Registry != "" {
+		fmt.Fprintf(&b, " on %s", e.Registry)
+	}
+	if e.Key != "" {
+		fmt.Fprintf(&b, " with key %q", e.Key)
+		if e.Source != "" {
+			fmt.Fprintf(&b, " of secret %s", e.Source)
+		}
+	}
+	fmt.Fprintf(&b, " failed: %s", e.Reason)
+	if x := e.explain(); x != "" {
+		b.WriteString(": " + x)
+	}
+	if e.Detail != "" {
+		if e.Status != 0 {
+			fmt.Fprintf(&b, "; registry answered HTTP %d: %s", e.Status, e.Detail)
+		} else {
+			b.WriteString("; " + e.Detail)
+		}
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying error.
+func (e *PullError) Unwrap() error { return e.Err }
+
+// realmPrivateText explains go-containerregistry's realm check, which users hit with
+// a token service on a private address and easily mistake for a bad credential.
+const realmPrivateText = "the registry's token realm is on a private or loopback IP literal, " +
+	"which go-containerregistry refuses (a guard against request forgery) unless the realm " +
+	"has the registry's own host:port; the credential was never sent, so this is not a bad " +
+	"credential, and kubelet may pull fine; fix: serve the token realm under a host name, " +
+	"or on the registry's own host:port (as Harbor does)"
+
+// realmSchemeText explains the other realm refusal: an http realm for an https registry.
+const realmSchemeText = "the registry's token realm uses http while the registry is reached " +
+	"over https, which go-containerregistry refuses so the credential is not sent in clear; " +
+	"this is not a bad credential; fix: serve the token realm over https"
+
+func (e *PullError) explain() string {
+	switch e.Reason {
+	case ReasonUnauthorized:
+		if e.Stage == StageManifest {
+			return "a token was issued but the registry refused it for the manifest: the credential is expired or revoked, or lacks pull access to this repository"
+		}
+		return "the registry refused the username/password (wrong, revoked or deleted credential)"
+	case ReasonDenied:
+		return "the credential is valid but has no pull permission for this repository"
+	case ReasonNotFound:
+		return "the repository or tag does not exist, or is hidden from this credential"
+	case ReasonTLS:
+		return "TLS failed: trust the registry's CA in the checker's transport, or set Insecure for a plain-http registry"
+	case ReasonNetwork:
+		return "the registry could not be reached"
+	case ReasonRealmRefused:
+		if strings.Contains(e.Detail, "scheme") {
+			return realmSchemeText
+		}
+		return realmPrivateText
+	case ReasonNoMatchingKey:
+		return "no pull secret key matches the image's registry, so kubelet would pull anonymously"
+	case ReasonInvalidSecret:
+		return "kubelet refuses this pull secret as a whole, which fails every pull of the pod"
+	}
+	return ""
+}

@@ -1,0 +1,179 @@
+package harbor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/robot"
+	"github.com/goharbor/go-client/pkg/sdk/v2.0/models"
+
+	"github.com/rotatorhq/rotator/providers"
+)
+
+// Robot levels and the one permission the rotator grants.
+const (
+	levelProject = "project"
+	levelSystem  = "system"
+
+	permKindProject  = "project"
+	resourceRepo     = "repository"
+	actionPull       = "pull"
+	neverExpiresDays = -1
+)
+
+// Issue creates a new pull-only robot for spec: a project robot when spec has one project, a
+// system robot holding one pull permission per project when it has several. Each project is
+// looked up first, so an unknown one fails with providers.ErrNotFound naming it. Issue never
+// refreshes an existing robot's secret, and never retries a create that may have reached Harbor.
+func (p *Provider) Issue(ctx context.Context, spec providers.Spec) (providers.Credential, error) {
+	projects, err := checkSpec(spec)
+	if err != nil {
+		return providers.Credential{}, err
+	}
+	for _, name := range projects {
+		if _, err := p.project(ctx, name); err != nil {
+			return providers.Credential{}, err
+		}
+	}
+
+	body := robotRequest(p.newRobotName(spec.NamePrefix), spec.Description, spec.Lifetime, projects)
+	c := createCall(body, projects)
+	var created *models.RobotCreated
+	err = p.do(ctx, "CreateRobot", notIdempotent, func(ctx context.Context) error {
+		resp, err := p.robots.CreateRobot(ctx, robot.NewCreateRobotParams().WithRobot(body))
+		if err != nil {
+			return err
+		}
+		created = resp.Payload
+		return nil
+	})
+	if err != nil {
+		err = p.explain(c, err)
+		var apiErr *APIError
+		rejected := errors.As(err, &apiErr) && apiErr.Status < 500
+		if !rejected && !errors.Is(err, syscall.ECONNREFUSED) {
+			// No answer, or a server error that may come after the insert: the robot may exist.
+			// This is why a create is not retried.
+			err = fmt.Errorf("%w (Harbor may have created robot %q anyway: List reports it by its prefix)", err, body.Name)
+		}
+		return providers.Credential{}, err
+	}
+
+	if err := p.checkCreated(body, projects, created); err != nil {
+		if created != nil && created.ID > 0 {
+			// The robot exists but cannot be used or found again: delete it rather than leak it.
+			// WithoutCancel: the cleanup matters even when the caller gave up.
+			cleanupCtx := context.WithoutCancel(ctx)
+			if derr := p.deleteRobot(cleanupCtx, created.ID, created.Name); derr != nil {
+				err = fmt.Errorf("%w; deleting it failed too: %w", err, derr)
+			}
+		}
+		return providers.Credential{}, err
+	}
+
+	cred := providers.Credential{
+		Owned: providers.Owned{
+			ID:        strconv.FormatInt(created.ID, 10),
+			Name:      created.Name,
+			IssuedAt:  time.Time(created.CreationTime).UTC(),
+			ExpiresAt: expiresAt(created.ExpiresAt),
+		},
+		Username: created.Name,
+		Password: created.Secret,
+	}
+	if cred.IssuedAt.IsZero() {
+		cred.IssuedAt = p.now().UTC()
+	}
+	p.log.InfoContext(ctx, "created Harbor robot", "robot", cred.Name, "robot_id", cred.ID,
+		"level", body.Level, "expires_at", cred.ExpiresAt)
+	return cred, nil
+}
+
+// robotRequest builds the create body: repository pull on each project, nothing else.
+func robotRequest(name, description string, lifetime time.Duration, projects []string) *models.RobotCreate {
+	level := levelSystem
+	if len(projects) == 1 {
+		// Harbor allows exactly one project permission on a project robot; a project robot is
+		// preferred because project admins can create it without any system role.
+		level = levelProject
+	}
+	perms := make([]*models.RobotPermission, 0, len(projects))
+	for _, project := range projects {
+		perms = append(perms, &models.RobotPermission{
+			Kind:      permKindProject,
+			Namespace: project,
+			Access:    []*models.Access{{Resource: resourceRepo, Action: actionPull}},
+		})
+	}
+	return &models.RobotCreate{
+		Name:        name,
+		Description: description,
+		Level:       level,
+		Duration:    durationDays(lifetime),
+		Permissions: perms,
+	}
+}
+
+// durationDays converts a lifetime to Harbor's duration, in whole days rounded up so a robot
+// never expires before the lifetime asked for; 0 means never (-1).
+func durationDays(lifetime time.Duration) int64 {
+	if lifetime <= 0 {
+		return neverExpiresDays
+	}
+	const day = 24 * time.Hour
+	days := int64(lifetime / day)
+	if lifetime%day != 0 {
+		days++
+	}
+	return days
+}
+
+// expiresAt converts Harbor's expires_at (Unix seconds, -1 for never) to a time, zero for never.
+func expiresAt(unix int64) time.Time {
+	if unix <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(unix, 0).UTC()
+}
+
+func createCall(body *models.RobotCreate, projects []string) call {
+	c := call{
+		what: fmt.Sprintf("harbor: create %s robot %q with pull access to %s", body.Level, body.Name, quoteList(projects)),
+		notFound: fmt.Sprintf("Harbor answered 404 to the robots API: check that the URL points at Harbor and that %s exist",
+			quoteList(projects)),
+	}
+	if body.Level == levelProject {
+		c.forbidden = fmt.Sprintf("creating a robot in project %q needs the project admin role there, "+
+			"or a robot account allowed to create robots in that project", projects[0])
+	} else {
+		c.forbidden = "creating a system robot (used when a credential spans several projects) needs the Harbor " +
+			"system admin role, or a robot account with the system robot create permission"
+	}
+	return c
+}
+
+// checkCreated makes sure the robot Harbor created can be used and found again: it has an id and
+// a secret, and Harbor named it as expected. A different name means the configured robot prefix
+// is not the Harbor's, and List and Revoke would not recognise the robot.
+func (p *Provider) checkCreated(body *models.RobotCreate, projects []string, created *models.RobotCreated) error {
+	what := fmt.Sprintf("harbor: create robot %q", body.Name)
+	switch {
+	case created == nil || created.ID <= 0:
+		return fmt.Errorf("%s: Harbor answered without a robot id", what)
+	case created.Secret == "":
+		return fmt.Errorf("%s: Harbor answered without the robot's secret, which it never gives again", what)
+	}
+	want := p.robotPrefix + body.Name
+	if body.Level == levelProject {
+		want = p.robotPrefix + projects[0] + "+" + body.Name
+	}
+	if created.Name != want {
+		return fmt.Errorf("%s: Harbor named it %q, not %q: set robotPrefix in the config to the Harbor's "+
+			"robot name prefix (ROBOT_NAME_PREFIX, default %q)", what, created.Name, want, DefaultRobotPrefix)
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+// Package harbor issues and revokes pull-only Harbor robot accounts for the rotator.
+//
+// Every credential is a brand-new robot. Harbor's "refresh secret" (PATCH /robots/{id}) replaces
+// the one secret a robot has and the old one dies at once, which would break every pod still
+// pulling with it; so the rotator creates a second robot, distributes it, and deletes the first
+// one later. This package never calls RefreshSec.
+package harbor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	rtclient "github.com/go-openapi/runtime/client"
+	"github.com/goharbor/go-client/pkg/sdk/v2.0/client"
+	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/project"
+	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/robot"
+	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/user"
+
+	"github.com/rotatorhq/rotator/providers"
+)
+
+// DefaultRobotPrefix is Harbor's default ROBOT_NAME_PREFIX, put before every robot's stored name.
+const DefaultRobotPrefix = "robot$"
+
+// apiBasePath is where Harbor serves API v2.0 below its base URL.
+const apiBasePath = "/api/v2.0"
+
+// Options configure a Provider.
+type Options struct {
+	// URL is Harbor's base URL, e.g. https://harbor.example.com or http://127.0.0.1:8080.
+	// A trailing /api/v2.0 is accepted. It must not carry credentials.
+	URL string
+	// Username and Password identify a Harbor user (or a robot) allowed to create robots:
+	// project admin of every project, or system admin / a robot with system robot permissions.
+	// The password is never logged nor put into an error.
+	Username, Password string
+	// Transport carries every request. The caller builds it (CA bundle, proxy, explicit
+	// insecureSkipVerify). Nil means http.DefaultTransport, which verifies TLS. Never pass the
+	// go-client's pkg/harbor default: it turns TLS verification off.
+	Transport http.RoundTripper
+	// Now is the clock used for robot names and Retry-After dates; nil means time.Now.
+	Now func() time.Time
+	// Logger receives retries, creations and deletions; nil logs nothing.
+	Logger *slog.Logger
+	// RobotPrefix is the Harbor's ROBOT_NAME_PREFIX; empty means DefaultRobotPrefix.
+	RobotPrefix string
+}
+
+// Provider issues and revokes pull-only robot accounts on one Harbor. It is safe for concurrent use.
+type Provider struct {
+	url         string // Harbor's base URL as configured (redacted), for messages
+	user        string
+	robotPrefix string
+	now         func() time.Time
+	log         *slog.Logger
+	retry       retryPolicy
+
+	robots   robotAPI
+	projects projectAPI
+	users    userAPI
+}
+
+var _ providers.Provider = (*Provider)(nil)
+
+// robotAPI, projectAPI and userAPI are the few go-client calls the provider makes.
+type robotAPI interface {
+	CreateRobot(ctx context.Context, params *robot.CreateRobotParams) (*robot.CreateRobotCreated, error)
+	DeleteRobot(ctx context.Context, params *robot.DeleteRobotParams) (*robot.DeleteRobotOK, error)
+	GetRobotByID(ctx context.Context, params *robot.GetRobotByIDParams) (*robot.GetRobotByIDOK, error)
+	ListRobot(ctx context.Context, params *robot.ListRobotParams) (*robot.ListRobotOK, error)
+}
+
+type projectAPI interface {
+	GetProject(ctx context.Context, params *project.GetProjectParams) (*project.GetProjectOK, error)
+}
+
+type userAPI interface {
+	GetCurrentUserInfo(ctx context.Context, params *user.GetCurrentUserInfoParams) (*user.GetCurrentUserInfoOK, error)
+}
+
+// New checks o and builds a Provider. It makes no request; call Ping to check reachability and
+// credentials. All problems with o are reported at once.
+func New(o Options) (*Provider, error) {
+	var problems []error
+	base, err := parseBaseURL(o.URL)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	if o.Username == "" {
+		problems = append(problems, errors.New("harbor: username is required"))
+	}
+	if o.Password == "" {
+		problems = append(problems, errors.New("harbor: password is required"))
+	}
+	robotPrefix := o.RobotPrefix
+	if robotPrefix == "" {
+		robotPrefix = DefaultRobotPrefix
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+
+	transport := o.Transport
+	if transport == nil {
+		transport = http.DefaultTransport
+	}
+	apiURL := *base
+	apiURL.Path = strings.TrimSuffix(base.Path, "/") + apiBasePath
+	// client.New, not pkg/harbor.NewClientSet: the latter swaps in a transport that skips TLS
+	// verification when none is given.
+	api := client.New(client.Config{
+		URL:       &apiURL,
+		Transport: statusTransport{next: transport},
+		AuthInfo:  rtclient.BasicAuth(o.Username, o.Password),
+	})
+
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if base.Scheme == "http" && !isLoopback(base.Hostname()) {
+		// Not refused: a lab Harbor may be http only. But the admin password crosses the
+		// network in clear text with every call, which someone reading the logs should know.
+		logger.Warn("Harbor URL is plain http: the admin credentials are sent unencrypted", "provider", "harbor", "url", base.Redacted())
+	}
+	return &Provider{
+		url:         base.Redacted(),
+		user:        o.Username,
+		robotPrefix: robotPrefix,
+		now:         now,
+		log:         logger.With("provider", "harbor"),
+		retry:       defaultRetryPolicy(),
+		robots:      api.Robot,
+		projects:    api.Project,
+		users:       api.User,
+	}, nil
+}
+
+// parseBaseURL accepts Harbor's base URL with or without a trailing /api/v2.0 and returns it
+// without that suffix.
+func parseBaseURL(raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, errors.New("harbor: url is required, e.g. https://harbor.example.com")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Parse quotes the input; it may hold a password, so do not wrap its error.
+		return nil, errors.New("harbor: url is not a valid URL, e.g. https://harbor.example.com")
+	}
+	var problems []string
+	if u.Scheme != "http" && u.Scheme != "https" {
+		problems = append(problems, "the scheme must be https:// (or http:// for a local test Harbor)")
+	}
+	if u.Host == "" {
+		problems = append(problems, "it has no host")
+	}
+	if u.User != nil {
+		problems = append(problems, "it must not hold credentials: set username and password instead")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		problems = append(problems, "it must not have a query or fragment")
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("harbor: url %q: %s", u.Redacted(), strings.Join(problems, "; "))
+	}
+	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), apiBasePath)
+	u.RawPath = ""
+	return u, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
