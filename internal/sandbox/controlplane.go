@@ -91,6 +91,8 @@ func startControlPlane(ctx context.Context, dir string) (*controlPlane, error) {
 		"--secure-port", strconv.Itoa(apiPort),
 		"--bind-address", "127.0.0.1",
 		"--advertise-address", "127.0.0.1",
+		// The kubernetes Service endpoints may not be loopback; nothing in the sandbox uses them.
+		"--endpoint-reconciler-type", "none",
 		"--service-account-issuer", "https://kubernetes.default.svc",
 		"--service-account-key-file", secrets.saPub,
 		"--service-account-signing-key-file", secrets.saKey,

@@ -252,3 +252,12 @@ func TestPullCheckTLS(t *testing.T) {
 		t.Fatalf("PullCheck with the CA trusted: %v", err)
 	}
 }
+
+// On loopback go-containerregistry tries https and http together; against a TLS
+// server the certificate failure, not the 400 of the http attempt, must be reported.
+func TestPullCheckTLSOnLoopback(t *testing.T) {
+	reg := verifytest.New(t, verifytest.Options{Users: users(), TLS: true})
+	image := reg.Image("team/app:1")
+	err := (verify.Checker{}).PullCheck(ctxT(t), image, basic("robot$team+pull", goodPass))
+	requirePullError(t, err, image, verify.ReasonTLS)
+}

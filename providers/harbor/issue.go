@@ -172,8 +172,8 @@ func (p *Provider) checkCreated(body *models.RobotCreate, projects []string, cre
 		want = p.robotPrefix + projects[0] + "+" + body.Name
 	}
 	if created.Name != want {
-		return fmt.Errorf("%s: Harbor named it %q, not %q: set robotPrefix in the config to the Harbor's "+
-			"robot name prefix (ROBOT_NAME_PREFIX, default %q)", what, created.Name, want, DefaultRobotPrefix)
+		return fmt.Errorf("%s: Harbor named it %q, not %q: this Harbor's robot account prefix (its ROBOT_NAME_PREFIX) "+
+			"is not %q; give the rotator Harbor's prefix (Options.RobotPrefix)", what, created.Name, want, p.robotPrefix)
 	}
 	return nil
 }

@@ -174,7 +174,7 @@ func TestIssueRejectsBadSpecs(t *testing.T) {
 		edit func(*providers.Spec)
 		want string
 	}{
-		"empty prefix":      {func(s *providers.Spec) { s.NamePrefix = "" }, "namePrefix is empty"},
+		"empty prefix":      {func(s *providers.Spec) { s.NamePrefix = "" }, "robotNamePrefix) is empty"},
 		"upper case prefix": {func(s *providers.Spec) { s.NamePrefix = "Rotator-" }, "Harbor rejects"},
 		"double separator":  {func(s *providers.Spec) { s.NamePrefix = "rotator--" }, "Harbor rejects"},
 		"plus in prefix":    {func(s *providers.Spec) { s.NamePrefix = "a+b-" }, "Harbor rejects"},
@@ -200,8 +200,8 @@ func TestIssueDeletesRobotWhenPrefixIsMisconfigured(t *testing.T) {
 	p, _ := newTestProvider(t, f, func(o *Options) { o.RobotPrefix = "harbor@" })
 
 	_, err := p.Issue(context.Background(), testSpec("team-a"))
-	if err == nil || !strings.Contains(err.Error(), "robotPrefix") {
-		t.Fatalf("err = %v, want a hint about robotPrefix", err)
+	if err == nil || !strings.Contains(err.Error(), "ROBOT_NAME_PREFIX") {
+		t.Fatalf("err = %v, want a hint about Harbor's robot prefix", err)
 	}
 	if strings.Contains(err.Error(), "Secret42Xyz") {
 		t.Errorf("error leaks the robot secret: %v", err)

@@ -51,11 +51,11 @@ func checkSpec(spec providers.Spec) ([]string, error) {
 // prefix can tell the rotator's robots from all others.
 func checkNamePrefix(prefix string) error {
 	if prefix == "" {
-		return errors.New("namePrefix is empty: the rotator would take every robot for its own")
+		return errors.New("robot name prefix (robotNamePrefix) is empty: the rotator would take every robot for its own")
 	}
 	sample := prefix + "20060102t150405-0a1b"
 	if !robotNameRE.MatchString(sample) {
-		return fmt.Errorf("namePrefix %q makes robot names like %q, which Harbor rejects: "+
+		return fmt.Errorf("robot name prefix (robotNamePrefix) %q makes robot names like %q, which Harbor rejects: "+
 			"use lower-case letters and digits, separated by single '.', '_' or '-', starting with a letter or digit "+
 			"(e.g. \"rotator-harbor-main-\")", prefix, sample)
 	}
