@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // entryJSON is one auths entry as the rotator writes it. The field order is fixed by
@@ -27,7 +28,8 @@ type entryJSON struct {
 // instead of normalising silently, because the caller is the one who can tell the
 // user. The key written is SecretKey(host): the host itself, or DockerHubKey for
 // Docker Hub. The username must not contain ":" (base64(username:password) cannot
-// carry it) and neither value may be empty. Errors never contain the password.
+// carry it), neither value may be empty, and both must be UTF-8 (JSON carries
+// nothing else). Errors never contain the password.
 func Build(host, username, password string) ([]byte, error) {
 	canon, changed, err := CanonicalHost(host)
 	if err != nil {
@@ -43,6 +45,12 @@ func Build(host, username, password string) ([]byte, error) {
 		return nil, newError(ErrInvalidCredential, "", "", "username %q contains \":\", which base64(username:password) cannot carry", username)
 	case password == "":
 		return nil, newError(ErrInvalidCredential, "", "", "empty password for username %q", username)
+	// JSON strings carry only UTF-8: the username and password fields would get
+	// U+FFFD where the auth field keeps the raw bytes, and the two would disagree.
+	case !utf8.ValidString(username):
+		return nil, newError(ErrInvalidCredential, "", "", "username is not valid UTF-8")
+	case !utf8.ValidString(password):
+		return nil, newError(ErrInvalidCredential, "", "", "password of username %q is not valid UTF-8", username)
 	}
 	doc := struct {
 		Auths map[string]entryJSON `json:"auths"`

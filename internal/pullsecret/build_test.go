@@ -72,6 +72,8 @@ func TestBuildRejects(t *testing.T) {
 		{"registry.example.com", "", testPassword, ErrInvalidCredential, "empty username"},
 		{"registry.example.com", "a:b", testPassword, ErrInvalidCredential, `contains ":"`},
 		{"registry.example.com", "u", "", ErrInvalidCredential, "empty password"},
+		{"registry.example.com", "\x80", testPassword, ErrInvalidCredential, "username is not valid UTF-8"},
+		{"registry.example.com", "u", testPassword + "\xff", ErrInvalidCredential, "password of username \"u\" is not valid UTF-8"},
 	}
 	for _, tt := range tests {
 		_, err := Build(tt.host, tt.user, tt.pass)

@@ -140,6 +140,12 @@ func checkHostPort(s string) error {
 				return hostError("host name label " + strconv.Quote(l) + " is not a DNS label")
 			}
 		}
+		// In an image name the first component is a registry only if it holds a
+		// "." or ":" or is "localhost"; "harbor/team/app" is a Docker Hub image.
+		if port == "" && !strings.Contains(host, ".") && host != "localhost" {
+			return hostError("a host name without a dot or a port cannot be named in an image (\"" + host +
+				"/team/app\" means Docker Hub); use the fully qualified name or add the port")
+		}
 	}
 	if port != "" {
 		n, err := strconv.Atoi(port)

@@ -23,6 +23,8 @@ func TestCanonicalHost(t *testing.T) {
 		{"registry.example.com/", "registry.example.com", true},
 		{"127.0.0.1:5000", "127.0.0.1:5000", false},
 		{"localhost:5000", "localhost:5000", false},
+		{"localhost", "localhost", false},
+		{"harbor:8080", "harbor:8080", false},
 		{"[::1]:5000", "[::1]:5000", false},
 		{"[fd00::1]", "[fd00::1]", false},
 		{"harbor-core.harbor.svc.cluster.local", "harbor-core.harbor.svc.cluster.local", false},
@@ -69,6 +71,7 @@ func TestCanonicalHostRejects(t *testing.T) {
 		{"registry_1.example.com", `label "registry_1"`},
 		{"::1", "must be written in [ ]"},
 		{"[::1", "unclosed"},
+		{"harbor", "without a dot or a port"},
 		{"[127.0.0.1]", "not an IPv6"},
 		{"[::1]x", "unexpected text"},
 	}

@@ -24,8 +24,8 @@ func TestDiscover(t *testing.T) {
 	gone.Finalizers = []string{"example.com/hold"}
 
 	c := fake.NewClientset(
-		deployment(ns, "web", annotated),                       // names the secret
-		deployment(ns, "api", podSpec("builder")),              // via its SA
+		deployment(ns, "web", annotated),                        // names the secret
+		deployment(ns, "api", podSpec("builder")),               // via its SA
 		deployment(ns, "legacy", podSpec("builder", "old-reg")), // names another: SA not consulted
 		gone,
 		statefulSet(ns, "db", podSpec("")), // via SA "default"

@@ -85,13 +85,21 @@ func (r *Restarter) Restart(ctx context.Context, ws []Workload, key, value strin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			notStarted := func() Result {
+				return Result{Workload: w, Err: fmt.Errorf("%s: not started: %w", w, ctx.Err())}
+			}
 			select {
 			case sem <- struct{}{}:
-				res := cfg.restartOne(ctx, w, key, value, wait)
+				// select picks at random among ready cases: re-check, so
+				// nothing new starts once ctx has ended.
+				if ctx.Err() != nil {
+					results[i] = notStarted()
+				} else {
+					results[i] = cfg.restartOne(ctx, w, key, value, wait)
+				}
 				<-sem
-				results[i] = res
 			case <-ctx.Done():
-				results[i] = Result{Workload: w, Err: fmt.Errorf("%s: not started: %w", w, ctx.Err())}
+				results[i] = notStarted()
 			}
 			if cfg.Progress != nil {
 				progressMu.Lock()

@@ -300,6 +300,7 @@ func TestRestartFailsFast(t *testing.T) {
 			if tt.check != nil {
 				tt.check(t, err)
 			}
+			t.Log(err)
 		})
 	}
 }
@@ -312,9 +313,12 @@ func TestRestartNotRollable(t *testing.T) {
 	r := &Restarter{Client: c, Timeout: time.Hour, Poll: time.Millisecond}
 	res := restartWithin(t, r, []Workload{{Kind: KindStatefulSet, Namespace: ns, Name: "db"}}, "v1", true)[0]
 	isErr(t, res.Err, ErrNotRollable)
-	if res.Err != nil && !strings.Contains(res.Err.Error(), "statefulset shop/db") || !strings.Contains(fmt.Sprint(res.Err), "OnDelete") {
-		t.Errorf("err = %v, want it to name the statefulset and OnDelete", res.Err)
+	for _, s := range []string{"statefulset shop/db", "OnDelete", "0 of 3 replicas updated"} {
+		if !strings.Contains(fmt.Sprint(res.Err), s) {
+			t.Errorf("err = %v, want it to contain %q", res.Err, s)
+		}
 	}
+	t.Log(res.Err)
 }
 
 func TestRestartContextCancelled(t *testing.T) {

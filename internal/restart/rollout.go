@@ -203,6 +203,11 @@ func (r *Restarter) waitRollout(ctx context.Context, w Workload) error {
 		if st.err != nil {
 			return st.err
 		}
+		if w.Kind == KindStatefulSet && getErr == nil {
+			if err := r.replaceStuckPods(ctx, w); err != nil {
+				return err
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s: waiting for rollout: %w (%s)", w, ctx.Err(), st.msg)

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -260,4 +261,25 @@ func TestPullCheckTLSOnLoopback(t *testing.T) {
 	image := reg.Image("team/app:1")
 	err := (verify.Checker{}).PullCheck(ctxT(t), image, basic("robot$team+pull", goodPass))
 	requirePullError(t, err, image, verify.ReasonTLS)
+}
+
+// A token service that echoes the password must not get it into the error text.
+func TestPullCheckScrubsEchoedPassword(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			_, pass, _ := r.BasicAuth()
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintf(w, `{"errors":[{"code":"UNAUTHORIZED","message":"password %s is wrong"}]}`, pass)
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="http://`+r.Host+`/token",service="echo"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	image := strings.TrimPrefix(srv.URL, "http://") + "/team/app:1"
+	err := (verify.Checker{}).PullCheck(ctxT(t), image, basic("robot$team+pull", wrongPass))
+	pe := requirePullError(t, err, image, verify.ReasonUnauthorized)
+	if !strings.Contains(pe.Detail, "password [redacted] is wrong") {
+		t.Errorf("Detail = %q", pe.Detail)
+	}
 }

@@ -68,7 +68,11 @@ func (c Checker) PullCheckAsKubelet(ctx context.Context, image string, secrets [
 		id := secretID(s)
 		cfg, err := pullsecret.ParseSecret(s)
 		if !readByKubelet(s) {
-			ignored = append(ignored, err.Error())
+			why := "secret " + id + ": kubelet reads only data, not stringData"
+			if err != nil {
+				why = err.Error()
+			}
+			ignored = append(ignored, why)
 			continue
 		}
 		if fatal := filterErrors(err, pullsecret.BreaksKubelet); fatal != nil {

@@ -93,6 +93,16 @@ func TestPullCheckAsKubelet(t *testing.T) {
 			t.Errorf("error does not explain the ignored secret: %v", err)
 		}
 	})
+	t.Run("secret with stringData only", func(t *testing.T) {
+		s := good
+		s.StringData = map[string]string{corev1.DockerConfigJsonKey: string(good.Data[corev1.DockerConfigJsonKey])}
+		s.Data = nil
+		err := c.PullCheckAsKubelet(ctxT(t), image, []corev1.Secret{s})
+		requirePullError(t, err, image, verify.ReasonNoMatchingKey)
+		if !strings.Contains(err.Error(), "not stringData") {
+			t.Errorf("error does not explain the ignored secret: %v", err)
+		}
+	})
 	t.Run("secret kubelet refuses as a whole", func(t *testing.T) {
 		bad := good
 		bad.Name = "broken"

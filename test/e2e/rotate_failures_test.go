@@ -118,6 +118,7 @@ func limitedRotator(t *testing.T, name string, writable []string) (kubeconfig, u
 			{APIGroups: []string{""}, Resources: []string{"namespaces", "secrets"}, Verbs: []string{"get", "list"}},
 			{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list", "patch"}},
 			{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets", "daemonsets"}, Verbs: []string{"get", "list", "patch"}},
+			{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list", "delete"}},
 		},
 	}
 	if _, err := c.RbacV1().ClusterRoles().Create(ctx, read, metav1.CreateOptions{}); err != nil {

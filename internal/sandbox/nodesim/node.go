@@ -12,14 +12,15 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 )
 
 const (
 	// heartbeatInterval is kubelet's default lease renewal and node status period. The node
-	// lifecycle controller marks a node unreachable after its grace period (40s+) without
-	// either, and then evicts its pods.
+	// lifecycle controller marks a node unreachable after --node-monitor-grace-period (40s or
+	// more) without either, taints it and then evicts its pods.
 	heartbeatInterval = 10 * time.Second
 	// leaseDurationSeconds is kubelet's default.
 	leaseDurationSeconds = 40
@@ -45,9 +46,21 @@ func (s *Simulator) desiredNode() *corev1.Node {
 	}
 }
 
+// registerBackoff retries registration for about a minute, as the simulator may be started while
+// the API server is still coming up (kubelet retries forever).
+var registerBackoff = wait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Steps: 10, Cap: 10 * time.Second}
+
 // registerNode creates the node, or takes over an existing one of that name: labels merged,
 // taints and cordon cleared. Its status is written by the heartbeat.
 func (s *Simulator) registerNode(ctx context.Context) error {
+	transient := func(err error) bool {
+		return ctx.Err() == nil && !apierrors.IsForbidden(err) && !apierrors.IsUnauthorized(err) &&
+			!apierrors.IsInvalid(err) && !apierrors.IsBadRequest(err)
+	}
+	return retry.OnError(registerBackoff, transient, func() error { return s.createOrTakeOverNode(ctx) })
+}
+
+func (s *Simulator) createOrTakeOverNode(ctx context.Context) error {
 	want := s.desiredNode()
 	created, err := s.client.CoreV1().Nodes().Create(ctx, want, metav1.CreateOptions{})
 	switch {

@@ -8,7 +8,6 @@ package nodesim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -127,7 +126,7 @@ func New(o Options) *Simulator {
 }
 
 // Run registers the node, keeps it alive, and handles pods until ctx is done. It returns nil when
-// ctx ends and an error only when the node cannot be registered.
+// ctx ends and an error only when the node cannot be registered. Call it once.
 func (s *Simulator) Run(ctx context.Context) error {
 	defer s.queue.ShutDown()
 	// Created before the node exists so that a test which sees the node may step a fake clock
@@ -278,10 +277,10 @@ func (s *Simulator) requeueAt(key string, at time.Time) {
 	s.queue.Add(key)
 }
 
-// ignoreGone turns the errors of an object that was deleted or replaced meanwhile into success:
-// there is nothing left to do for it.
+// ignoreGone turns the errors of a pod that was deleted, replaced (UID precondition) or bound
+// elsewhere meanwhile into success: there is nothing left to do for it.
 func ignoreGone(err error) error {
-	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) || errors.Is(err, errPodReplaced) {
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil
 	}
 	return err

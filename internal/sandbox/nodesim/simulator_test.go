@@ -16,6 +16,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/clock"
+	testingclock "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 )
 
@@ -435,13 +437,77 @@ func TestBackoffDelay(t *testing.T) {
 
 func TestKubeletImageName(t *testing.T) {
 	for in, want := range map[string]string{
-		"busybox":                         "busybox:latest",
-		"127.0.0.1:5000/team/app":         "127.0.0.1:5000/team/app:latest",
-		"127.0.0.1:5000/team/app:1":       "127.0.0.1:5000/team/app:1",
+		"busybox":                          "busybox:latest",
+		"127.0.0.1:5000/team/app":          "127.0.0.1:5000/team/app:latest",
+		"127.0.0.1:5000/team/app:1":        "127.0.0.1:5000/team/app:1",
 		"127.0.0.1:5000/team/app@sha256:0": "127.0.0.1:5000/team/app@sha256:0",
 	} {
 		if got := kubeletImageName(in); got != want {
 			t.Errorf("kubeletImageName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestInitContainersRunFirst(t *testing.T) {
+	const initImage = "127.0.0.1:5000/team/setup:1"
+	pod := newPod("web", defaultNodeName)
+	pod.Spec.InitContainers = []corev1.Container{{Name: "setup", Image: initImage}}
+	h := newHarness(t, pod)
+	h.pulls.set(func(image string, _ authn.Keychain) error {
+		if image == initImage {
+			return errors.New("MANIFEST_UNKNOWN: manifest unknown")
+		}
+		return nil
+	})
+	h.start()
+
+	h.waitFor("init container in ErrImagePull", func() bool {
+		ics := h.pod("web").Status.InitContainerStatuses
+		return len(ics) == 1 && ics[0].State.Waiting != nil && ics[0].State.Waiting.Reason == reasonErrImagePull
+	})
+	got := h.pod("web")
+	if w := got.Status.ContainerStatuses[0].State.Waiting; w == nil || w.Reason != reasonPodInitializing {
+		t.Errorf("app container = %+v, want waiting PodInitializing", got.Status.ContainerStatuses[0].State)
+	}
+	if c := podCondition(got.Status.Conditions, corev1.PodInitialized); c == nil || c.Status != corev1.ConditionFalse {
+		t.Errorf("Initialized = %+v, want False", c)
+	}
+	if n := h.pulls.count(); n != 1 {
+		t.Errorf("%d pulls before init completed, want 1", n)
+	}
+
+	h.pulls.set(nil)
+	h.clock.Step(time.Second)
+	got = h.waitRunning("web")
+	if term := got.Status.InitContainerStatuses[0].State.Terminated; term == nil || term.ExitCode != 0 || term.Reason != "Completed" {
+		t.Errorf("init container state = %+v, want terminated Completed", got.Status.InitContainerStatuses[0].State)
+	}
+	if a, b := h.pulls.call(1).image, h.pulls.call(2).image; a != initImage || b != testImage {
+		t.Errorf("pulls after recovery: %s then %s, want init image first", a, b)
+	}
+}
+
+// tickerlessClock hides the fake clock's NewTicker, as a Clock implementation of a caller might.
+type tickerlessClock struct{ clock.Clock }
+
+func TestTickerOnClockWithoutTicker(t *testing.T) {
+	fc := testingclock.NewFakeClock(epoch)
+	tk := withTicker(tickerlessClock{fc}).NewTicker(time.Second)
+	defer tk.Stop()
+	for i := range 2 {
+		// Wait until the ticker's timer is armed, then fire it.
+		deadline := time.Now().Add(5 * time.Second)
+		for !fc.HasWaiters() {
+			if time.Now().After(deadline) {
+				t.Fatal("ticker never armed its timer")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		fc.Step(time.Second)
+		select {
+		case <-tk.C():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("tick %d not delivered", i+1)
 		}
 	}
 }
