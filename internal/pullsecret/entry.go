@@ -46,7 +46,9 @@ type Config struct {
 	Legacy bool
 	// Auths maps each registry key, exactly as written in the document, to the
 	// credential kubelet would use for it. Entries kubelet would skip or refuse
-	// (ErrInvalidKey, ErrBadAuth) are left out.
+	// (ErrInvalidKey, ErrBadAuth, an entry that is not a JSON object) are left out;
+	// entries with other problems (ErrAuthMismatch, ErrNoCredentials) stay, as
+	// kubelet would use them.
 	Auths map[string]Entry
 }
 

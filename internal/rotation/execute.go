@@ -103,7 +103,10 @@ func (r *Runner) execute(ctx context.Context, p *plan, rep *Report) {
 	wrote := r.writeSecrets(ctx, p, content, fp, rep)
 	bound := r.bindServiceAccounts(ctx, p, rep)
 	changed = changed || wrote > 0 || bound > 0
-	r.verifyAsKubelet(ctx, p, rep)
+	if p.decision != repairOnly || wrote > 0 {
+		// Pulling is not free for the registry: a run that wrote nothing has nothing new to prove.
+		r.verifyAsKubelet(ctx, p, rep)
+	}
 	restarted := r.restartWorkloads(ctx, p, fp, rep)
 	changed = changed || restarted > 0
 

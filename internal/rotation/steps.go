@@ -138,8 +138,12 @@ func (r *Runner) verifyAsKubelet(ctx context.Context, p *plan, rep *Report) {
 func (r *Runner) restartWorkloads(ctx context.Context, p *plan, fp string, rep *Report) int {
 	ws := p.restartTargets(rep)
 	if p.cred.Restart.Disabled || len(ws) == 0 {
+		action := "unchanged"
+		if p.cred.Restart.Disabled {
+			action = "skipped (restart.disabled)"
+		}
 		for _, w := range p.workloads {
-			rep.Workloads = append(rep.Workloads, WorkloadResult{Kind: string(w.Kind), Namespace: w.Namespace, Name: w.Name, Via: w.Via, Action: "skipped"})
+			rep.Workloads = append(rep.Workloads, WorkloadResult{Kind: string(w.Kind), Namespace: w.Namespace, Name: w.Name, Via: w.Via, Action: action})
 		}
 		return 0
 	}
