@@ -22,6 +22,10 @@ func (r *Runner) writeSecrets(ctx context.Context, p *plan, content secretsync.C
 	start := r.Clock.Now()
 	w := &secretsync.Writer{Client: r.Kube}
 	results := make([]SecretResult, len(p.namespaces))
+	for i, ns := range p.namespaces {
+		// What a namespace reports if the run is stopped before reaching it.
+		results[i] = SecretResult{Namespace: ns, Name: p.cred.Targets.SecretName, Action: "failed", Error: "secret " + ns + "/" + p.cred.Targets.SecretName + ": not written: the run was stopped"}
+	}
 	var mu sync.Mutex
 	done, changed := 0, 0
 	forEach(ctx, r.Config.Kubernetes.Concurrency, len(p.namespaces), func(i int) {
@@ -66,6 +70,9 @@ func (r *Runner) bindServiceAccounts(ctx context.Context, p *plan, rep *Report) 
 	}
 	start := r.Clock.Now()
 	results := make([]SAResult, len(jobs))
+	for i, j := range jobs {
+		results[i] = SAResult{Namespace: j.ns, Name: j.name, Action: "failed", Error: "serviceaccount " + j.ns + "/" + j.name + ": not bound: the run was stopped"}
+	}
 	var mu sync.Mutex
 	done, bound := 0, 0
 	forEach(ctx, r.Config.Kubernetes.Concurrency, len(jobs), func(i int) {

@@ -54,7 +54,7 @@ func TestZZSmoke(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	bg := context.Background()
-	ns := "smoke"
+	ns := fmt.Sprintf("smoke-%d", time.Now().Unix())
 	_, _ = client.CoreV1().Namespaces().Create(bg, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 	secret := func(n, pw string) *corev1.Secret {
 		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: ns}, Type: corev1.SecretTypeDockerConfigJson,
@@ -180,8 +180,17 @@ func TestZZSmoke(t *testing.T) {
 	waitFor("many ready", 180*time.Second, deployReady("many", 150))
 	t.Logf("150 pods ready in %v", time.Since(start))
 
+	time.Sleep(75 * time.Second)
 	node, err := client.CoreV1().Nodes().Get(bg, "sim-node", metav1.GetOptions{})
 	must(err)
+	all, _ := client.CoreV1().Pods(ns).List(bg, metav1.ListOptions{})
+	running := 0
+	for _, p := range all.Items {
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+			running++
+		}
+	}
+	t.Logf("after 75s idle: %d pods, %d running", len(all.Items), running)
 	t.Logf("node taints=%v conds=%v", node.Spec.Taints, node.Status.Conditions)
 
 	// idle: count status writes should settle - check resourceVersion stable for a pod
