@@ -63,9 +63,10 @@ func TestRegistryProxy(t *testing.T) {
 	}
 
 	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	if len(rec.hosts) != 1 || !rec.hosts[host] || !rec.fwd[host] {
-		t.Fatalf("registry saw Host %v, X-Forwarded-Host %v; want only %s", rec.hosts, rec.fwd, host)
+	hosts, fwd := rec.hosts, rec.fwd
+	rec.mu.Unlock()
+	if len(hosts) != 1 || !hosts[host] || !fwd[host] {
+		t.Fatalf("registry saw Host %v, X-Forwarded-Host %v; want only %s", hosts, fwd, host)
 	}
 
 	r := f.do("POST", "/v2/proj-a/app/blobs/uploads/", nil, cred{})

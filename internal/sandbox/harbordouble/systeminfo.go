@@ -33,7 +33,11 @@ func (s *Server) systemInfo(w http.ResponseWriter, r *http.Request, _ string) {
 	if who.authenticated() {
 		now := strfmt.DateTime(s.now().UTC().Truncate(time.Millisecond))
 		info.HarborVersion = str(HarborVersion)
-		info.ExternalURL = str("http://" + r.Host)
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		info.ExternalURL = str(scheme + "://" + r.Host)
 		info.RegistryURL = str(r.Host)
 		info.HasCaRoot = bl(false)
 		info.ProjectCreationRestriction = str("everyone")

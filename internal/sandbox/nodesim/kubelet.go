@@ -35,7 +35,7 @@ func (s *Simulator) syncPod(ctx context.Context, pod *corev1.Pod) error {
 		if err := ps.container(ctx, c, fmt.Sprintf("spec.initContainers{%s}", c.Name), initDone, &wake); err != nil {
 			return err
 		}
-		initDone = st.container(c.Name).started()
+		initDone = initDone && st.container(c.Name).started()
 	}
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]

@@ -105,24 +105,26 @@ func New(o Options) *Simulator {
 		o.Backoff = defaultBackoff
 	}
 	clk := withTicker(o.Clock)
-	s := &Simulator{
+	log := o.Logger.With("node", o.NodeName)
+	return &Simulator{
 		client:     o.Client,
 		nodeName:   o.NodeName,
-		log:        o.Logger.With("node", o.NodeName),
+		log:        log,
 		pull:       o.Pull,
 		clock:      clk,
 		backoff:    o.Backoff,
 		maxBackoff: backoffCapFactor * o.Backoff,
-		events:     newEventRecorder(o.Client, clk, o.NodeName, o.Logger),
-		ips:        &ipAllocator{},
-		states:     map[types.UID]*podState{},
+		// The queue's delays (pull back-off) follow the injected clock so tests can step it.
+		// API errors are retried within seconds, not the controllers' default of up to 1000s: a
+		// sandbox test waits for this simulator.
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[string](10*time.Millisecond, 5*time.Second),
+			workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk},
+		),
+		events: newEventRecorder(o.Client, clk, o.NodeName, log),
+		ips:    &ipAllocator{},
+		states: map[types.UID]*podState{},
 	}
-	// The queue's delays (pull back-off) must follow the injected clock so tests can step it.
-	s.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
-		workqueue.DefaultTypedControllerRateLimiter[string](),
-		workqueue.TypedRateLimitingQueueConfig[string]{Clock: clk},
-	)
-	return s
 }
 
 // Run registers the node, keeps it alive, and handles pods until ctx is done. It returns nil when
