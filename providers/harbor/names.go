@@ -91,11 +91,20 @@ func (p *Provider) splitName(full string) (project, name string, ok bool) {
 // now in the spec, so robots issued before a change of the project list can still be revoked.
 func (p *Provider) owns(prefix string, projects []string, full string) bool {
 	project, name, ok := p.splitName(full)
-	if !ok || !strings.HasPrefix(name, prefix) {
+	if !ok {
+		return false
+	}
+	// The generated suffix must follow the prefix directly: with prefix "rotator-a-", the robots
+	// of a credential "a-b" ("rotator-a-b-2026...") are not ours.
+	suffix, ok := strings.CutPrefix(name, prefix)
+	if !ok || !generatedSuffix.MatchString(suffix) {
 		return false
 	}
 	return project == "" || slices.Contains(projects, project)
 }
+
+// generatedSuffix is what newRobotName appends to the prefix.
+var generatedSuffix = regexp.MustCompile(`^[0-9]{8}t[0-9]{6}-[0-9a-f]{4}$`)
 
 // quoteList renders names for messages: "a", "b".
 func quoteList(names []string) string {

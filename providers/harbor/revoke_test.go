@@ -37,7 +37,7 @@ func TestRevokeRobotAlreadyGone(t *testing.T) {
 	}
 
 	// Gone between the read and the delete.
-	id := f.addRobot("team-a", "rotator-harbor-main-x")
+	id := f.addRobot("team-a", "rotator-harbor-main-20261124t101500-ab12")
 	f.failNext("DELETE /api/v2.0/robots/"+strconv.FormatInt(id, 10),
 		fakeAnswer{status: http.StatusNotFound, body: `{"errors":[{"code":"NOT_FOUND","message":"robot not found"}]}`})
 	if err := p.Revoke(context.Background(), testSpec("team-a"), strconv.FormatInt(id, 10)); err != nil {
