@@ -10,6 +10,7 @@ import (
 
 	"github.com/rotatorhq/rotator/internal/config"
 	"github.com/rotatorhq/rotator/internal/rotation"
+	"github.com/rotatorhq/rotator/internal/runlock"
 )
 
 type rotateFlags struct {
@@ -18,6 +19,7 @@ type rotateFlags struct {
 	ifDue      bool
 	dryRun     bool
 	output     string
+	waitLock   bool
 }
 
 func newRotateCommand(g *globalFlags, d deps) *cobra.Command {
@@ -40,6 +42,7 @@ Exit status: 0 every target done; 1 some target not done (each named); 2 invalid
 	now.Flags().BoolVar(&f.ifDue, "if-due", false, "act only on what needs it: missing or drifted secrets, unbound ServiceAccounts, credentials near expiry, revocations due")
 	now.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the full plan and change nothing, in the cluster or at the registry")
 	now.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	now.Flags().BoolVar(&f.waitLock, "wait-lock", false, "wait while another rotation (rotator run, another rotate now) holds the run lock, instead of failing at once naming it")
 	_ = now.MarkFlagRequired("config")
 	cmd.AddCommand(now)
 	return cmd
@@ -58,11 +61,21 @@ func runRotateNow(cmd *cobra.Command, g *globalFlags, d deps, f *rotateFlags) er
 		return &exitError{code: exitUsage, err: err}
 	}
 	out := cmd.OutOrStdout()
-	runner, err := wire(cmd.Context(), cfg, creds, g, cmd.ErrOrStderr())
+	a, err := wire(cmd.Context(), cfg, creds, g, cmd.ErrOrStderr(), nil)
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
+	runner := a.runner
 	runner.Progress = printProgress(cmd.ErrOrStderr())
+	if !f.dryRun {
+		// The same lock as `rotator run`: a manual and a scheduled rotation never overlap.
+		lock := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Identity: identity() + " (rotate now)"}
+		release, err := lock.Acquire(cmd.Context(), f.waitLock)
+		if err != nil {
+			return &exitError{code: exitFailed, err: err}
+		}
+		defer release()
+	}
 	var reports []*rotation.Report
 	ok := true
 	for _, c := range creds {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -12,15 +13,27 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/events"
+	"github.com/rotatorhq/rotator/internal/metrics"
 	"github.com/rotatorhq/rotator/internal/rotation"
+	"github.com/rotatorhq/rotator/internal/state"
 	"github.com/rotatorhq/rotator/internal/transport"
 	"github.com/rotatorhq/rotator/internal/verify"
 	"github.com/rotatorhq/rotator/providers"
 	"github.com/rotatorhq/rotator/providers/harbor"
 )
 
+// app is everything a command needs, built from the config by wire.
+type app struct {
+	kube    kubernetes.Interface
+	runner  *rotation.Runner
+	store   *state.Store
+	metrics *metrics.Metrics
+}
+
 // wire builds the runner from the config: explicit constructors, no registries, no globals.
-func wire(ctx context.Context, cfg *config.Config, creds []*config.Credential, g *globalFlags, stderr io.Writer) (*rotation.Runner, error) {
+// m may be nil (one-shot commands keep no metrics).
+func wire(ctx context.Context, cfg *config.Config, creds []*config.Credential, g *globalFlags, stderr io.Writer, m *metrics.Metrics) (*app, error) {
 	rc, err := restConfig(g.kubeconfig)
 	if err != nil {
 		return nil, err
@@ -33,24 +46,36 @@ func wire(ctx context.Context, cfg *config.Config, creds []*config.Credential, g
 	}
 	log := g.logger(stderr)
 	provs := map[string]providers.Provider{}
-	var registryTransport http.RoundTripper
+	checkers := map[string]verify.Checker{}
 	for _, c := range creds {
-		p, tr, err := newProvider(c)
+		p, tr, err := newProvider(c, m)
 		if err != nil {
 			return nil, fmt.Errorf("credential %s: %w", c.Name, err)
 		}
 		provs[c.Name] = p
-		registryTransport = tr
+		checkers[c.Name] = verify.Checker{Transport: tr}
 	}
-	return &rotation.Runner{
-		Config: cfg, Kube: kube, Providers: provs,
-		Checker: &verify.Checker{Transport: registryTransport},
-		Clock:   clock.RealClock{}, Logger: log,
+	clk := clock.RealClock{}
+	return &app{
+		kube:    kube,
+		metrics: m,
+		store:   &state.Store{Client: kube, Namespace: cfg.StateNamespace},
+		runner: &rotation.Runner{
+			Config: cfg, Kube: kube, Providers: provs, Checkers: checkers,
+			Clock: clk, Logger: log, Metrics: m,
+			Events: &events.Recorder{Client: kube, Clock: clk, Logger: log, Instance: identity()},
+		},
 	}, nil
 }
 
+// identity names this process in locks, leases and events: host/pid.
+func identity() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d", host, os.Getpid())
+}
+
 // newProvider builds the provider of one credential and the transport for its registry.
-func newProvider(c *config.Credential) (providers.Provider, http.RoundTripper, error) {
+func newProvider(c *config.Credential, m *metrics.Metrics) (providers.Provider, http.RoundTripper, error) {
 	switch c.Provider {
 	case "harbor":
 		h := c.Harbor
@@ -62,7 +87,7 @@ func newProvider(c *config.Credential) (providers.Provider, http.RoundTripper, e
 		if err != nil {
 			return nil, nil, fmt.Errorf("harbor password: %w", err)
 		}
-		p, err := harbor.New(harbor.Options{URL: h.URL, Username: h.Username, Password: password, Transport: tr})
+		p, err := harbor.New(harbor.Options{URL: h.URL, Username: h.Username, Password: password, Transport: m.Instrument("harbor", tr)})
 		return p, tr, err
 	}
 	return nil, nil, fmt.Errorf("unknown provider %q", c.Provider)

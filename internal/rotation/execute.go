@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/events"
 	"github.com/rotatorhq/rotator/internal/secretsync"
 	"github.com/rotatorhq/rotator/internal/state"
 )
@@ -17,7 +18,12 @@ import (
 func (r *Runner) Rotate(ctx context.Context, cred *config.Credential, opts Options) *Report {
 	start := r.Clock.Now()
 	rep := &Report{Credential: cred.Name, Provider: cred.Provider, DryRun: opts.DryRun}
-	defer func() { rep.Duration = r.Clock.Since(start) }()
+	defer func() {
+		rep.Duration = r.Clock.Since(start)
+		if !opts.DryRun {
+			r.Metrics.Run(cred.Name, rep.Result, r.Clock.Now())
+		}
+	}()
 
 	p, err := r.plan(ctx, cred, opts)
 	if err != nil {
@@ -93,6 +99,7 @@ func (r *Runner) execute(ctx context.Context, p *plan, rep *Report) {
 	if p.decision != repairOnly {
 		if err := r.verifyNew(ctx, p, issued, rep); err != nil {
 			rep.fail("%v", err)
+			r.Events.Warning(ctx, r.stateObject(p), events.ReasonVerifyFailed, "%v", err)
 			if p.decision == issueNew {
 				r.revokeNew(ctx, p, issued, rep)
 			}
@@ -150,6 +157,9 @@ func (r *Runner) finish(ctx context.Context, p *plan, rep *Report, changed bool)
 		run.Error = rep.Errors[0]
 	}
 	p.state.LastRun = run
+	if c := p.state.Current; c != nil {
+		r.Metrics.Expiry(p.cred.Name, c.ExpiresAt)
+	}
 	if err := r.store().Save(ctx, p.cred.Name, p.state); err != nil {
 		rep.Result = "failed"
 		rep.fail("save state: %v", err)
@@ -165,7 +175,7 @@ func (r *Runner) verifyNew(ctx context.Context, p *plan, issued *state.Issued, r
 	t := r.Clock.Now()
 	auth := authn.FromConfig(authn.AuthConfig{Username: issued.Username, Password: issued.Password})
 	for i, img := range images {
-		if err := r.Checker.PullCheck(ctx, img, auth); err != nil {
+		if err := r.checker(p.cred.Name).PullCheck(ctx, img, auth); err != nil {
 			return fmt.Errorf("verify the new credential %s: pull %s failed: %w; nothing was written", issued.Name, img, err)
 		}
 		rep.Verified = append(rep.Verified, img)

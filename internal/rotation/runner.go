@@ -17,6 +17,8 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/events"
+	"github.com/rotatorhq/rotator/internal/metrics"
 	"github.com/rotatorhq/rotator/internal/state"
 	"github.com/rotatorhq/rotator/internal/verify"
 	"github.com/rotatorhq/rotator/providers"
@@ -28,10 +30,15 @@ type Runner struct {
 	Kube   kubernetes.Interface
 	// Providers by credential name, built by the caller from the config.
 	Providers map[string]providers.Provider
-	// Checker performs real pull checks against the registry.
-	Checker *verify.Checker
+	// Checkers perform real pull checks against each credential's registry (its own TLS
+	// settings), by credential name.
+	Checkers map[string]verify.Checker
 	Clock   clock.WithTicker
 	Logger  *slog.Logger
+	// Events are recorded on the Secrets and workloads a run touches (nil: none).
+	Events *events.Recorder
+	// Metrics of runs (nil: none).
+	Metrics *metrics.Metrics
 	// Progress receives a line per step as it happens (nil: silent).
 	Progress func(Progress)
 }
@@ -55,6 +62,8 @@ type Options struct {
 	// DryRun plans and reports without any write, in the cluster or at the provider.
 	DryRun bool
 }
+
+func (r *Runner) checker(credential string) verify.Checker { return r.Checkers[credential] }
 
 func (r *Runner) store() *state.Store {
 	return &state.Store{Client: r.Kube, Namespace: r.Config.StateNamespace}

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/rotatorhq/rotator/internal/events"
 	"github.com/rotatorhq/rotator/internal/restart"
 	"github.com/rotatorhq/rotator/internal/secretsync"
 	"github.com/rotatorhq/rotator/internal/verify"
@@ -36,6 +37,7 @@ func (r *Runner) writeSecrets(ctx context.Context, p *plan, content secretsync.C
 		if err != nil {
 			res.Action, res.Error = "failed", err.Error()
 		}
+		r.secretEvent(ctx, p, content, res)
 		results[i] = res
 		mu.Lock()
 		done++
@@ -127,7 +129,7 @@ func (r *Runner) verifyAsKubelet(ctx context.Context, p *plan, rep *Report) {
 				continue
 			}
 			seen[img] = true
-			err := r.Checker.PullCheckAsKubelet(ctx, img, []corev1.Secret{*secret})
+			err := r.checker(p.cred.Name).PullCheckAsKubelet(ctx, img, []corev1.Secret{*secret})
 			if err == nil {
 				r.progress(p.cred.Name, "verify-kubelet", start, len(seen), 0, "%s pulls with the secret as kubelet resolves it", img)
 				continue
@@ -172,13 +174,16 @@ func (r *Runner) restartWorkloads(ctx context.Context, p *plan, fp string, rep *
 	n := 0
 	for _, res := range rs.Restart(ctx, ws, restartAnnotation(p.cred.Name), fp, true) {
 		wr := WorkloadResult{Kind: string(res.Workload.Kind), Namespace: res.Workload.Namespace, Name: res.Workload.Name, Via: res.Workload.Via, Action: "unchanged"}
+		obj := events.Workload(string(res.Workload.Kind), res.Workload.Namespace, res.Workload.Name)
 		if res.Patched {
 			wr.Action = "restarted"
 			n++
+			r.Events.Normal(ctx, obj, events.ReasonRestarted, "restarted by rotator so new pods pull with credential %s of %s", fp, p.cred.Name)
 		}
 		if res.Err != nil {
 			wr.Action, wr.Error = "failed", res.Err.Error()
 			rep.fail("%v", res.Err)
+			r.Events.Warning(ctx, obj, events.ReasonRolloutTimedOut, "rollout after the credential change of %s did not complete: %v", p.cred.Name, res.Err)
 		}
 		rep.Workloads = append(rep.Workloads, wr)
 	}
@@ -222,6 +227,7 @@ func (r *Runner) revoke(ctx context.Context, p *plan, rep *Report) int {
 		}
 		p.state.DropRetired(c.ID)
 		rep.Revoked = append(rep.Revoked, c)
+		r.Events.Normal(ctx, r.stateObject(p), events.ReasonRevoked, "revoked %s (id %s): %s", c.Name, c.ID, c.Reason)
 		n++
 		r.progress(p.cred.Name, "revoke", start, i+1, len(p.revoke), "revoked %s (id %s): %s", c.Name, c.ID, c.Reason)
 	}

@@ -138,6 +138,9 @@ func Start(ctx context.Context, o Options) (_ *Rig, err error) {
 	if err := r.GrantRotator(ctx); err != nil {
 		return nil, err
 	}
+	if err := r.grantRotatorNamespaceRole(ctx); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 

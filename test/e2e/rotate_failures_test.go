@@ -134,7 +134,11 @@ func limitedRotator(t *testing.T, name string, writable []string) (kubeconfig, u
 	}
 	write := &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: saName + "-write"},
-		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create", "update", "patch"}}},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create", "update", "patch"}},
+			// The run lock, in the state namespace (bound there like the secret writes).
+			{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
+		},
 	}
 	if _, err := c.RbacV1().ClusterRoles().Create(ctx, write, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/utils/clock"
+
+	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/metrics"
+	"github.com/rotatorhq/rotator/internal/runlock"
+	"github.com/rotatorhq/rotator/internal/service"
+)
+
+type runFlags struct {
+	config        string
+	listen        string
+	leaseDuration time.Duration
+	reconcile     time.Duration
+	noJitter      bool
+}
+
+func newRunCommand(g *globalFlags) *cobra.Command {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:   "run --config FILE",
+		Short: "Run as a service: rotate on schedule and before expiry, repair drift, revoke on time",
+		Long: `Run rotator as a long-running service (usually a Deployment of two replicas). Replicas elect
+a leader on the Lease rotator-leader in the state namespace; only the leader rotates, and a new one
+takes over within --lease-duration when it dies. Each credential is rotated on its cron schedule,
+and whatever the schedule, before its remaining lifetime falls under renewBefore. Drift is repaired
+every --reconcile. Failed runs are retried with growing back-off. Every run takes the same lock as
+'rotator rotate now'. Metrics on /metrics, health on /healthz and /readyz.
+
+The config file is re-read when it changes: a valid new config takes effect at once; an invalid
+one is reported and the running config kept.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runService(cmd, g, f) },
+	}
+	cmd.Flags().StringVar(&f.config, "config", "", "config file (required)")
+	cmd.Flags().StringVar(&f.listen, "listen", ":8080", "address of /metrics, /healthz and /readyz")
+	cmd.Flags().DurationVar(&f.leaseDuration, "lease-duration", 15*time.Second, "leader lease duration: how long a dead leader keeps the lease")
+	cmd.Flags().DurationVar(&f.reconcile, "reconcile", 10*time.Minute, "how often each credential is checked for drift")
+	cmd.Flags().BoolVar(&f.noJitter, "no-jitter", false, "run schedules exactly on time (tests)")
+	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}
+
+func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
+	cfg, hash, err := loadWithHash(f.config)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	log := g.logger(cmd.ErrOrStderr())
+	l, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("listen %s: %w", f.listen, err)}
+	}
+	health := &service.Health{}
+	grp, ctx := errgroup.WithContext(cmd.Context())
+	grp.Go(func() error { return service.Serve(ctx, l, reg, health) })
+	m := metrics.New(reg)
+	grp.Go(func() error {
+		id := identity()
+		// The first wiring proves the config and the cluster connection before /readyz says ok.
+		a, err := wireAll(ctx, cfg, g, cmd.ErrOrStderr(), m)
+		if err != nil {
+			return &exitError{code: exitFailed, err: err}
+		}
+		health.SetReady(true)
+		election := service.Election{Client: a.kube, Namespace: cfg.StateNamespace, Identity: id, Metrics: m,
+			LeaseDuration: f.leaseDuration, RenewDeadline: f.leaseDuration * 2 / 3, RetryPeriod: f.leaseDuration / 7}
+		log.Info("rotator run started", "identity", id, "credentials", len(cfg.Credentials))
+		return election.Run(ctx, func(ctx context.Context) {
+			log.Info("leading", "identity", id)
+			for ctx.Err() == nil {
+				svc := &service.Service{
+					Config: cfg, Rotator: a.runner, States: a.store, Clock: clock.RealClock{}, Logger: log, Metrics: m,
+					Reconcile: f.reconcile, NoJitter: f.noJitter,
+					Lock: func(ctx context.Context) (func(), error) {
+						l := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Identity: id + " (rotator run)"}
+						return l.Acquire(ctx, true)
+					},
+				}
+				svcCtx, cancel := context.WithCancel(ctx)
+				changed := make(chan loaded, 1)
+				go watchConfig(svcCtx, f.config, hash, changed, log.Warn)
+				go func() {
+					select {
+					case <-changed:
+						cancel()
+					case <-svcCtx.Done():
+					}
+				}()
+				_ = svc.Run(svcCtx)
+				cancel()
+				select {
+				case next := <-changed:
+					na, err := wireAll(ctx, next.cfg, g, cmd.ErrOrStderr(), m)
+					if err != nil {
+						log.Error("config changed but cannot be used; keeping the running one", "err", err)
+						hash = next.hash
+						continue
+					}
+					log.Info("config changed: the schedule restarts with it")
+					cfg, hash, a = next.cfg, next.hash, na
+				default:
+				}
+			}
+		})
+	})
+	err = grp.Wait()
+	if err != nil && cmd.Context().Err() == nil {
+		return err
+	}
+	return nil
+}
+
+func loadWithHash(path string) (*config.Config, [32]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, [32]byte{}, fmt.Errorf("config: %w", err)
+	}
+	c, err := config.Parse(b, path)
+	return c, sha256.Sum256(b), err
+}
+
+type loaded struct {
+	cfg  *config.Config
+	hash [32]byte
+}
+
+// watchConfig polls the config file (a ConfigMap mount changes by symlink swap, which inotify
+// misses easily) and sends a valid changed config. An invalid file is reported and ignored.
+func watchConfig(ctx context.Context, path string, hash [32]byte, changed chan<- loaded, warn func(string, ...any)) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		b, err := os.ReadFile(path)
+		if err != nil || sha256.Sum256(b) == hash {
+			continue
+		}
+		hash = sha256.Sum256(b)
+		c, err := config.Parse(b, path)
+		if err != nil {
+			warn("config file changed but is invalid; keeping the running config", "err", err)
+			continue
+		}
+		changed <- loaded{c, hash}
+		return
+	}
+}
+
+// wireAll wires every credential of cfg.
+func wireAll(ctx context.Context, cfg *config.Config, g *globalFlags, stderr io.Writer, m *metrics.Metrics) (*app, error) {
+	creds := make([]*config.Credential, len(cfg.Credentials))
+	for i := range cfg.Credentials {
+		creds[i] = &cfg.Credentials[i]
+	}
+	return wire(ctx, cfg, creds, g, stderr, m)
+}

@@ -1,0 +1,91 @@
+// Package events reports what the rotator did as Kubernetes Events on the objects it touched,
+// so `kubectl describe secret` / `kubectl describe deployment` show it to the cluster's users.
+// Events are written synchronously: a one-shot `rotate now` must not exit with events still
+// queued, and a failure to record one never fails a rotation.
+package events
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
+)
+
+// Reasons the rotator records.
+const (
+	ReasonRotated         = "CredentialRotated"
+	ReasonRepaired        = "SecretRepaired"
+	ReasonVerifyFailed    = "VerifyFailed"
+	ReasonRestarted       = "RestartTriggered"
+	ReasonRolloutTimedOut = "RolloutFailed"
+	ReasonRevoked         = "CredentialRevoked"
+	ReasonWriteFailed     = "WriteFailed"
+	reportingController   = "rotator.dev/rotator"
+	sourceComponent       = "rotator"
+)
+
+// Recorder writes Events. A nil *Recorder records nothing.
+type Recorder struct {
+	Client   kubernetes.Interface
+	Clock    clock.PassiveClock
+	Logger   *slog.Logger
+	Instance string // reporting instance, e.g. the pod name
+}
+
+// Object identifies what an Event is about.
+type Object struct {
+	Kind, APIVersion, Namespace, Name string
+	UID                               string
+}
+
+// Normal records an informational event.
+func (r *Recorder) Normal(ctx context.Context, obj Object, reason, format string, args ...any) {
+	r.record(ctx, obj, corev1.EventTypeNormal, reason, fmt.Sprintf(format, args...))
+}
+
+// Warning records a problem.
+func (r *Recorder) Warning(ctx context.Context, obj Object, reason, format string, args ...any) {
+	r.record(ctx, obj, corev1.EventTypeWarning, reason, fmt.Sprintf(format, args...))
+}
+
+func (r *Recorder) record(ctx context.Context, obj Object, typ, reason, msg string) {
+	if r == nil || r.Client == nil || obj.Namespace == "" {
+		return
+	}
+	now := metav1.NewTime(r.Clock.Now())
+	if len(msg) > 1024 {
+		msg = msg[:1021] + "..."
+	}
+	ev := &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{
+			// Unique per event, like client-go's recorder: object name + time.
+			Name:      fmt.Sprintf("%s.%x", obj.Name, r.Clock.Now().UnixNano()),
+			Namespace: obj.Namespace,
+		},
+		InvolvedObject: corev1.ObjectReference{Kind: obj.Kind, APIVersion: obj.APIVersion, Namespace: obj.Namespace, Name: obj.Name},
+		Reason:         reason, Message: msg, Type: typ,
+		FirstTimestamp: now, LastTimestamp: now, Count: 1,
+		Source:              corev1.EventSource{Component: sourceComponent},
+		ReportingController: reportingController, ReportingInstance: r.Instance,
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := r.Client.CoreV1().Events(obj.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil && r.Logger != nil {
+		r.Logger.Warn("could not record event", "namespace", obj.Namespace, "object", obj.Name, "reason", reason, "err", err)
+	}
+}
+
+// Secret is the Object of a Secret.
+func Secret(ns, name string) Object {
+	return Object{Kind: "Secret", APIVersion: "v1", Namespace: ns, Name: name}
+}
+
+// Workload is the Object of an apps/v1 workload.
+func Workload(kind, ns, name string) Object {
+	return Object{Kind: kind, APIVersion: "apps/v1", Namespace: ns, Name: name}
+}

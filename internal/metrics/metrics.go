@@ -1,0 +1,90 @@
+// Package metrics defines rotator's Prometheus metrics, built by a constructor on a registry the
+// caller injects (no init() globals), so tests read exact values from their own registry.
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics of the rotator. A nil *Metrics is valid and records nothing, so one-shot commands
+// need not carry a registry.
+type Metrics struct {
+	credentialExpiry *prometheus.GaugeVec
+	lastSuccess      *prometheus.GaugeVec
+	rotations        *prometheus.CounterVec
+	apiCalls         *prometheus.CounterVec
+	leader           prometheus.Gauge
+}
+
+// New registers rotator's metrics on reg.
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		credentialExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rotator_credential_expiry_timestamp_seconds",
+			Help: "When the current credential expires (unix seconds); absent while none is issued, 0 if it never expires.",
+		}, []string{"credential"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rotator_last_success_timestamp_seconds",
+			Help: "When the last run of this credential that changed something succeeded (unix seconds).",
+		}, []string{"credential"}),
+		rotations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rotator_runs_total",
+			Help: "Runs per credential by result: succeeded, failed, nothing-due.",
+		}, []string{"credential", "result"}),
+		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rotator_provider_api_calls_total",
+			Help: "HTTP calls to registry providers by provider, call (method and route) and status code.",
+		}, []string{"provider", "call", "code"}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rotator_leader",
+			Help: "1 while this replica is the leader (the one that rotates).",
+		}),
+	}
+	reg.MustRegister(m.credentialExpiry, m.lastSuccess, m.rotations, m.apiCalls, m.leader)
+	return m
+}
+
+// Run records the outcome of one credential's run.
+func (m *Metrics) Run(credential, result string, at time.Time) {
+	if m == nil {
+		return
+	}
+	m.rotations.WithLabelValues(credential, result).Inc()
+	if result == "succeeded" {
+		m.lastSuccess.WithLabelValues(credential).Set(float64(at.Unix()))
+	}
+}
+
+// Expiry records when credential's current credential expires (zero: never).
+func (m *Metrics) Expiry(credential string, expires time.Time) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if !expires.IsZero() {
+		v = float64(expires.Unix())
+	}
+	m.credentialExpiry.WithLabelValues(credential).Set(v)
+}
+
+// Leader records whether this replica leads.
+func (m *Metrics) Leader(leading bool) {
+	if m == nil {
+		return
+	}
+	if leading {
+		m.leader.Set(1)
+	} else {
+		m.leader.Set(0)
+	}
+}
+
+// APICall counts one provider HTTP call.
+func (m *Metrics) APICall(provider, call string, code int) {
+	if m == nil {
+		return
+	}
+	m.apiCalls.WithLabelValues(provider, call, codeLabel(code)).Inc()
+}

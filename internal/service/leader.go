@@ -1,0 +1,59 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+
+	"github.com/rotatorhq/rotator/internal/metrics"
+)
+
+// LeaderLease is the Lease replicas of `rotator run` elect their leader on.
+const LeaderLease = "rotator-leader"
+
+// Election configures leader election; only the leader runs the schedule.
+type Election struct {
+	Client    kubernetes.Interface
+	Namespace string
+	Identity  string
+	// LeaseDuration is how long a dead leader keeps the lease: the hand-over time.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	Metrics                                   *metrics.Metrics
+}
+
+// Run calls lead with a context that ends when leadership is lost, and returns when ctx ends.
+// Losing the lease mid-rotation cancels lead's context; the rotation then stops at a safe point
+// and the new leader resumes it from the state.
+func (e Election) Run(ctx context.Context, lead func(ctx context.Context)) error {
+	if e.LeaseDuration == 0 {
+		e.LeaseDuration, e.RenewDeadline, e.RetryPeriod = 15*time.Second, 10*time.Second, 2*time.Second
+	}
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Name: LeaderLease, Namespace: e.Namespace},
+		Client:     e.Client.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: e.Identity},
+	}
+	for ctx.Err() == nil {
+		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+			Lock: lock, Name: LeaderLease,
+			LeaseDuration: e.LeaseDuration, RenewDeadline: e.RenewDeadline, RetryPeriod: e.RetryPeriod,
+			ReleaseOnCancel: true,
+			Callbacks: leaderelection.LeaderCallbacks{
+				OnStartedLeading: func(ctx context.Context) {
+					e.Metrics.Leader(true)
+					lead(ctx)
+				},
+				OnStoppedLeading: func() { e.Metrics.Leader(false) },
+			},
+		})
+		if err != nil {
+			return err
+		}
+		le.Run(ctx) // returns when leadership is lost or ctx ends; then stand for election again
+	}
+	return nil
+}

@@ -1,0 +1,213 @@
+// Package service is `rotator run`: the long-running loop that rotates each credential on its
+// cron schedule and before it expires, repairs drift, revokes on time, and backs off after
+// failures. Only the leader runs it (leader.go); each run takes the same lock as `rotate now`.
+package service
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"k8s.io/utils/clock"
+
+	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/metrics"
+	"github.com/rotatorhq/rotator/internal/rotation"
+	"github.com/rotatorhq/rotator/internal/state"
+)
+
+// Rotator runs one credential's rotation (rotation.Runner in production).
+type Rotator interface {
+	Rotate(ctx context.Context, cred *config.Credential, opts rotation.Options) *rotation.Report
+}
+
+// StateReader loads a credential's state (state.Store in production).
+type StateReader interface {
+	Load(ctx context.Context, credential string) (*state.State, error)
+}
+
+// Service schedules rotations.
+type Service struct {
+	Config  *config.Config
+	Rotator Rotator
+	States  StateReader
+	// Lock takes the run lock shared with `rotate now`, waiting for it; nil: no lock.
+	Lock    func(ctx context.Context) (release func(), err error)
+	Clock   clock.WithTicker
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
+	// Reconcile is how often each credential is checked for drift (missing or changed secrets,
+	// unbound ServiceAccounts) between scheduled rotations. Default 10m.
+	Reconcile time.Duration
+	// MaxJitter spreads scheduled runs so replicas of many clusters do not hit one registry at the
+	// same second. Default 1m; tests use 0 by setting NoJitter.
+	MaxJitter time.Duration
+	NoJitter  bool
+	// ShutdownGrace lets a rotation in hand finish its step after the context ends. Default 20s.
+	ShutdownGrace time.Duration
+}
+
+// entry is the schedule of one credential.
+type entry struct {
+	cred      *config.Credential
+	cron      cron.Schedule
+	nextCron  time.Time
+	nextCheck time.Time
+	failures  int
+	retryAt   time.Time
+	retryMode rotation.Options
+}
+
+// Run loops until ctx ends. It returns nil on a clean stop.
+func (s *Service) Run(ctx context.Context) error {
+	s.defaults()
+	now := s.Clock.Now()
+	entries := make([]*entry, len(s.Config.Credentials))
+	for i := range s.Config.Credentials {
+		e := &entry{cred: &s.Config.Credentials[i], nextCheck: now}
+		if e.cred.Schedule != "" {
+			e.cron, _ = cron.ParseStandard(e.cred.Schedule) // Validate refused a bad one
+			e.nextCron = e.cron.Next(now).Add(s.jitter())
+		}
+		entries[i] = e
+	}
+	for {
+		wake := time.Time{}
+		for _, e := range entries {
+			if ctx.Err() != nil {
+				return nil
+			}
+			wake = earliest(wake, s.step(ctx, e))
+		}
+		d := wake.Sub(s.Clock.Now())
+		s.Logger.Debug("sleeping", "until", wake, "for", d)
+		if d <= 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.Clock.After(d):
+		}
+	}
+}
+
+// step runs e if anything is due and returns when it next needs attention.
+func (s *Service) step(ctx context.Context, e *entry) time.Time {
+	now := s.Clock.Now()
+	st, err := s.States.Load(ctx, e.cred.Name)
+	if err != nil {
+		s.Logger.Error("read state", "credential", e.cred.Name, "err", err)
+		st = nil
+	} else if st.Current != nil {
+		s.Metrics.Expiry(e.cred.Name, st.Current.ExpiresAt)
+	}
+	renewAt, revokeAt := Deadlines(e.cred, st)
+
+	var mode *rotation.Options
+	switch {
+	case e.failures > 0 && now.Before(e.retryAt):
+		// Backing off: nothing else may hammer a failing registry meanwhile.
+		return e.retryAt
+	case e.failures > 0:
+		mode = &e.retryMode
+	}
+	if e.cron != nil && !now.Before(e.nextCron) {
+		mode = &rotation.Options{} // the schedule says: a new credential
+		e.nextCron = e.cron.Next(now).Add(s.jitter())
+	}
+	due := !now.Before(e.nextCheck) || (!renewAt.IsZero() && !now.Before(renewAt)) || (!revokeAt.IsZero() && !now.Before(revokeAt))
+	if mode == nil && due {
+		mode = &rotation.Options{IfDue: true}
+	}
+	if mode != nil {
+		e.nextCheck = now.Add(s.Reconcile)
+		s.run(ctx, e, *mode)
+		if st2, err := s.States.Load(ctx, e.cred.Name); err == nil {
+			renewAt, revokeAt = Deadlines(e.cred, st2)
+		}
+	}
+	if e.failures > 0 {
+		return e.retryAt
+	}
+	// A renewal or revocation time already past was just handled; do not spin on it.
+	now = s.Clock.Now()
+	future := func(t time.Time) time.Time {
+		if t.IsZero() || t.After(now) {
+			return t
+		}
+		return time.Time{}
+	}
+	return earliest(e.nextCron, e.nextCheck, future(renewAt), future(revokeAt))
+}
+
+func (s *Service) run(ctx context.Context, e *entry, opts rotation.Options) {
+	// The rotation in hand gets ShutdownGrace to finish its step after a SIGTERM; whatever it
+	// cannot finish, the state lets the next leader resume.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		select {
+		case <-s.Clock.After(s.ShutdownGrace):
+			cancel()
+		case <-runCtx.Done():
+		}
+	})
+	defer stop()
+	if s.Lock != nil {
+		release, err := s.Lock(ctx)
+		if err != nil {
+			s.fail(e, opts, err.Error())
+			return
+		}
+		defer release()
+	}
+	rep := s.Rotator.Rotate(runCtx, e.cred, opts)
+	if rep.OK() {
+		if e.failures > 0 || rep.Result != "nothing-due" {
+			s.Logger.Info("run done", "credential", e.cred.Name, "result", rep.Result, "decision", rep.Decision)
+		}
+		e.failures, e.retryAt = 0, time.Time{}
+		return
+	}
+	msg := ""
+	if len(rep.Errors) > 0 {
+		msg = rep.Errors[0]
+	}
+	s.fail(e, opts, msg)
+}
+
+func (s *Service) fail(e *entry, opts rotation.Options, msg string) {
+	e.failures++
+	e.retryMode = opts
+	wait := backoff(e.failures)
+	if !s.NoJitter {
+		wait += time.Duration(rand.Int64N(int64(wait/10) + 1))
+	}
+	e.retryAt = s.Clock.Now().Add(wait)
+	s.Logger.Error("run failed; retrying later", "credential", e.cred.Name, "failures", e.failures, "retryIn", wait, "err", msg)
+}
+
+func (s *Service) jitter() time.Duration {
+	if s.NoJitter || s.MaxJitter <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(s.MaxJitter)))
+}
+
+func (s *Service) defaults() {
+	if s.Reconcile == 0 {
+		s.Reconcile = 10 * time.Minute
+	}
+	if s.MaxJitter == 0 {
+		s.MaxJitter = time.Minute
+	}
+	if s.ShutdownGrace == 0 {
+		s.ShutdownGrace = 20 * time.Second
+	}
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+}
