@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -67,15 +68,9 @@ func runRotateNow(cmd *cobra.Command, g *globalFlags, d deps, f *rotateFlags) er
 	}
 	runner := a.runner
 	runner.Progress = printProgress(cmd.ErrOrStderr())
-	if !f.dryRun {
-		// The same lock as `rotator run`: a manual and a scheduled rotation never overlap.
-		lock := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Identity: identity() + " (rotate now)"}
-		release, err := lock.Acquire(cmd.Context(), f.waitLock)
-		if err != nil {
-			return &exitError{code: exitFailed, err: err}
-		}
-		defer release()
-	}
+	// The same lock as `rotator run`: a manual and a scheduled rotation never overlap.
+	lock := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Identity: identity() + " (rotate now)"}
+	runner.Lock = func(ctx context.Context) (func(), error) { return lock.Acquire(ctx, f.waitLock) }
 	var reports []*rotation.Report
 	ok := true
 	for _, c := range creds {

@@ -85,13 +85,11 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 		return election.Run(ctx, func(ctx context.Context) {
 			log.Info("leading", "identity", id)
 			for ctx.Err() == nil {
+				lock := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Identity: id + " (rotator run)"}
+				a.runner.Lock = func(ctx context.Context) (func(), error) { return lock.Acquire(ctx, true) }
 				svc := &service.Service{
 					Config: cfg, Rotator: a.runner, States: a.store, Clock: clock.RealClock{}, Logger: log, Metrics: m,
 					Reconcile: f.reconcile, NoJitter: f.noJitter,
-					Lock: func(ctx context.Context) (func(), error) {
-						l := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Identity: id + " (rotator run)"}
-						return l.Acquire(ctx, true)
-					},
 				}
 				svcCtx, cancel := context.WithCancel(ctx)
 				changed := make(chan loaded, 1)

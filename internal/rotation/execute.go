@@ -42,6 +42,32 @@ func (r *Runner) Rotate(ctx context.Context, cred *config.Credential, opts Optio
 		rep.Result = "planned"
 		return rep
 	}
+	if p.idle() {
+		// Nothing due: no lock, no write, not even to the state.
+		rep.Result = "nothing-due"
+		return rep
+	}
+	if r.Lock != nil {
+		release, err := r.Lock(ctx)
+		if err != nil {
+			rep.Result = "failed"
+			rep.fail("%v", err)
+			return rep
+		}
+		defer release()
+		// Another process may have run while this one waited: decide again under the lock.
+		if p, err = r.plan(ctx, cred, opts); err != nil {
+			rep.Result = "failed"
+			rep.fail("plan: %v", err)
+			return rep
+		}
+		rep.Warnings, rep.Errors = append([]string(nil), p.warnings...), append([]string(nil), p.problems...)
+		rep.Decision = p.reason
+		if p.idle() {
+			rep.Result = "nothing-due"
+			return rep
+		}
+	}
 	r.execute(ctx, p, rep)
 	return rep
 }
@@ -207,4 +233,3 @@ func expiry(t time.Time) string {
 	}
 	return t.UTC().Format(time.RFC3339)
 }
-

@@ -281,6 +281,25 @@ func (r *Runner) planRevocations(ctx context.Context, p *plan) error {
 	return nil
 }
 
+// idle reports whether a run of this plan would change nothing: the current credential stays,
+// every target already holds it, every ServiceAccount is bound and nothing awaits revocation.
+func (p *plan) idle() bool {
+	if p.decision != repairOnly || len(p.revoke) > 0 || len(p.problems) > 0 {
+		return false
+	}
+	for _, ns := range p.namespaces {
+		if s := p.secrets[ns]; s == nil || !secretsync.UpToDate(s, p.state.Current.Fingerprint) {
+			return false
+		}
+		for _, name := range p.cred.Targets.ServiceAccounts {
+			if sa := p.serviceAccounts[ns][name]; sa == nil || !secretsync.HasPullSecret(sa, p.cred.Targets.SecretName) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func (p *plan) revoking(id string) bool {
 	for _, c := range p.revoke {
 		if c.ID == id {

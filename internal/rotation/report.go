@@ -15,16 +15,16 @@ type Report struct {
 	// Result: "succeeded", "failed", "nothing-due", or "planned" for a dry run.
 	Result string `json:"result"`
 	// Decision says why the run did what it did (new credential, resumed, repair only...).
-	Decision        string          `json:"decision"`
-	Issued          *CredentialRef  `json:"issued,omitempty"`
-	Revoked         []CredentialRef `json:"revoked,omitempty"`
-	Secrets         []SecretResult  `json:"secrets,omitempty"`
-	ServiceAccounts []SAResult      `json:"serviceAccounts,omitempty"`
+	Decision        string           `json:"decision"`
+	Issued          *CredentialRef   `json:"issued,omitempty"`
+	Revoked         []CredentialRef  `json:"revoked,omitempty"`
+	Secrets         []SecretResult   `json:"secrets,omitempty"`
+	ServiceAccounts []SAResult       `json:"serviceAccounts,omitempty"`
 	Workloads       []WorkloadResult `json:"workloads,omitempty"`
-	Verified        []string        `json:"verified,omitempty"`
-	Warnings        []string        `json:"warnings,omitempty"`
-	Errors          []string        `json:"errors,omitempty"`
-	Duration        time.Duration   `json:"durationNanos"`
+	Verified        []string         `json:"verified,omitempty"`
+	Warnings        []string         `json:"warnings,omitempty"`
+	Errors          []string         `json:"errors,omitempty"`
+	Duration        time.Duration    `json:"durationNanos"`
 }
 
 // CredentialRef names a provider credential without its secret.

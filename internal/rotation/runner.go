@@ -10,6 +10,7 @@
 package rotation
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -33,12 +34,16 @@ type Runner struct {
 	// Checkers perform real pull checks against each credential's registry (its own TLS
 	// settings), by credential name.
 	Checkers map[string]verify.Checker
-	Clock   clock.WithTicker
-	Logger  *slog.Logger
+	Clock    clock.WithTicker
+	Logger   *slog.Logger
 	// Events are recorded on the Secrets and workloads a run touches (nil: none).
 	Events *events.Recorder
 	// Metrics of runs (nil: none).
 	Metrics *metrics.Metrics
+	// Lock, when set, is taken before anything is changed (not for a run with nothing due, which
+	// then writes nothing at all) and released at the end of the credential's run. It is the
+	// lock shared by `rotator run` and `rotate now`.
+	Lock func(ctx context.Context) (release func(), err error)
 	// Progress receives a line per step as it happens (nil: silent).
 	Progress func(Progress)
 }

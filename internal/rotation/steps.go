@@ -332,4 +332,3 @@ func forEach(ctx context.Context, limit, n int, fn func(i int)) {
 	}
 	wg.Wait()
 }
-

@@ -181,7 +181,7 @@ func (cp *controlPlane) pids() []int {
 
 type controlPlaneSecrets struct {
 	saKey, saPub, tokens, auditPolicy string
-	adminToken, rotatorToken         string
+	adminToken, rotatorToken          string
 }
 
 // writeControlPlaneSecrets writes the ServiceAccount signing key pair, the static token file

@@ -104,7 +104,6 @@ func (p *process) waitReady(ctx context.Context, timeout time.Duration, check fu
 	}
 }
 
-
 func freePorts(n int) ([]int, error) {
 	// Hold all listeners open together so that the n ports are distinct.
 	var ls []net.Listener

@@ -1,6 +1,7 @@
 // Package service is `rotator run`: the long-running loop that rotates each credential on its
 // cron schedule and before it expires, repairs drift, revokes on time, and backs off after
-// failures. Only the leader runs it (leader.go); each run takes the same lock as `rotate now`.
+// failures. Only the leader runs it (leader.go); each run that changes anything takes the same lock as
+// `rotate now` (rotation.Runner.Lock).
 package service
 
 import (
@@ -33,8 +34,6 @@ type Service struct {
 	Config  *config.Config
 	Rotator Rotator
 	States  StateReader
-	// Lock takes the run lock shared with `rotate now`, waiting for it; nil: no lock.
-	Lock    func(ctx context.Context) (release func(), err error)
 	Clock   clock.WithTicker
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
@@ -156,14 +155,6 @@ func (s *Service) run(ctx context.Context, e *entry, opts rotation.Options) {
 		}
 	})
 	defer stop()
-	if s.Lock != nil {
-		release, err := s.Lock(ctx)
-		if err != nil {
-			s.fail(e, opts, err.Error())
-			return
-		}
-		defer release()
-	}
 	rep := s.Rotator.Rotate(runCtx, e.cred, opts)
 	if rep.OK() {
 		if e.failures > 0 || rep.Result != "nothing-due" {

@@ -72,7 +72,6 @@ func (f *fakeRotator) Load(context.Context, string) (*state.State, error) {
 	return &cp, nil
 }
 
-
 func start(t *testing.T, cred config.Credential, f *fakeRotator, reconcile time.Duration) (*stepClock, context.CancelFunc, chan struct{}) {
 	t.Helper()
 	clk := &stepClock{FakeClock: clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), sleeps: make(chan time.Duration, 1)}
