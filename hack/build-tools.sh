@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the sandbox's pinned binaries (etcd, kube-apiserver, kube-controller-manager) from the Go
+# Builds the sandbox's pinned binaries (etcd, kube-apiserver, kube-controller-manager, vault) from the Go
 # module proxy into a cache outside the repository, so later runs and fresh clones reuse them.
 # The registry is Debian's docker-registry (installed by .ci/run or `apt-get install docker-registry`).
 set -euo pipefail
@@ -24,6 +24,8 @@ build() { # name, module dir, package, version
 build etcd etcd . etcd-v3.6.16
 build kube-apiserver kube k8s.io/kubernetes/cmd/kube-apiserver kubernetes-v1.37.2
 build kube-controller-manager kube k8s.io/kubernetes/cmd/kube-controller-manager kubernetes-v1.37.2
+# Vault dev server for the Vault secret source and write-back (about 5 minutes, 500 MB of cache).
+build vault vault github.com/hashicorp/vault vault-v1.21.0
 
 if ! command -v docker-registry >/dev/null; then
   echo "docker-registry is missing: install it with 'apt-get install -y docker-registry' (Debian's distribution 2.8)" >&2

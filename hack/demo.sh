@@ -27,6 +27,10 @@ done
 k get serviceaccount default -n team-b -o jsonpath='team-b/default imagePullSecrets={.imagePullSecrets}{"\n"}'
 k get deployments,statefulsets -A -l '!skip' 2>/dev/null | grep -E 'team-|NAMESPACE'
 echo
+echo "== the Harbor password came from Vault; the new robot was written back to Vault for CI jobs"
+# Field names, non-secret values and metadata only: the password never goes to the terminal.
+go run ./hack/vaultshow secret rotator/pull/harbor-sandbox
+echo
 echo "== a second run with --if-due has nothing to do"
 bin/rotator rotate now --kubeconfig "$ROTATOR_KUBECONFIG" --config "$dir/config.yaml" --if-due
 echo

@@ -28,7 +28,7 @@ func newRootCommand(d deps) *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.kubeconfig, "kubeconfig", "", "path to a kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "debug logging to stderr")
-	root.AddCommand(newRotateCommand(g, d), newConfigCommand(), newRunCommand(g), newStatusCommand(g))
+	root.AddCommand(newRotateCommand(g, d), newConfigCommand(), newRunCommand(g), newStatusCommand(g), newDoctorCommand(g))
 	return root
 }
 

@@ -16,10 +16,12 @@ import (
 	"github.com/rotatorhq/rotator/internal/events"
 	"github.com/rotatorhq/rotator/internal/metrics"
 	"github.com/rotatorhq/rotator/internal/rotation"
+	"github.com/rotatorhq/rotator/internal/secretsource"
 	"github.com/rotatorhq/rotator/internal/state"
 	"github.com/rotatorhq/rotator/internal/transport"
 	"github.com/rotatorhq/rotator/internal/verify"
 	"github.com/rotatorhq/rotator/providers"
+	"github.com/rotatorhq/rotator/providers/gitlab"
 	"github.com/rotatorhq/rotator/providers/harbor"
 )
 
@@ -45,10 +47,16 @@ func wire(ctx context.Context, cfg *config.Config, creds []*config.Credential, g
 		return nil, err
 	}
 	log := g.logger(stderr)
+	// Secrets are read through src at each use, so a password changed in Vault is picked up by
+	// the next request without a restart; ctx bounds its Vault token renewal.
+	src, err := secretsource.New(ctx, cfg.Vault, secretsource.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
 	provs := map[string]providers.Provider{}
 	checkers := map[string]verify.Checker{}
 	for _, c := range creds {
-		p, tr, err := newProvider(c, m)
+		p, tr, err := newProviderFrom(c, m, src)
 		if err != nil {
 			return nil, fmt.Errorf("credential %s: %w", c.Name, err)
 		}
@@ -56,13 +64,17 @@ func wire(ctx context.Context, cfg *config.Config, creds []*config.Credential, g
 		checkers[c.Name] = verify.Checker{Transport: tr}
 	}
 	clk := clock.RealClock{}
+	var kv rotation.KVWriter
+	if v := src.Vault(); v != nil { // not a typed nil in the interface
+		kv = v
+	}
 	return &app{
 		kube:    kube,
 		metrics: m,
 		store:   &state.Store{Client: kube, Namespace: cfg.StateNamespace},
 		runner: &rotation.Runner{
 			Config: cfg, Kube: kube, Providers: provs, Checkers: checkers,
-			Clock: clk, Logger: log, Metrics: m,
+			Clock: clk, Logger: log, Metrics: m, Vault: kv,
 			Events: &events.Recorder{Client: kube, Clock: clk, Logger: log, Instance: identity()},
 		},
 	}, nil
@@ -74,8 +86,18 @@ func identity() string {
 	return fmt.Sprintf("%s/%d", host, os.Getpid())
 }
 
-// newProvider builds the provider of one credential and the transport for its registry.
+// newProvider is newProviderFrom with secrets from the environment and files only (no Vault).
 func newProvider(c *config.Credential, m *metrics.Metrics) (providers.Provider, http.RoundTripper, error) {
+	src, err := secretsource.New(context.Background(), nil, secretsource.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return newProviderFrom(c, m, src)
+}
+
+// newProviderFrom builds the provider of one credential and the transport for its registry. Its
+// secrets are read through src at each use.
+func newProviderFrom(c *config.Credential, m *metrics.Metrics, src secretsource.Resolver) (providers.Provider, http.RoundTripper, error) {
 	switch c.Provider {
 	case "harbor":
 		h := c.Harbor
@@ -83,11 +105,21 @@ func newProvider(c *config.Credential, m *metrics.Metrics) (providers.Provider, 
 		if err != nil {
 			return nil, nil, err
 		}
-		password, err := h.PasswordFrom.Read()
+		password := func(ctx context.Context) (string, error) { return src.Read(ctx, h.PasswordFrom) }
+		p, err := harbor.New(harbor.Options{URL: h.URL, Username: h.Username, PasswordFunc: password, Transport: m.Instrument("harbor", tr)})
+		return p, tr, err
+	case "gitlab":
+		g := c.GitLab
+		// One transport for GitLab's API and its registry: caFile covers both.
+		tr, err := transport.New(g.CAFile, g.InsecureSkipVerify)
 		if err != nil {
-			return nil, nil, fmt.Errorf("harbor password: %w", err)
+			return nil, nil, err
 		}
-		p, err := harbor.New(harbor.Options{URL: h.URL, Username: h.Username, Password: password, Transport: m.Instrument("harbor", tr)})
+		token := func(ctx context.Context) (string, error) { return src.Read(ctx, g.TokenFrom) }
+		p, err := gitlab.New(gitlab.Options{
+			URL: g.URL, TokenFunc: token, Kind: gitlab.TokenKind(g.TokenKind), Group: g.Group != "",
+			Username: g.Username, Transport: m.Instrument("gitlab", tr),
+		})
 		return p, tr, err
 	}
 	return nil, nil, fmt.Errorf("unknown provider %q", c.Provider)

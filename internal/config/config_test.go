@@ -123,17 +123,6 @@ func TestRenewAt(t *testing.T) {
 	}
 }
 
-func TestSecretRefRead(t *testing.T) {
-	t.Setenv("ROTATOR_TEST_PW", "s3cret")
-	if v, err := (SecretRef{Env: "ROTATOR_TEST_PW"}).Read(); err != nil || v != "s3cret" {
-		t.Fatalf("%q %v", v, err)
-	}
-	_, err := (SecretRef{Env: "ROTATOR_TEST_UNSET_VAR"}).Read()
-	if err == nil || !strings.Contains(err.Error(), "ROTATOR_TEST_UNSET_VAR") {
-		t.Fatalf("error must name the variable: %v", err)
-	}
-}
-
 func FuzzConfig(f *testing.F) {
 	f.Add([]byte("credentials: []"))
 	f.Add([]byte("credentials:\n- name: a\n  provider: harbor\n  lifetime: 30d\n"))

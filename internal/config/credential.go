@@ -1,10 +1,7 @@
 package config
 
 import (
-	"fmt"
 	"net/url"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/rotatorhq/rotator/internal/pullsecret"
@@ -14,6 +11,9 @@ import (
 // value had to be normalised (a scheme or a /v2/ path), so the caller can say so.
 func (c *Credential) Registry() (host string, normalised bool, err error) {
 	raw := c.RegistryHost
+	if raw == "" && c.GitLab != nil {
+		return "", false, errRegistryHostRequired
+	}
 	if raw == "" && c.Harbor != nil {
 		u, err := url.Parse(c.Harbor.URL)
 		if err != nil {
@@ -38,27 +38,4 @@ func (c *Credential) RenewAt(issued, expires time.Time) time.Time {
 		d = time.Duration(float64(expires.Sub(issued)) * frac)
 	}
 	return expires.Add(-d)
-}
-
-// Read returns the secret value a SecretRef points at. The value is never part of an error.
-func (r SecretRef) Read() (string, error) {
-	switch {
-	case r.Env != "":
-		v, ok := os.LookupEnv(r.Env)
-		if !ok || v == "" {
-			return "", fmt.Errorf("environment variable %s is not set", r.Env)
-		}
-		return v, nil
-	case r.File != "":
-		b, err := os.ReadFile(r.File)
-		if err != nil {
-			return "", fmt.Errorf("read secret file: %w", err)
-		}
-		v := strings.TrimRight(string(b), "\r\n")
-		if v == "" {
-			return "", fmt.Errorf("secret file %s is empty", r.File)
-		}
-		return v, nil
-	}
-	return "", fmt.Errorf("no secret source configured")
 }

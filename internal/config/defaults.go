@@ -16,6 +16,7 @@ func Default(c *Config) {
 	if c.Kubernetes.Concurrency == 0 {
 		c.Kubernetes.Concurrency = 10
 	}
+	defaultVault(c.Vault)
 	for i := range c.Credentials {
 		cr := &c.Credentials[i]
 		if !cr.Lifetime.IsSet() {
@@ -36,5 +37,6 @@ func Default(c *Config) {
 		if h := cr.Harbor; h != nil && h.RobotNamePrefix == "" && cr.Name != "" {
 			h.RobotNamePrefix = "rotator-" + cr.Name + "-"
 		}
+		defaultGitLab(cr)
 	}
 }

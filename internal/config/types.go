@@ -10,6 +10,8 @@ type Config struct {
 	StateNamespace string `json:"stateNamespace,omitempty"`
 	// Kubernetes tunes the client used for the cluster.
 	Kubernetes Kubernetes `json:"kubernetes,omitempty"`
+	// Vault is needed when a secret is read from Vault or a credential is written back to it.
+	Vault *Vault `json:"vault,omitempty"`
 	// Credentials are rotated independently; each is one robot identity on one registry.
 	Credentials []Credential `json:"credentials"`
 }
@@ -28,11 +30,13 @@ type Kubernetes struct {
 type Credential struct {
 	// Name identifies the credential in state, labels and commands (--credential). A DNS label.
 	Name string `json:"name"`
-	// Provider is "harbor" (GitLab comes later).
+	// Provider is "harbor" or "gitlab"; the section of the same name configures it.
 	Provider string  `json:"provider"`
 	Harbor   *Harbor `json:"harbor,omitempty"`
+	GitLab   *GitLab `json:"gitlab,omitempty"`
 	// RegistryHost is the key written in the secret's auths: host or host:port, no scheme or path.
-	// Default: the host of the provider's URL.
+	// Default for harbor: the host of its URL. Required for gitlab, whose registry host is often
+	// not the GitLab host (registry.gitlab.example.com).
 	RegistryHost string `json:"registryHost,omitempty"`
 	// Lifetime of each issued credential ("720h", "30d"); "0" never expires. Default 30d.
 	Lifetime Duration `json:"lifetime,omitempty"`
@@ -49,6 +53,8 @@ type Credential struct {
 	VerifyImages []string `json:"verifyImages,omitempty"`
 	Targets      Targets  `json:"targets"`
 	Restart      Restart  `json:"restart,omitempty"`
+	// WriteBack, when set, writes each issued credential to this Vault KV v2 secret.
+	WriteBack *WriteBack `json:"writeBack,omitempty"`
 }
 
 // Harbor provider settings.
@@ -76,6 +82,8 @@ type SecretRef struct {
 	Env string `json:"env,omitempty"`
 	// File is a path whose content (trailing newline trimmed) is the value, e.g. a mounted Secret.
 	File string `json:"file,omitempty"`
+	// Vault is a key of a KV v2 secret, read at every run; needs the top-level vault section.
+	Vault *VaultRef `json:"vault,omitempty"`
 }
 
 // Targets are the namespaces that receive the pull secret.

@@ -50,7 +50,14 @@ func Validate(c *Config) field.ErrorList {
 		}
 		seen[cr.Name] = true
 		errs = append(errs, validateCredential(cr, p)...)
+		if cr.WriteBack != nil {
+			errs = append(errs, validateVaultPath(cr.WriteBack.Mount, cr.WriteBack.Path, p.Child("writeBack"))...)
+		}
 	}
+	if c.Vault != nil {
+		errs = append(errs, validateVault(c.Vault, field.NewPath("vault"))...)
+	}
+	errs = append(errs, validateVaultUse(c)...)
 	return errs
 }
 
@@ -67,10 +74,12 @@ func validateCredential(cr *Credential, p *field.Path) field.ErrorList {
 		} else {
 			errs = append(errs, validateHarbor(cr.Harbor, p.Child("harbor"))...)
 		}
+	case "gitlab":
+		errs = append(errs, validateGitLabCredential(cr, p)...)
 	case "":
-		errs = append(errs, field.Required(p.Child("provider"), "one of: harbor"))
+		errs = append(errs, field.Required(p.Child("provider"), "one of: harbor, gitlab"))
 	default:
-		errs = append(errs, field.NotSupported(p.Child("provider"), cr.Provider, []string{"harbor"}))
+		errs = append(errs, field.NotSupported(p.Child("provider"), cr.Provider, []string{"harbor", "gitlab"}))
 	}
 	if cr.RegistryHost != "" {
 		if _, _, err := pullsecret.CanonicalHost(cr.RegistryHost); err != nil {
@@ -162,11 +171,20 @@ func validateTargets(t *Targets, p *field.Path) field.ErrorList {
 }
 
 func validateSecretRef(r SecretRef, p *field.Path) field.ErrorList {
+	n := 0
+	for _, set := range []bool{r.Env != "", r.File != "", r.Vault != nil} {
+		if set {
+			n++
+		}
+	}
 	switch {
-	case r.Env == "" && r.File == "":
-		return field.ErrorList{field.Required(p, "set env (a variable name) or file (a path)")}
-	case r.Env != "" && r.File != "":
-		return field.ErrorList{field.Invalid(p, "env and file", "set only one of env or file")}
+	case n == 0:
+		return field.ErrorList{field.Required(p, "set env (a variable name), file (a path) or vault (a KV v2 secret)")}
+	case n > 1:
+		return field.ErrorList{field.Invalid(p, "several sources", "set only one of env, file or vault")}
+	}
+	if r.Vault != nil {
+		return validateVaultRef(r.Vault, p.Child("vault"))
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rotatorhq/rotator/internal/config"
 	"github.com/rotatorhq/rotator/internal/events"
+	"github.com/rotatorhq/rotator/internal/faultpoint"
 	"github.com/rotatorhq/rotator/internal/secretsync"
 	"github.com/rotatorhq/rotator/internal/state"
 )
@@ -75,33 +76,14 @@ func (r *Runner) Rotate(ctx context.Context, cred *config.Credential, opts Optio
 // execute carries out p. Each step records its outcome in rep; a step that makes later steps
 // unsafe (a credential that fails verification) stops the run.
 func (r *Runner) execute(ctx context.Context, p *plan, rep *Report) {
-	prov := r.Providers[p.cred.Name]
 	st := p.state
 	changed := false
 
 	var issued *state.Issued
 	switch p.decision {
 	case issueNew:
-		t := r.Clock.Now()
-		c, err := prov.Issue(ctx, p.spec)
-		if err != nil {
-			rep.fail("issue a new credential: %v", err)
-			r.finish(ctx, p, rep, changed)
-			return
-		}
-		issued = &state.Issued{ID: c.ID, Name: c.Name, Username: c.Username, Password: c.Password,
-			Registry: p.registry, IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt}
-		if issued.IssuedAt.IsZero() {
-			issued.IssuedAt = t
-		}
-		rep.Issued = &CredentialRef{ID: c.ID, Name: c.Name, ExpiresAt: c.ExpiresAt}
-		r.progress(p.cred.Name, "issue", t, 1, 1, "issued %s (id %s), expires %s", c.Name, c.ID, expiry(c.ExpiresAt))
-		// Record it before anything depends on it: if this process dies from here on, the next
-		// run resumes (or revokes) this credential instead of leaking it.
-		st.Pending = issued
-		if err := r.store().Save(ctx, p.cred.Name, st); err != nil {
-			rep.fail("record the issued credential: %v", err)
-			r.revokeNew(ctx, p, issued, rep)
+		var ok bool
+		if issued, ok = r.issue(ctx, p, rep); !ok {
 			return
 		}
 		changed = true
@@ -133,12 +115,18 @@ func (r *Runner) execute(ctx context.Context, p *plan, rep *Report) {
 		}
 	}
 
+	faultpoint.Hit(faultpoint.AfterVerify)
 	wrote := r.writeSecrets(ctx, p, content, fp, rep)
 	bound := r.bindServiceAccounts(ctx, p, rep)
+	faultpoint.Hit(faultpoint.AfterBind)
 	changed = changed || wrote > 0 || bound > 0
 	if p.decision != repairOnly || wrote > 0 {
 		// Pulling is not free for the registry: a run that wrote nothing has nothing new to prove.
-		r.verifyAsKubelet(ctx, p, rep)
+		if refused := r.verifyAsKubelet(ctx, p, rep); refused > 0 && p.decision != repairOnly && st.Current != nil {
+			// Restarting now would break those workloads' new pods: put the previous credential back.
+			r.rollback(ctx, p, issued, rep)
+			return
+		}
 	}
 	restarted := r.restartWorkloads(ctx, p, fp, rep)
 	changed = changed || restarted > 0
@@ -158,7 +146,8 @@ func (r *Runner) execute(ctx context.Context, p *plan, rep *Report) {
 			rep.fail("the new credential %s is not everywhere yet; the previous one stays valid and the next run resumes", issued.Name)
 		}
 	}
-	if n := r.revoke(ctx, p, rep); n > 0 {
+	changed = r.writeBack(ctx, p, rep) || changed
+	if n := r.revoke(ctx, p, rep); n > 0 || p.clearIssuing {
 		changed = true
 	}
 	r.finish(ctx, p, rep, changed)
@@ -189,7 +178,9 @@ func (r *Runner) finish(ctx context.Context, p *plan, rep *Report, changed bool)
 	if err := r.store().Save(ctx, p.cred.Name, p.state); err != nil {
 		rep.Result = "failed"
 		rep.fail("save state: %v", err)
+		return
 	}
+	faultpoint.Hit(faultpoint.AfterPromoted)
 }
 
 // verifyNew pulls each verify image with the new credential, as a client that has only it.

@@ -50,6 +50,10 @@ type plan struct {
 	workloads []restart.Workload
 	// revoke are provider credentials to delete in this run.
 	revoke []CredentialRef
+	// clearIssuing: the state's Issuing mark is handled by this run (orphans revoked).
+	clearIssuing bool
+	// issuingOpen: this run set a new Issuing mark that is not cleared yet.
+	issuingOpen bool
 	// problems found while planning that fail the run but do not stop other targets.
 	problems []string
 	warnings []string
@@ -99,6 +103,10 @@ func specOf(cred *config.Credential) providers.Spec {
 	if cred.Harbor != nil {
 		s.NamePrefix = cred.Harbor.RobotNamePrefix
 		s.Projects = cred.Harbor.Projects
+	}
+	if g := cred.GitLab; g != nil && cred.Provider == "gitlab" {
+		s.NamePrefix = g.TokenNamePrefix
+		s.Projects = []string{g.Holder()}
 	}
 	return s
 }
@@ -263,6 +271,13 @@ func (r *Runner) planRevocations(ctx context.Context, p *plan) error {
 			p.revoke = append(p.revoke, CredentialRef{ID: ret.ID, Name: ret.Name, Reason: "replaced; grace period ended"})
 		}
 	}
+	if p.state.Issuing == nil {
+		return nil
+	}
+	// A run died between asking the provider for a credential and recording it. Only credentials
+	// with the rotator's prefix created in that window are orphans: a window, not "every unknown
+	// credential with the prefix", because another cluster's rotator may share a credential name
+	// and a Harbor, and its robots are not ours to delete.
 	prov, ok := r.Providers[p.cred.Name]
 	if !ok {
 		return fmt.Errorf("credential %s: no provider configured", p.cred.Name)
@@ -271,20 +286,20 @@ func (r *Runner) planRevocations(ctx context.Context, p *plan) error {
 	if err != nil {
 		return fmt.Errorf("credential %s: list its credentials at the provider: %w", p.cred.Name, err)
 	}
+	from, to := p.state.Issuing.Add(-orphanClockSkew), p.state.Issuing.Add(orphanWindow)
 	for _, o := range owned {
-		// The minimum age keeps a concurrent run's credential, issued but not yet recorded in
-		// its state, from being taken for an orphan.
-		if !p.state.Known(o.ID) && now.Sub(o.IssuedAt) >= orphanMinAge {
-			p.revoke = append(p.revoke, CredentialRef{ID: o.ID, Name: o.Name, Reason: "created by rotator, unknown to its state (left by an interrupted run)"})
+		if !p.state.Known(o.ID) && !o.IssuedAt.Before(from) && !o.IssuedAt.After(to) {
+			p.revoke = append(p.revoke, CredentialRef{ID: o.ID, Name: o.Name, Reason: "issued by a run that died before recording it"})
 		}
 	}
+	p.clearIssuing = true
 	return nil
 }
 
 // idle reports whether a run of this plan would change nothing: the current credential stays,
 // every target already holds it, every ServiceAccount is bound and nothing awaits revocation.
 func (p *plan) idle() bool {
-	if p.decision != repairOnly || len(p.revoke) > 0 || len(p.problems) > 0 {
+	if p.decision != repairOnly || len(p.revoke) > 0 || len(p.problems) > 0 || p.clearIssuing || p.writeBackDue() {
 		return false
 	}
 	for _, ns := range p.namespaces {
@@ -309,8 +324,12 @@ func (p *plan) revoking(id string) bool {
 	return false
 }
 
-// orphanMinAge: see planRevocations.
-const orphanMinAge = 2 * time.Minute
+// The orphan window around a recorded issuing time: the provider's clock may differ from ours,
+// and a slow provider may create the credential well after the request was sent.
+const (
+	orphanClockSkew = 2 * time.Minute
+	orphanWindow    = 10 * time.Minute
+)
 
 func setOf(xs []string) map[string]bool {
 	m := make(map[string]bool, len(xs))

@@ -15,16 +15,20 @@ type Report struct {
 	// Result: "succeeded", "failed", "nothing-due", or "planned" for a dry run.
 	Result string `json:"result"`
 	// Decision says why the run did what it did (new credential, resumed, repair only...).
-	Decision        string           `json:"decision"`
-	Issued          *CredentialRef   `json:"issued,omitempty"`
+	Decision string         `json:"decision"`
+	Issued   *CredentialRef `json:"issued,omitempty"`
+	// RolledBack is a new credential taken back out of the targets (it could not pull).
+	RolledBack      *CredentialRef   `json:"rolledBack,omitempty"`
 	Revoked         []CredentialRef  `json:"revoked,omitempty"`
 	Secrets         []SecretResult   `json:"secrets,omitempty"`
 	ServiceAccounts []SAResult       `json:"serviceAccounts,omitempty"`
 	Workloads       []WorkloadResult `json:"workloads,omitempty"`
 	Verified        []string         `json:"verified,omitempty"`
-	Warnings        []string         `json:"warnings,omitempty"`
-	Errors          []string         `json:"errors,omitempty"`
-	Duration        time.Duration    `json:"durationNanos"`
+	// WrittenBack is the Vault secret version that received the credential (writeBack).
+	WrittenBack *WriteBackResult `json:"writtenBack,omitempty"`
+	Warnings    []string         `json:"warnings,omitempty"`
+	Errors      []string         `json:"errors,omitempty"`
+	Duration    time.Duration    `json:"durationNanos"`
 }
 
 // CredentialRef names a provider credential without its secret.

@@ -40,6 +40,9 @@ type Runner struct {
 	Events *events.Recorder
 	// Metrics of runs (nil: none).
 	Metrics *metrics.Metrics
+	// Vault receives credentials written back (Credential.WriteBack); nil when the config has
+	// no vault section.
+	Vault KVWriter
 	// Lock, when set, is taken before anything is changed (not for a run with nothing due, which
 	// then writes nothing at all) and released at the end of the credential's run. It is the
 	// lock shared by `rotator run` and `rotate now`.

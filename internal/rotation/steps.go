@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/rotatorhq/rotator/internal/events"
+	"github.com/rotatorhq/rotator/internal/faultpoint"
 	"github.com/rotatorhq/rotator/internal/restart"
 	"github.com/rotatorhq/rotator/internal/secretsync"
 	"github.com/rotatorhq/rotator/internal/verify"
@@ -38,6 +39,7 @@ func (r *Runner) writeSecrets(ctx context.Context, p *plan, content secretsync.C
 			res.Action, res.Error = "failed", err.Error()
 		}
 		r.secretEvent(ctx, p, content, res)
+		faultpoint.Hit(faultpoint.AfterWrite)
 		results[i] = res
 		mu.Lock()
 		done++
@@ -105,21 +107,22 @@ func (r *Runner) bindServiceAccounts(ctx context.Context, p *plan, rep *Report) 
 // verifyAsKubelet reads one written Secret back and resolves, by kubelet's rules, the
 // credential for each distinct image of the dependent workloads, then pulls with it. A workload
 // whose image host matches no key is the most common cause of 401 after a "correct" secret.
-func (r *Runner) verifyAsKubelet(ctx context.Context, p *plan, rep *Report) {
+// It returns how many images the registry refused with the secret (auth or permission).
+func (r *Runner) verifyAsKubelet(ctx context.Context, p *plan, rep *Report) (refused int) {
 	var secret *corev1.Secret
 	for _, res := range rep.Secrets {
 		if res.Error == "" {
 			s, err := r.Kube.CoreV1().Secrets(res.Namespace).Get(ctx, res.Name, metav1.GetOptions{})
 			if err != nil {
 				rep.fail("read back secret %s/%s: %v", res.Namespace, res.Name, err)
-				return
+				return 0
 			}
 			secret = s
 			break
 		}
 	}
 	if secret == nil {
-		return
+		return 0
 	}
 	seen := map[string]bool{}
 	start := r.Clock.Now()
@@ -139,8 +142,12 @@ func (r *Runner) verifyAsKubelet(ctx context.Context, p *plan, rep *Report) {
 				continue
 			}
 			rep.fail("%s: image %s does not pull with the written secret as kubelet resolves it: %v", w, img, err)
+			if pe := (*verify.PullError)(nil); errors.As(err, &pe) && (pe.Reason == verify.ReasonUnauthorized || pe.Reason == verify.ReasonDenied) {
+				refused++
+			}
 		}
 	}
+	return refused
 }
 
 // restartWorkloads rolls the dependent workloads whose pods may lack the credential, and waits.
@@ -169,6 +176,7 @@ func (r *Runner) restartWorkloads(ctx context.Context, p *plan, fp string, rep *
 				msg = "already rolled out for this credential"
 			}
 			r.progress(p.cred.Name, "restart", start, done, len(ws), "%s %s", res.Workload, msg)
+			faultpoint.Hit(faultpoint.AfterRestart)
 		},
 	}
 	n := 0
@@ -218,18 +226,24 @@ func (p *plan) restartTargets(rep *Report) []restart.Workload {
 
 // revoke deletes the provider credentials whose time has come and forgets them.
 func (r *Runner) revoke(ctx context.Context, p *plan, rep *Report) int {
-	n := 0
+	n, failed := 0, 0
 	start := r.Clock.Now()
 	for i, c := range p.revoke {
+		faultpoint.Hit(faultpoint.BeforeRevoke)
 		if err := r.Providers[p.cred.Name].Revoke(ctx, p.spec, c.ID); err != nil {
 			rep.fail("revoke %s (id %s): %v; the next run tries again", c.Name, c.ID, err)
+			failed++
 			continue
 		}
+		faultpoint.Hit(faultpoint.AfterRevoke)
 		p.state.DropRetired(c.ID)
 		rep.Revoked = append(rep.Revoked, c)
 		r.Events.Normal(ctx, r.stateObject(p), events.ReasonRevoked, "revoked %s (id %s): %s", c.Name, c.ID, c.Reason)
 		n++
 		r.progress(p.cred.Name, "revoke", start, i+1, len(p.revoke), "revoked %s (id %s): %s", c.Name, c.ID, c.Reason)
+	}
+	if p.clearIssuing && failed == 0 && !p.issuingOpen {
+		p.state.Issuing = nil
 	}
 	return n
 }

@@ -120,7 +120,7 @@ func (l *Lock) tryAcquire(ctx context.Context) error {
 	if lease.Spec.HolderIdentity != nil {
 		holder = *lease.Spec.HolderIdentity
 	}
-	if holder != "" && holder != l.Identity && !l.expired(lease) {
+	if holder != "" && holder != l.Identity && !l.expired(lease) && !deadOnThisHost(holder) {
 		renew := time.Time{}
 		if lease.Spec.RenewTime != nil {
 			renew = lease.Spec.RenewTime.Time

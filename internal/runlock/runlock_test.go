@@ -3,6 +3,8 @@ package runlock
 import (
 	"context"
 	"errors"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -46,5 +48,24 @@ func TestExpiredLockIsTakenOver(t *testing.T) {
 	clk.Step(31 * time.Second)
 	if err := b.tryAcquire(context.Background()); err != nil {
 		t.Fatalf("an expired lock must be taken over: %v", err)
+	}
+}
+
+// A holder on this host whose process is gone (a crashed `rotate now`) does not block the next run.
+func TestDeadHolderOnThisHostIsTakenOver(t *testing.T) {
+	host, _ := os.Hostname()
+	c := fake.NewClientset()
+	clk := clocktesting.NewFakeClock(time.Now())
+	dead := &Lock{Client: c, Namespace: "ns", Identity: host + "/999999999 (rotate now)", Clock: clk}
+	if err := dead.tryAcquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	alive := &Lock{Client: c, Namespace: "ns", Identity: host + "/" + strconv.Itoa(os.Getpid()) + " (rotate now)", Clock: clk}
+	if err := alive.tryAcquire(context.Background()); err != nil {
+		t.Fatalf("a dead holder on this host must not block: %v", err)
+	}
+	other := &Lock{Client: c, Namespace: "ns", Identity: "other-host/1 (run)", Clock: clk}
+	if err := other.tryAcquire(context.Background()); err == nil {
+		t.Fatal("a live holder must block")
 	}
 }

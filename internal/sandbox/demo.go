@@ -44,7 +44,7 @@ func SeedDemo(ctx context.Context, r *Rig) error {
 			return err
 		}
 	}
-	return nil
+	return seedGitLabDemo(ctx, r)
 }
 
 // CreateNamespace creates ns with labels (existing is fine) and waits for its default

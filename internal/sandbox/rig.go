@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/rotatorhq/rotator/internal/sandbox/gitlabdouble"
 	"github.com/rotatorhq/rotator/internal/sandbox/harbordouble"
 	"github.com/rotatorhq/rotator/internal/sandbox/nodesim"
 	"github.com/rotatorhq/rotator/internal/sandbox/registrytoken"
@@ -53,9 +54,22 @@ type Rig struct {
 	HarborUsername, HarborPassword string
 	// Images maps each project to a pullable image reference in it.
 	Images map[string]string
+	// VaultAddr and VaultToken (root) reach the rig's Vault (dev mode); see vault.go for what it
+	// holds. VaultRoleID and VaultSecretIDFile log in with the rotator's AppRole.
+	VaultAddr, VaultToken          string
+	VaultRoleID, VaultSecretIDFile string
+	// GitLab is the GitLab double (see gitlab.go). GitLabURL is its API; GitLabRegistryHost
+	// (host:port, not the GitLab host) fronts a second registry and its token realm /jwt/auth;
+	// GitLabToken is the owner's personal access token; GitLabImages maps each GitLab project
+	// (group-a/app...) to a pullable image in it.
+	GitLab                                     *gitlabdouble.Server
+	GitLabURL, GitLabToken, GitLabRegistryHost string
+	GitLabImages                               map[string]string
 
 	cp       *controlPlane
+	gitlab   *gitlabRig
 	registry *registryServer
+	vault    *VaultServer
 	httpSrv  *http.Server
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -135,7 +149,13 @@ func Start(ctx context.Context, o Options) (_ *Rig, err error) {
 	if err := r.seedImages(ctx, o.Projects); err != nil {
 		return nil, err
 	}
+	if err := r.startGitLab(ctx, o.Dir); err != nil {
+		return nil, err
+	}
 	if err := r.GrantRotator(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.startVault(ctx); err != nil {
 		return nil, err
 	}
 	if err := r.grantRotatorNamespaceRole(ctx); err != nil {
@@ -174,6 +194,10 @@ func (r *Rig) Stop() {
 			_ = r.httpSrv.Shutdown(ctx)
 			cancel()
 		}
+		if r.vault != nil {
+			r.vault.Stop()
+		}
+		r.gitlab.stop()
 		if r.registry != nil {
 			r.registry.proc.stop()
 		}
@@ -193,17 +217,21 @@ func (r *Rig) Pids() []int {
 	if r.registry != nil {
 		out = append(out, r.registry.proc.pid())
 	}
+	if r.vault != nil {
+		out = append(out, r.vault.Pid())
+	}
+	out = append(out, r.gitlab.pids()...)
 	return out
 }
 
 // Healthy reports the first server of the rig that has died.
 func (r *Rig) Healthy() error {
-	for _, p := range []*process{r.cp.etcd, r.cp.apiserver, r.cp.controllers, r.registry.proc} {
+	for _, p := range []*process{r.cp.etcd, r.cp.apiserver, r.cp.controllers, r.registry.proc, r.vault.proc} {
 		if err := p.exited(); err != nil {
 			return err
 		}
 	}
-	return nil
+	return r.gitlab.exited()
 }
 
 // RotatorConfig is a rest.Config for the "rotator" user.

@@ -28,7 +28,11 @@ export HARBOR_USERNAME=%s
 export HARBOR_PASSWORD=%s
 export REGISTRY_HOST=%s
 export SANDBOX_IMAGES="%s"
-`, abs, r.AdminKubeconfig, r.RotatorKubeconfig, r.HarborURL, r.HarborUsername, r.HarborPassword, r.RegistryHost, strings.Join(images, " "))
+export VAULT_ADDR=%s
+export VAULT_TOKEN=%s
+`, abs, r.AdminKubeconfig, r.RotatorKubeconfig, r.HarborURL, r.HarborUsername, r.HarborPassword, r.RegistryHost, strings.Join(images, " "),
+		r.VaultAddr, r.VaultToken)
+	env += gitLabEnv(r)
 	if err := os.WriteFile(filepath.Join(dir, "env"), []byte(env), 0o600); err != nil {
 		return err
 	}
@@ -39,13 +43,20 @@ export SANDBOX_IMAGES="%s"
 func DemoConfig(r *Rig) string {
 	return fmt.Sprintf(`# rotator configuration for the local sandbox (written by rotator-sandbox).
 stateNamespace: %s
+# The Harbor password is read from the sandbox's Vault at every run; the rotator logs in with
+# its AppRole (least privilege: read below secret/rotator/, write below secret/rotator/pull/).
+vault:
+  address: %s
+  auth:
+    appRole: {roleId: %s, secretIdFile: %s}
 credentials:
 - name: harbor-sandbox
   provider: harbor
   harbor:
     url: %s
     username: %s
-    passwordFrom: {env: HARBOR_PASSWORD}
+    passwordFrom:
+      vault: {mount: %s, path: %s, key: password}
     projects: [proj-a, proj-b]
   lifetime: 30d
   # The demo revokes the previous robot on the next run; production wants hours.
@@ -57,5 +68,8 @@ credentials:
     serviceAccounts: [default]
   restart:
     timeout: 2m
-`, DemoStateNamespace, r.HarborURL, r.HarborUsername, r.Images["proj-a"], r.Images["proj-b"], DemoSecretName, strings.Join(DemoNamespaces, ", "))
+  # Each issued robot is also written to Vault, for CI jobs that pull outside the cluster.
+  writeBack: {mount: %s, path: %sharbor-sandbox}
+`, DemoStateNamespace, r.VaultAddr, r.VaultRoleID, r.VaultSecretIDFile, r.HarborURL, r.HarborUsername, VaultKVMount, VaultHarborPath, r.Images["proj-a"], r.Images["proj-b"], DemoSecretName, strings.Join(DemoNamespaces, ", "),
+		VaultKVMount, VaultWriteBackPrefix) + gitLabDemoCredential(r)
 }

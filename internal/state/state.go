@@ -32,6 +32,16 @@ type Retired struct {
 	RevokeAt  time.Time `json:"revokeAt"`
 }
 
+// WrittenBack records a credential written to a Vault KV v2 secret (no secret value).
+type WrittenBack struct {
+	Mount        string    `json:"mount,omitempty"`
+	Path         string    `json:"path"`
+	Version      int       `json:"version"`
+	CredentialID string    `json:"credentialId"`
+	Fingerprint  string    `json:"fingerprint"`
+	At           time.Time `json:"at"`
+}
+
 // Run records the outcome of the last run that changed anything.
 type Run struct {
 	Time   time.Time `json:"time"`
@@ -49,6 +59,13 @@ type State struct {
 	// Retired credentials await revocation.
 	Retired []Retired `json:"retired,omitempty"`
 	LastRun *Run      `json:"lastRun,omitempty"`
+	// Issuing is written just before a credential is requested from the provider and cleared
+	// once it is recorded as Pending. Found set, it means a run died in between: the provider
+	// may hold a credential nobody knows, created at about that time (see rotation's orphans).
+	Issuing *time.Time `json:"issuing,omitempty"`
+	// WrittenBack is the credential last written to the Vault write-back secret; a run writes
+	// again while it differs from Current (a new credential, or an earlier failure).
+	WrittenBack *WrittenBack `json:"writtenBack,omitempty"`
 
 	// resourceVersion of the Secret it was read from: saving fails on a concurrent change.
 	resourceVersion string

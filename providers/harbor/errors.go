@@ -126,6 +126,10 @@ func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
 // explain turns an error from go-client into one that says what failed and how to fix it, and
 // wraps the providers sentinel a caller branches on.
 func (p *Provider) explain(c call, err error) error {
+	var pwErr *PasswordError
+	if errors.As(err, &pwErr) { // checked first: a Vault outage must not read as Harbor's
+		return fmt.Errorf("%s: %w", c.what, pwErr)
+	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
 		return p.explainStatus(c, apiErr, err)

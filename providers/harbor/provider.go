@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	rtclient "github.com/go-openapi/runtime/client"
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client"
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/project"
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/robot"
@@ -41,6 +40,10 @@ type Options struct {
 	// project admin of every project, or system admin / a robot with system robot permissions.
 	// The password is never logged nor put into an error.
 	Username, Password string
+	// PasswordFunc, when set, replaces Password: it is asked at every request, so a password
+	// changed where it is kept (Vault, a mounted Secret) is used without a restart. Its errors
+	// are reported as a *PasswordError, never as Harbor's or the network's.
+	PasswordFunc func(ctx context.Context) (string, error)
 	// Transport carries every request. The caller builds it (CA bundle, proxy, explicit
 	// insecureSkipVerify). Nil means http.DefaultTransport, which verifies TLS. Never pass the
 	// go-client's pkg/harbor default: it turns TLS verification off.
@@ -96,7 +99,7 @@ func New(o Options) (*Provider, error) {
 	if o.Username == "" {
 		problems = append(problems, errors.New("harbor: username is required"))
 	}
-	if o.Password == "" {
+	if o.Password == "" && o.PasswordFunc == nil {
 		problems = append(problems, errors.New("harbor: password is required"))
 	}
 	robotPrefix := o.RobotPrefix
@@ -115,10 +118,11 @@ func New(o Options) (*Provider, error) {
 	apiURL.Path = strings.TrimSuffix(base.Path, "/") + apiBasePath
 	// client.New, not pkg/harbor.NewClientSet: the latter swaps in a transport that skips TLS
 	// verification when none is given.
+	authInfo, transport := basicAuth(o, transport)
 	api := client.New(client.Config{
 		URL:       &apiURL,
 		Transport: statusTransport{next: transport},
-		AuthInfo:  rtclient.BasicAuth(o.Username, o.Password),
+		AuthInfo:  authInfo,
 	})
 
 	now := o.Now

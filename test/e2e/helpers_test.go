@@ -145,10 +145,16 @@ type rotateResult struct {
 // runRotator runs the rotator binary as a user would; with -o json its reports are decoded.
 func runRotator(t *testing.T, kubeconfig string, args ...string) rotateResult {
 	t.Helper()
+	return runRotatorWith(t, rotatorBin, nil, kubeconfig, args...)
+}
+
+// runRotatorWith runs binary bin with extra environment variables env.
+func runRotatorWith(t *testing.T, bin string, env []string, kubeconfig string, args ...string) rotateResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, rotatorBin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
-	cmd.Env = append(os.Environ(), "HARBOR_PASSWORD="+rig.HarborPassword)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	cmd.Env = append(append(os.Environ(), "HARBOR_PASSWORD="+rig.HarborPassword), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

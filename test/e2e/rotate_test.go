@@ -79,11 +79,11 @@ func TestRotateNowEndToEnd(t *testing.T) {
 	nss := namespaces(t, "rot-e2e", 3)
 	a, b := rig.Images["proj-a"], rig.Images["proj-b"]
 	objs := []any{
-		sandbox.Deployment(nss[0], "web", a, "harbor-pull", 2),   // names the secret
-		sandbox.Deployment(nss[1], "api", b, "", 1),              // through ServiceAccount default
-		sandbox.StatefulSet(nss[1], "db", a, ""),                 // through ServiceAccount default
-		sandbox.DaemonSet(nss[2], "agent", b, "harbor-pull"),     // names the secret
-		sandbox.Deployment(nss[2], "unrelated", b, "other", 1),   // another pull secret: not ours
+		sandbox.Deployment(nss[0], "web", a, "harbor-pull", 2), // names the secret
+		sandbox.Deployment(nss[1], "api", b, "", 1),            // through ServiceAccount default
+		sandbox.StatefulSet(nss[1], "db", a, ""),               // through ServiceAccount default
+		sandbox.DaemonSet(nss[2], "agent", b, "harbor-pull"),   // names the secret
+		sandbox.Deployment(nss[2], "unrelated", b, "other", 1), // another pull secret: not ours
 	}
 	for _, o := range objs {
 		if err := rig.Apply(ctx, o); err != nil {

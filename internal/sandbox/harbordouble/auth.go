@@ -38,6 +38,14 @@ func (s *Server) authenticate(r *http.Request) principal {
 	return principal{}
 }
 
+// SetAdminPassword changes the admin's password, as an admin would in Harbor's UI: requests
+// with the old one are anonymous from now on.
+func (s *Server) SetAdminPassword(password string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.o.AdminPassword = password
+}
+
 // requireAdmin answers the robot and project API's access check: the admin passes, an
 // anonymous request gets 401 and a robot 403. (Harbor 2.12+ lets a robot manage robots no
 // wider than itself; the rotator never relies on that, so the double does not model it.)

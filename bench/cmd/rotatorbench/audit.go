@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+)
+
+// auditEvent is the part of a kube-apiserver audit event (audit.k8s.io/v1, level Metadata) the
+// benchmark reads.
+type auditEvent struct {
+	Stage string `json:"stage"`
+	Verb  string `json:"verb"`
+	User  struct {
+		Username string `json:"username"`
+	} `json:"user"`
+	RequestURI string `json:"requestURI"`
+	ObjectRef  *struct {
+		Resource    string `json:"resource"`
+		Subresource string `json:"subresource"`
+		Namespace   string `json:"namespace"`
+		Name        string `json:"name"`
+	} `json:"objectRef"`
+	ResponseStatus struct {
+		Code int `json:"code"`
+	} `json:"responseStatus"`
+	RequestReceived time.Time `json:"requestReceivedTimestamp"`
+	StageTimestamp  time.Time `json:"stageTimestamp"`
+}
+
+// resource is "secrets", "deployments", "events"...; "" for a non-resource URL (discovery,
+// /openapi), which kubectl reads and client-go programs do not.
+func (e auditEvent) resource() string {
+	if e.ObjectRef == nil {
+		return ""
+	}
+	if e.ObjectRef.Subresource != "" {
+		return e.ObjectRef.Resource + "/" + e.ObjectRef.Subresource
+	}
+	return e.ObjectRef.Resource
+}
+
+func (e auditEvent) isWrite() bool {
+	switch e.Verb {
+	case "create", "update", "patch", "delete", "deletecollection":
+		return true
+	}
+	return false
+}
+
+// endStateWrite: a write of one of the objects that make up the end state the three methods
+// must reach (the Secret, the ServiceAccount, the Deployments' templates). Events, Leases and
+// the rotator's own state are extra work on top of it.
+func (e auditEvent) endStateWrite() bool {
+	if !e.isWrite() || e.ObjectRef == nil || e.ObjectRef.Subresource != "" {
+		return false
+	}
+	switch e.ObjectRef.Resource {
+	case "secrets", "serviceaccounts", "deployments":
+		return !strings.HasPrefix(e.ObjectRef.Name, "rotator-state-")
+	}
+	return false
+}
+
+// auditLog reads the API server's audit log between marks (byte offsets).
+type auditLog struct{ path string }
+
+// mark is the current end of the log.
+func (a auditLog) mark() (int64, error) {
+	st, err := os.Stat(a.path)
+	if err != nil {
+		return 0, fmt.Errorf("audit log: %w", err)
+	}
+	return st.Size(), nil
+}
+
+// since returns the completed requests of user after mark.
+func (a auditLog) since(mark int64, user string) ([]auditEvent, error) {
+	f, err := os.Open(a.path)
+	if err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(mark, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	return parseAudit(f, user)
+}
+
+func parseAudit(r io.Reader, user string) ([]auditEvent, error) {
+	var out []auditEvent
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		line := sc.Bytes()
+		// Cheap pre-filter: the log also holds every request of the controllers.
+		if !strings.Contains(string(line), `"username":"`+user+`"`) {
+			continue
+		}
+		var e auditEvent
+		if json.Unmarshal(line, &e) == nil && e.Stage == "ResponseComplete" && e.User.Username == user {
+			out = append(out, e)
+		}
+	}
+	return out, sc.Err()
+}
+
+// requestStats summarises one run's requests as the API server saw them.
+type requestStats struct {
+	Total  int
+	ByVerb map[string]int
+	// ByVerbResource counts "verb resource" pairs ("get (discovery)" for non-resource URLs).
+	ByVerbResource map[string]int
+	// Writes and EndStateWrites count writes of any object and of the end-state objects.
+	Writes, EndStateWrites int
+	// Errors counts answers of 400 and above (404s of kubectl apply's first GET included).
+	Errors int
+	// LastEndStateWrite is when the last end-state write was answered (zero if none).
+	LastEndStateWrite time.Time
+	// First and Last request received / answered.
+	First, Last time.Time
+}
+
+func summarise(evs []auditEvent) requestStats {
+	s := requestStats{ByVerb: map[string]int{}, ByVerbResource: map[string]int{}}
+	for _, e := range evs {
+		s.Total++
+		s.ByVerb[e.Verb]++
+		res := e.resource()
+		if res == "" {
+			res = "(discovery/openapi)"
+		}
+		s.ByVerbResource[e.Verb+" "+res]++
+		if e.isWrite() {
+			s.Writes++
+		}
+		if e.endStateWrite() {
+			s.EndStateWrites++
+			if e.StageTimestamp.After(s.LastEndStateWrite) {
+				s.LastEndStateWrite = e.StageTimestamp
+			}
+		}
+		if e.ResponseStatus.Code >= 400 {
+			s.Errors++
+		}
+		if s.First.IsZero() || e.RequestReceived.Before(s.First) {
+			s.First = e.RequestReceived
+		}
+		if e.StageTimestamp.After(s.Last) {
+			s.Last = e.StageTimestamp
+		}
+	}
+	return s
+}
+
+// reads is every request that is not a write.
+func (s requestStats) reads() int { return s.Total - s.Writes }
+
+// verbs prints the counts by verb, most frequent first: "patch 600, create 300, get 2".
+func (s requestStats) verbs() string { return formatCounts(s.ByVerb) }
+
+// detail prints the counts by verb and resource.
+func (s requestStats) detail() string { return formatCounts(s.ByVerbResource) }
+
+func formatCounts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}

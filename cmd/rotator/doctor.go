@@ -1,0 +1,157 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/clock"
+
+	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/doctor"
+	"github.com/rotatorhq/rotator/internal/verify"
+	"github.com/rotatorhq/rotator/providers"
+)
+
+type doctorFlags struct {
+	namespace string
+	all       bool
+	probe     bool
+	output    string
+	config    string
+}
+
+func newDoctorCommand(g *globalFlags) *cobra.Command {
+	f := &doctorFlags{}
+	cmd := &cobra.Command{
+		Use:   "doctor [POD | deployment/NAME | statefulset/NAME | daemonset/NAME | --all]",
+		Short: "Diagnose ErrImagePull / ImagePullBackOff and print the fix",
+		Long: `Diagnose image pulls that fail with ErrImagePull or ImagePullBackOff. For each container the
+doctor classifies kubelet's failure (auth, permission, missing image, TLS, network), and for auth and
+permission failures walks the chain kubelet follows: the pod's imagePullSecrets or its
+ServiceAccount's, each Secret's existence, type, data key and JSON, the auths key matching the image's
+registry by kubelet's rules, the auth field, and with --probe the registry's answer. It names the
+first broken link and prints the fix as commands to paste, with '<username>' and '<password>'
+where a value belongs: it never prints a secret's value. It writes nothing.
+
+Without a target it looks at every pod of the namespace. --probe pulls each image's manifest with
+the pod's secrets and, with --config, asks the provider about credentials the rotator manages.
+
+Exit status: 0 every pull works; 1 problems found (each named); 2 invalid flags or target.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runDoctor(cmd, g, f, args) },
+	}
+	cmd.Flags().StringVarP(&f.namespace, "namespace", "n", "", "namespace (default: the kubeconfig context's)")
+	cmd.Flags().BoolVar(&f.all, "all", false, "every pod of the namespace (the default without a target)")
+	cmd.Flags().BoolVar(&f.probe, "probe", false, "also pull each image's manifest with the pod's secrets (contacts the registry)")
+	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&f.config, "config", "", "rotator config: with --probe, ask the providers about the credentials the rotator manages")
+	return cmd
+}
+
+func runDoctor(cmd *cobra.Command, g *globalFlags, f *doctorFlags, args []string) error {
+	if f.output != "text" && f.output != "json" {
+		return &exitError{code: exitUsage, err: fmt.Errorf("--output must be text or json, not %q", f.output)}
+	}
+	arg := ""
+	if len(args) == 1 {
+		arg = args[0]
+	}
+	d := &doctor.Doctor{Probe: f.probe, Clock: clock.RealClock{}, Checker: verify.Checker{UserAgent: "rotator-doctor"}}
+	def := &config.Config{}
+	config.Default(def)
+	d.StateNamespace = def.StateNamespace
+	if f.config != "" {
+		cfg, err := config.Load(f.config)
+		if err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		d.StateNamespace = cfg.StateNamespace
+		if f.probe {
+			creds, err := managedCredentials(cfg)
+			if err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			d.Credentials = creds
+		}
+	}
+	kube, ns, err := doctorClient(g.kubeconfig)
+	if err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	if f.namespace != "" {
+		ns = f.namespace
+	}
+	d.Kube = kube
+	target, err := doctor.ParseTarget(ns, arg, f.all)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	rep, err := d.Diagnose(cmd.Context(), target)
+	if errors.Is(err, doctor.ErrTarget) {
+		return &exitError{code: exitUsage, err: err}
+	}
+	if err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	out := cmd.OutOrStdout()
+	if f.output == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		printDiagnosis(out, rep)
+	}
+	if !rep.Healthy {
+		return &exitError{code: exitFailed, err: fmt.Errorf("%d problem(s) found; see above", rep.Problems())}
+	}
+	return nil
+}
+
+// managedCredentials builds the provider of each configured credential, for look-ups only.
+func managedCredentials(cfg *config.Config) (map[string]doctor.ManagedCredential, error) {
+	out := map[string]doctor.ManagedCredential{}
+	for i := range cfg.Credentials {
+		c := &cfg.Credentials[i]
+		p, _, err := newProvider(c, nil) // no metrics: a one-off look-up
+		if err != nil {
+			return nil, fmt.Errorf("credential %s: %w", c.Name, err)
+		}
+		spec := providers.Spec{Credential: c.Name}
+		if c.Harbor != nil {
+			spec.NamePrefix, spec.Projects = c.Harbor.RobotNamePrefix, c.Harbor.Projects
+		}
+		out[c.Name] = doctor.ManagedCredential{Provider: p, Spec: spec}
+	}
+	return out, nil
+}
+
+// doctorClient returns a client and the kubeconfig context's namespace, as kubectl picks it.
+func doctorClient(kubeconfig string) (kubernetes.Interface, string, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if kubeconfig != "" {
+		rules.ExplicitPath = kubeconfig
+	}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{})
+	rc, err := cc.ClientConfig()
+	if err != nil {
+		return nil, "", fmt.Errorf("kubernetes client config: %w (set --kubeconfig or KUBECONFIG)", err)
+	}
+	ns, _, err := cc.Namespace()
+	if err != nil {
+		return nil, "", fmt.Errorf("kubernetes client config: %w", err)
+	}
+	// One diagnosis reads a handful of objects per pod; client-go's default of 5 QPS would make
+	// --all on a large namespace crawl.
+	rc.QPS, rc.Burst, rc.UserAgent = 50, 100, "rotator-doctor"
+	kube, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, "", err
+	}
+	return kube, ns, nil
+}

@@ -1,0 +1,318 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/rotatorhq/rotator/internal/pullsecret"
+)
+
+// walk is the outcome of following kubelet's chain for one image, up to the credential.
+type walk struct {
+	// cause is the first broken link; nil when the chain holds up to the credential, or when
+	// the pod names no secret and none is needed (see named).
+	cause    *Finding
+	warnings []Finding
+	// named is false when the pod names no pull secret (NoPullSecret or
+	// PodPredatesServiceAccountBinding is then the cause).
+	named bool
+	// secrets are the pod's pull secrets that exist, in the pod's order: what kubelet reads.
+	secrets []corev1.Secret
+	// used is the credential kubelet tries first, and usedSecret its Secret.
+	used       *pullsecret.Candidate
+	usedSecret *corev1.Secret
+}
+
+// chain follows the links from the pod to the entry kubelet would use for fc.image.
+func (d *Doctor) chain(ctx context.Context, v *view, pod *corev1.Pod, fc fixCtx) (walk, error) {
+	var names []string
+	for _, ref := range pod.Spec.ImagePullSecrets {
+		if ref.Name != "" {
+			names = append(names, ref.Name)
+		}
+	}
+	if len(names) == 0 {
+		return d.noNamedSecret(ctx, v, pod, fc)
+	}
+	w, err := d.secretsChain(ctx, v, names, fc)
+	w.named = true
+	return w, err
+}
+
+// noNamedSecret: the pod names no pull secret. Admission copies the ServiceAccount's into a pod
+// that names none when the pod is created, so either the ServiceAccount has none, or it got
+// them after the pod was created.
+func (d *Doctor) noNamedSecret(ctx context.Context, v *view, pod *corev1.Pod, fc fixCtx) (walk, error) {
+	sa, err := v.serviceAccount(ctx, fc.sa)
+	if err != nil {
+		return walk{}, err
+	}
+	if sa != nil && len(sa.ImagePullSecrets) > 0 {
+		var saNames []string
+		for _, r := range sa.ImagePullSecrets {
+			saNames = append(saNames, r.Name)
+		}
+		f := Finding{
+			Code: PodPredatesServiceAccountBinding, Severity: SeverityError, ServiceAccount: fc.sa,
+			Summary: fmt.Sprintf("ServiceAccount %s lists pull secret(s) %s, but the pod was created before and has none", fc.sa, strings.Join(saNames, ", ")),
+			Explanation: fmt.Sprintf("The ServiceAccount admission plugin copies a ServiceAccount's imagePullSecrets into a pod only when the pod is created, "+
+				"and only when the pod names none itself. Pod %s (created %s) names none: it was created before %s got them, and keeps pulling without a secret until it is recreated.",
+				fc.pod, pod.CreationTimestamp.UTC().Format("2006-01-02T15:04:05Z"), fc.sa),
+			Fix: fc.restart(),
+		}
+		// Look past the restart: the ServiceAccount's secrets are what the new pod will use.
+		next, err := d.secretsChain(ctx, v, saNames, fc)
+		if err != nil {
+			return walk{}, err
+		}
+		w := walk{cause: &f}
+		if next.cause != nil {
+			after := *next.cause
+			after.Severity = SeverityWarning
+			after.Summary = "after the restart the pull would still fail: " + after.Summary
+			w.warnings = append(w.warnings, after)
+		}
+		return w, nil
+	}
+
+	f := Finding{
+		Code: NoPullSecret, Severity: SeverityError, ServiceAccount: fc.sa,
+		Summary: fmt.Sprintf("the pod names no pull secret, and neither does its ServiceAccount %s", fc.sa),
+		Explanation: fmt.Sprintf("kubelet pulls %s without credentials: the pod has no imagePullSecrets and ServiceAccount %s has none to copy into new pods.", fc.image, fc.sa),
+	}
+	if sa == nil {
+		f.Explanation += fmt.Sprintf(" ServiceAccount %s does not exist (any more).", fc.sa)
+		f.Fix = append(f.Fix, fmt.Sprintf("kubectl create serviceaccount %s -n %s", fc.sa, fc.ns))
+	}
+	existing, cred, err := d.servingSecret(ctx, v, fc.image)
+	if err != nil {
+		return walk{}, err
+	}
+	if existing != "" {
+		f.Explanation += fmt.Sprintf(" Secret %q of this namespace has an entry for %s: bind it to the ServiceAccount.", existing, fc.host)
+		if cred != "" {
+			f.Explanation += fmt.Sprintf(" It is written by rotator credential %q; add %s to its targets.serviceAccounts so the rotator keeps it bound.", cred, fc.sa)
+		}
+	} else {
+		existing = suggestedSecretName
+		f.Explanation += fmt.Sprintf(" No Secret of this namespace has an entry for %s: create one, then bind it.", fc.host)
+		f.Fix = append(f.Fix, fc.createSecret(existing))
+	}
+	f.Secret = existing
+	f.Fix = append(f.Fix, fc.patchServiceAccount(existing))
+	f.Fix = append(f.Fix, fc.restart()...)
+	return walk{cause: &f}, nil
+}
+
+// servingSecret returns a pull secret of the namespace that kubelet could use for image, and the
+// rotator credential writing it, if any.
+func (d *Doctor) servingSecret(ctx context.Context, v *view, image string) (string, string, error) {
+	all, err := v.allSecrets(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	for i := range all {
+		s := &all[i]
+		sc := checkSecret(s.Name, s)
+		if sc.code != "" {
+			continue
+		}
+		if _, _, ok := pullsecret.Match(sc.cfg, image); ok {
+			return s.Name, managedBy(s), nil
+		}
+	}
+	return "", "", nil
+}
+
+// secretsChain checks the named secrets as kubelet reads them, then the key matching and the
+// entry. It stops at the first broken link.
+func (d *Doctor) secretsChain(ctx context.Context, v *view, names []string, fc fixCtx) (walk, error) {
+	var w walk
+	var checks []secretCheck
+	var kr pullsecret.Keyring
+	for _, name := range names {
+		s, err := v.secret(ctx, name)
+		if err != nil {
+			return walk{}, err
+		}
+		sc := checkSecret(name, s)
+		checks = append(checks, sc)
+		if sc.code == "" {
+			kr.Add(name, sc.cfg)
+			w.secrets = append(w.secrets, *s)
+			if s.Type == corev1.SecretTypeDockercfg {
+				w.warnings = append(w.warnings, legacyWarning(name))
+			}
+		}
+	}
+
+	// kubelet fails the whole pull on a secret it cannot decode, whatever the others hold.
+	for _, sc := range checks {
+		if sc.fatal {
+			f := secretFinding(sc, fc, nil)
+			w.cause = &f
+			return w, nil
+		}
+	}
+
+	candidates := kr.Lookup(fc.image)
+	if len(candidates) == 0 {
+		first := -1
+		for i, sc := range checks {
+			if sc.code != "" && (first < 0 || rank(sc.code) < rank(checks[first].code)) {
+				first = i
+			}
+		}
+		if first < 0 {
+			f := noMatchFinding(kr, checks, fc)
+			w.cause = &f
+			return w, nil
+		}
+		f, err := d.secretLinkFinding(ctx, v, checks[first], fc)
+		if err != nil {
+			return walk{}, err
+		}
+		w.cause = &f
+		return w, nil
+	}
+
+	// A credential matches: broken secrets beside it only cost kubelet a warning Event.
+	for _, sc := range checks {
+		if sc.code != "" {
+			f, err := d.secretLinkFinding(ctx, v, sc, fc)
+			if err != nil {
+				return walk{}, err
+			}
+			f.Severity = SeverityWarning
+			f.Summary += fmt.Sprintf(" (another secret serves %s)", fc.host)
+			w.warnings = append(w.warnings, f)
+		}
+	}
+	return d.entryLink(w, checks, candidates, fc), nil
+}
+
+// secretLinkFinding is secretFinding, looking for a missing secret in other namespaces.
+func (d *Doctor) secretLinkFinding(ctx context.Context, v *view, sc secretCheck, fc fixCtx) (Finding, error) {
+	var elsewhere []corev1.Secret
+	if sc.code == SecretNotFound {
+		var err error
+		if elsewhere, err = v.elsewhereSecrets(ctx, sc.name); err != nil {
+			return Finding{}, err
+		}
+	}
+	return secretFinding(sc, fc, elsewhere), nil
+}
+
+// entryLink checks the entry kubelet tries first: kubelet tries the others only when that one
+// fails at the registry, so a broken entry is the cause unless a later one is sound.
+func (d *Doctor) entryLink(w walk, checks []secretCheck, candidates []pullsecret.Candidate, fc fixCtx) walk {
+	errOf := map[string]error{}
+	for _, sc := range checks {
+		errOf[sc.name] = sc.err
+		if sc.secret != nil && w.usedSecret == nil && sc.name == candidates[0].Source {
+			w.usedSecret = sc.secret
+		}
+	}
+	first := candidates[0]
+	w.used = &first
+	if !pullsecret.LiteralMatch(first.Key, fc.host) {
+		w.warnings = append(w.warnings, Finding{
+			Code: AuthsKeyNotPortable, Severity: SeverityWarning, Secret: first.Source, Key: first.Key,
+			Summary: fmt.Sprintf("auths key %q of secret %q matches %s in kubelet only", first.Key, first.Source, fc.host),
+			Explanation: fmt.Sprintf("kubelet ignores a scheme and /v1/ or /v2/, matches host globs and treats a path as a prefix, so %q serves %s. "+
+				"Docker, containerd's own registry configuration and most other tools (image updaters, scanners, crane) look the key up literally and would find nothing: write the bare host %q.",
+				first.Key, fc.image, pullsecret.SecretKey(fc.host)),
+			Fix: fc.recreateSecret(first.Source),
+		})
+	}
+	var broken *pullsecret.Error
+	for i, c := range candidates {
+		errs := entryErrors(errOf[c.Source], c.Key)
+		if len(errs) == 0 {
+			if i > 0 && broken != nil {
+				return w // kubelet falls back to this sound entry
+			}
+			break
+		}
+		if broken == nil {
+			broken = errs[0]
+		}
+	}
+	if broken == nil {
+		return w
+	}
+	f := Finding{Severity: SeverityError, Secret: first.Source, Key: first.Key, Credential: managedBy(w.usedSecret),
+		Fix: append(fc.recreateSecret(first.Source), fc.restart()...)}
+	switch {
+	case errors.Is(broken, pullsecret.ErrAuthMismatch):
+		f.Code = AuthFieldMismatch
+		f.Summary = fmt.Sprintf("entry %q of secret %q: the auth field disagrees with username/password", first.Key, first.Source)
+		f.Explanation = "kubelet (and Docker) use the auth field, base64(username:password), and ignore the username and password fields when it is present; " +
+			"here they differ (" + broken.Msg + "), so kubelet sends a credential other than the one the fields show. Recreate the secret so all three agree."
+	default:
+		f.Code = SecretMalformed
+		f.Summary = fmt.Sprintf("entry %q of secret %q has no usable credential", first.Key, first.Source)
+		f.Explanation = fmt.Sprintf("%s: %s.", broken.Kind, broken.Msg)
+	}
+	if f.Credential != "" {
+		f.Explanation += fmt.Sprintf(" The secret is managed by rotator credential %q: a rotation rewrites it.", f.Credential)
+		f.Fix = []string{rotate(f.Credential)}
+	}
+	w.cause = &f
+	return w
+}
+
+// noMatchFinding: every secret is readable, and no key matches the image by kubelet's rules.
+func noMatchFinding(kr pullsecret.Keyring, checks []secretCheck, fc fixCtx) Finding {
+	var keys []string
+	for _, c := range kr.Candidates() {
+		keys = append(keys, fmt.Sprintf("%q in %s: %s", c.Key, c.Source, pullsecret.MismatchReason(c.Key, fc.image)))
+	}
+	var skipped []string
+	for _, sc := range checks {
+		collect(sc.err, func(e *pullsecret.Error) {
+			if errors.Is(e, pullsecret.ErrInvalidKey) {
+				skipped = append(skipped, fmt.Sprintf("%q in %s", e.Key, sc.name))
+			}
+		})
+	}
+	target := checks[0]
+	f := Finding{
+		Code: NoMatchingAuthsKey, Severity: SeverityError, Secret: target.name, Credential: managedBy(target.secret),
+		Summary: fmt.Sprintf("no auths key of the pod's pull secrets matches registry %s by kubelet's rules", fc.host),
+		Fix:     append(fc.recreateSecret(target.name), fc.restart()...),
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "kubelet looks up %s: a key must have the same host (globs match one label each), exactly the same port (none counts as a port), and a path that is a prefix of the image's; ", fc.image)
+	if len(keys) == 0 {
+		b.WriteString("the secrets hold no usable key.")
+	} else {
+		b.WriteString("keys present: " + strings.Join(keys, "; ") + ".")
+	}
+	if len(skipped) > 0 {
+		b.WriteString(" Skipped by kubelet as unreadable: " + strings.Join(skipped, ", ") + ".")
+	}
+	fmt.Fprintf(&b, " With no match kubelet pulls without credentials. Write the key %q.", pullsecret.SecretKey(fc.host))
+	f.Explanation = b.String()
+	if f.Credential != "" {
+		f.Explanation += fmt.Sprintf(" The secret is managed by rotator credential %q, which writes the key of its registryHost: set it to %q.", f.Credential, fc.host)
+		f.Fix = []string{
+			fmt.Sprintf("# in %s set registryHost: %s for credential %s, then:", PlaceholderConfig, fc.host, f.Credential),
+			rotate(f.Credential),
+		}
+	}
+	return f
+}
+
+func legacyWarning(name string) Finding {
+	return Finding{
+		Code: LegacySecretType, Severity: SeverityWarning, Secret: name,
+		Summary: fmt.Sprintf("pull secret %q has the legacy type kubernetes.io/dockercfg", name),
+		Explanation: "kubelet still reads it (key .dockercfg, entries without the \"auths\" wrapper), but tools that read pull secrets " +
+			"(image updaters, scanners, go-containerregistry's keychains used outside kubelet) increasingly expect kubernetes.io/dockerconfigjson; recreate it in that format.",
+	}
+}

@@ -1,0 +1,112 @@
+package doctor
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Waiting reasons kubelet gives a container whose image it cannot pull.
+const (
+	// ReasonErrImagePull: the last pull failed; kubelet retries after a back-off.
+	ReasonErrImagePull = "ErrImagePull"
+	// ReasonImagePullBackOff: kubelet is waiting before the next retry (10 s doubling to 5 min).
+	ReasonImagePullBackOff = "ImagePullBackOff"
+	// ReasonInvalidImageName: the reference cannot be parsed; no pull is attempted.
+	ReasonInvalidImageName = "InvalidImageName"
+)
+
+// containerPull is what the pod says about one container's image.
+type containerPull struct {
+	Name, Image string
+	Init        bool
+	// Waiting is the container's waiting reason when the pull fails, else "".
+	Waiting string
+	// Pulled: the container runs or ran, so its image was pulled.
+	Pulled bool
+	// Message is the most telling text kubelet gave: its last "Failed to pull image" Event for
+	// this container, else the container status's message.
+	Message string
+	Class   Class
+}
+
+// containerPulls lists every init and app container of pod with its pull state, reading the
+// container statuses and the pod's Events (any order; those of other pods are ignored).
+func containerPulls(pod *corev1.Pod, events []corev1.Event) []containerPull {
+	statuses := map[string]corev1.ContainerStatus{}
+	for _, cs := range pod.Status.InitContainerStatuses {
+		statuses["init/"+cs.Name] = cs
+	}
+	for _, cs := range pod.Status.ContainerStatuses {
+		statuses["app/"+cs.Name] = cs
+	}
+	var out []containerPull
+	add := func(c corev1.Container, init bool, fieldPrefix, statusPrefix string) {
+		cp := containerPull{Name: c.Name, Image: c.Image, Init: init}
+		cs := statuses[statusPrefix+c.Name]
+		cp.Pulled = cs.State.Running != nil || cs.State.Terminated != nil
+		if w := cs.State.Waiting; w != nil {
+			switch w.Reason {
+			case ReasonErrImagePull, ReasonImagePullBackOff, ReasonInvalidImageName:
+				cp.Waiting = w.Reason
+				cp.Message = w.Message
+			}
+		}
+		if cp.Waiting != "" {
+			if ev := lastPullFailure(pod, events, fieldPrefix+"{"+c.Name+"}", c.Image); ev != "" {
+				cp.Message = ev
+			}
+			cp.Class = Classify(cp.Message)
+			if cp.Waiting == ReasonInvalidImageName {
+				cp.Class = ClassOther
+			}
+		}
+		out = append(out, cp)
+	}
+	for _, c := range pod.Spec.InitContainers {
+		add(c, true, "spec.initContainers", "init/")
+	}
+	for _, c := range pod.Spec.Containers {
+		add(c, false, "spec.containers", "app/")
+	}
+	return out
+}
+
+// lastPullFailure returns the message of the newest Warning "Failed to pull image" Event of this
+// pod and container. Events without a field path count when they name the image.
+func lastPullFailure(pod *corev1.Pod, events []corev1.Event, fieldPath, image string) string {
+	var mine []corev1.Event
+	for _, e := range events {
+		io := e.InvolvedObject
+		if io.Kind != "Pod" || io.Name != pod.Name || (io.UID != "" && io.UID != pod.UID) {
+			continue
+		}
+		if e.Type != corev1.EventTypeWarning || !strings.Contains(e.Message, "Failed to pull image") {
+			continue
+		}
+		if io.FieldPath != fieldPath && (io.FieldPath != "" || !strings.Contains(e.Message, image)) {
+			continue
+		}
+		mine = append(mine, e)
+	}
+	if len(mine) == 0 {
+		return ""
+	}
+	sort.SliceStable(mine, func(i, j int) bool { return eventTime(mine[i]).Before(eventTime(mine[j])) })
+	return mine[len(mine)-1].Message
+}
+
+// eventTime is when an Event last happened, whichever API wrote it.
+func eventTime(e corev1.Event) time.Time {
+	switch {
+	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
+		return e.Series.LastObservedTime.Time
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	}
+	return e.CreationTimestamp.Time
+}

@@ -1,0 +1,148 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/rotatorhq/rotator/internal/secretsync"
+	"github.com/rotatorhq/rotator/internal/state"
+	"github.com/rotatorhq/rotator/providers"
+)
+
+// ManagedCredential lets the doctor ask the provider about a credential the rotator manages.
+type ManagedCredential struct {
+	Provider providers.Provider
+	// Spec is the credential's spec as the rotation uses it (NamePrefix, Projects).
+	Spec providers.Spec
+}
+
+// managedFacts says what the rotator knows about the credential in s, which the registry
+// refused: from the secret's annotations, the rotator's state, and (when probing, with a
+// provider configured) the provider's list of the credential's robots or tokens.
+func (d *Doctor) managedFacts(ctx context.Context, s *corev1.Secret, cred, image string, denied bool) []string {
+	ann := s.Annotations
+	id, robot := ann[secretsync.AnnotationCredentialID], ann[secretsync.AnnotationCredentialName]
+	held := orUnknown(robot)
+	if id != "" {
+		held += " (id " + id + ")"
+	}
+	facts := []string{fmt.Sprintf("secret %q is written by rotator credential %q and holds %s", s.Name, cred, held)}
+	now := d.now()
+	if exp, err := time.Parse(time.RFC3339, ann[secretsync.AnnotationExpiresAt]); err == nil && !exp.After(now) {
+		facts = append(facts, fmt.Sprintf("it expired at %s", exp.UTC().Format(time.RFC3339)))
+	}
+	facts = append(facts, d.stateFacts(ctx, cred, id, now)...)
+	facts = append(facts, d.providerFacts(ctx, cred, id, image, denied, now)...)
+	return facts
+}
+
+// stateFacts compares the secret's credential with the rotator's state.
+func (d *Doctor) stateFacts(ctx context.Context, cred, id string, now time.Time) []string {
+	if d.StateNamespace == "" {
+		return nil
+	}
+	st, err := (&state.Store{Client: d.Kube, Namespace: d.StateNamespace}).Load(ctx, cred)
+	if err != nil {
+		return []string{"the rotator's state could not be read: " + err.Error()}
+	}
+	var out []string
+	switch {
+	case st.Current == nil && st.Pending == nil && len(st.Retired) == 0:
+		return []string{fmt.Sprintf("the rotator has no state for it in namespace %s", d.StateNamespace)}
+	case st.Current != nil && st.Current.ID == id:
+		out = append(out, "it is the rotator's current credential")
+	case st.Current != nil:
+		out = append(out, fmt.Sprintf("the rotator's current credential is %s (id %s): this secret was left behind by a rotation that did not reach it", st.Current.Name, st.Current.ID))
+	}
+	if st.Pending != nil {
+		out = append(out, fmt.Sprintf("a rotation to %s (id %s) is pending", st.Pending.Name, st.Pending.ID))
+	}
+	for _, r := range st.Retired {
+		if r.ID != id {
+			continue
+		}
+		when := "is due to be revoked at"
+		if !r.RevokeAt.After(now) {
+			when = "was due to be revoked at"
+		}
+		out = append(out, fmt.Sprintf("the rotator retired it at %s; it %s %s", r.RetiredAt.UTC().Format(time.RFC3339), when, r.RevokeAt.UTC().Format(time.RFC3339)))
+	}
+	if st.Current != nil && st.Current.ID != id && !st.Known(id) {
+		out = append(out, "the rotator's state does not know this credential any more")
+	}
+	return out
+}
+
+// providerFacts asks the provider whether the credential still exists, is enabled and unexpired,
+// and, for a permission refusal, whether the image's project is among the credential's projects.
+// Only with Probe: it contacts the provider.
+func (d *Doctor) providerFacts(ctx context.Context, cred, id, image string, denied bool, now time.Time) []string {
+	mc, ok := d.Credentials[cred]
+	if !ok || !d.Probe || mc.Provider == nil {
+		return nil
+	}
+	var out []string
+	owned, err := mc.Provider.List(ctx, mc.Spec)
+	switch {
+	case err != nil:
+		out = append(out, "the provider could not be asked: "+err.Error())
+	case id == "":
+		out = append(out, "the secret names no credential id to look up at the provider")
+	default:
+		var found *providers.Owned
+		for i := range owned {
+			if owned[i].ID == id {
+				found = &owned[i]
+			}
+		}
+		switch {
+		case found == nil:
+			out = append(out, fmt.Sprintf("the provider has no credential with id %s any more: it was deleted", id))
+		case found.Disabled:
+			out = append(out, fmt.Sprintf("the provider lists %s as disabled", found.Name))
+		case !found.ExpiresAt.IsZero() && !found.ExpiresAt.After(now):
+			out = append(out, fmt.Sprintf("the provider says %s expired at %s", found.Name, found.ExpiresAt.UTC().Format(time.RFC3339)))
+		default:
+			out = append(out, fmt.Sprintf("the provider still lists %s, enabled and unexpired", found.Name))
+		}
+	}
+	if repo, ok := repository(image); ok && len(mc.Spec.Projects) > 0 && !inProjects(repo, mc.Spec.Projects) {
+		out = append(out, fmt.Sprintf("the credential may pull from %s only; repository %s is in none of them: add its project to the credential's projects",
+			strings.Join(mc.Spec.Projects, ", "), repo))
+	} else if denied && ok {
+		out = append(out, fmt.Sprintf("repository %s is in the credential's projects: check the project's pull permission for the credential", repo))
+	}
+	return out
+}
+
+// repository is the image's repository path, e.g. "proj-a/app".
+func repository(image string) (string, bool) {
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		return "", false
+	}
+	return ref.Context().RepositoryStr(), true
+}
+
+// inProjects reports whether repo lies in one of the projects (a Harbor project, a GitLab
+// group or project path).
+func inProjects(repo string, projects []string) bool {
+	for _, p := range projects {
+		if repo == p || strings.HasPrefix(repo, strings.TrimSuffix(p, "/")+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown credential"
+	}
+	return s
+}

@@ -1,0 +1,97 @@
+package gitlabdouble
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// GitLab's access levels (Gitlab::Access).
+const (
+	Guest      = 10
+	Reporter   = 20
+	Developer  = 30
+	Maintainer = 40
+	Owner      = 50
+)
+
+// User is a GitLab user who calls the API with a personal access token (scope api).
+type User struct {
+	// Username is the user's name, e.g. "root".
+	Username string
+	// Token is the personal access token sent as PRIVATE-TOKEN (or "Authorization: Bearer").
+	Token string
+	// Admin users have the Owner role everywhere.
+	Admin bool
+	// Roles are the user's memberships: access level by group or project full path. A group
+	// membership is inherited by its subgroups and projects; the highest level counts.
+	Roles map[string]int
+}
+
+// AddUser adds a user; its token must be new. It lets a test play a second identity, e.g. a
+// Developer who may not create deploy tokens.
+func (s *Server) AddUser(u User) error {
+	if u.Username == "" || u.Token == "" {
+		return fmt.Errorf("gitlabdouble: user needs a username and a token")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, o := range s.users {
+		if o.Token == u.Token || o.Username == u.Username {
+			return fmt.Errorf("gitlabdouble: user %q or its token already exists", u.Username)
+		}
+	}
+	roles := map[string]int{}
+	for path, level := range u.Roles {
+		if s.lookupPath(kindGroup, path) == nil && s.lookupPath(kindProject, path) == nil {
+			return fmt.Errorf("gitlabdouble: user %q has a role in %q, which does not exist", u.Username, path)
+		}
+		roles[strings.ToLower(path)] = level
+	}
+	u.Roles = roles
+	s.users = append(s.users, &u)
+	return nil
+}
+
+// apiUser authenticates an API request by its personal access token, as GitLab's
+// find_user_from_access_token does (PRIVATE-TOKEN header, or an OAuth-style Bearer token). The
+// caller must hold s.mu.
+func (s *Server) apiUser(r *http.Request) *User {
+	tok := r.Header.Get("PRIVATE-TOKEN")
+	if tok == "" {
+		if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			tok = bearer
+		}
+	}
+	if tok == "" {
+		return nil
+	}
+	return s.userByToken(tok)
+}
+
+// userByToken finds the user whose personal access token is tok. The caller must hold s.mu.
+func (s *Server) userByToken(tok string) *User {
+	for _, u := range s.users {
+		if subtle.ConstantTimeCompare([]byte(u.Token), []byte(tok)) == 1 {
+			return u
+		}
+	}
+	return nil
+}
+
+// role is u's access level in ns: the highest of its memberships in ns and ns's ancestors.
+func (u *User) role(ns *namespace) int {
+	if u.Admin {
+		return Owner
+	}
+	best := 0
+	for n := ns; n != nil; n = n.parent {
+		best = max(best, u.Roles[strings.ToLower(n.path)])
+	}
+	return best
+}
+
+// visible reports whether u can see ns at all: every project and group of the double is
+// private, so only members (at any level) and admins see it; others get 404.
+func (u *User) visible(ns *namespace) bool { return u.role(ns) > 0 }
