@@ -3,6 +3,8 @@ package rotation
 import (
 	"context"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/rotatorhq/rotator/internal/secretsync"
 	"github.com/rotatorhq/rotator/internal/state"
 )
@@ -18,6 +20,8 @@ func (r *Runner) rollback(ctx context.Context, p *plan, issued *state.Issued, re
 		Password: prev.Password, ID: prev.ID, Name: prev.Name, IssuedAt: prev.IssuedAt, ExpiresAt: prev.ExpiresAt}
 	rep.fail("rolled back to the previous credential %s: the new credential %s cannot pull the images of some dependent workloads (see above); check the credential's projects and the workloads' images", prev.Name, issued.Name)
 	before := len(rep.Secrets)
+	// The plan's copies of the Secrets predate this run's writes: make the writer read them again.
+	p.secrets = map[string]*corev1.Secret{}
 	r.writeSecrets(ctx, p, content, prev.Fingerprint, rep)
 	// Keep the report's per-namespace list about the final content: the rollback's results.
 	rep.Secrets = append(rep.Secrets[:0], rep.Secrets[before:]...)

@@ -69,6 +69,9 @@ type Options struct {
 	IfDue bool
 	// DryRun plans and reports without any write, in the cluster or at the provider.
 	DryRun bool
+	// SkipRolloutWait patches the dependent workloads' templates but does not wait for their
+	// rollouts. The benchmark (bench/) uses it to time the write phase apart from the waiting.
+	SkipRolloutWait bool
 }
 
 func (r *Runner) checker(credential string) verify.Checker { return r.Checkers[credential] }

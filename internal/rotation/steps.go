@@ -167,6 +167,8 @@ func (r *Runner) restartWorkloads(ctx context.Context, p *plan, fp string, rep *
 	done := 0
 	rs := &restart.Restarter{
 		Client: r.Kube, Concurrency: p.cred.Restart.Concurrency, Timeout: p.cred.Restart.Timeout.Duration, Clock: r.Clock,
+		// p.workloads were discovered by this run's plan: no GET before each patch.
+		TrustSnapshot: true,
 		Progress: func(res restart.Result) {
 			done++
 			msg := "rolled out"
@@ -180,7 +182,7 @@ func (r *Runner) restartWorkloads(ctx context.Context, p *plan, fp string, rep *
 		},
 	}
 	n := 0
-	for _, res := range rs.Restart(ctx, ws, restartAnnotation(p.cred.Name), fp, true) {
+	for _, res := range rs.Restart(ctx, ws, restartAnnotation(p.cred.Name), fp, !p.skipRolloutWait) {
 		wr := WorkloadResult{Kind: string(res.Workload.Kind), Namespace: res.Workload.Namespace, Name: res.Workload.Name, Via: res.Workload.Via, Action: "unchanged"}
 		obj := events.Workload(string(res.Workload.Kind), res.Workload.Namespace, res.Workload.Name)
 		if res.Patched {

@@ -1,10 +1,16 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +26,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/rotatorhq/rotator/internal/sandbox"
+	rotatorservice "github.com/rotatorhq/rotator/internal/service"
 	"github.com/rotatorhq/rotator/internal/state"
 )
 
@@ -40,6 +47,12 @@ func TestDeployClusterWideRBACAsServiceAccount(t *testing.T) {
 		t.Fatalf("rotate now as serviceaccount %s/rotator failed (exit %d):\n%s\n%s", sys, res.Code, res.Stdout, res.Stderr)
 	}
 	assertDeployRotation(t, res, "dpl-cw", sys, nss)
+	noForbiddenRequests(t, mark, user)
+
+	// The service as the Deployment runs it: it elects itself on the Lease rotator-leader of its
+	// namespace, reports ready, and stops on SIGTERM, with no refused call on the way.
+	mark = auditMark(t)
+	runServiceAs(t, kubeconfig, deployConfig(t, "dpl-cw", sys, nss), sys)
 	noForbiddenRequests(t, mark, user)
 
 	c := clientFromKubeconfig(t, kubeconfig)
@@ -362,4 +375,60 @@ func assertDeployRotation(t *testing.T, res rotateResult, credential, sys string
 func statefulSetDone(s *appsv1.StatefulSet) bool {
 	st := s.Status
 	return st.ObservedGeneration >= s.Generation && st.ReadyReplicas == 1 && st.UpdatedReplicas == 1 && st.CurrentRevision == st.UpdateRevision
+}
+
+// runServiceAs runs `rotator run` with kubeconfig until it holds the leader Lease in sys and
+// answers /readyz, then stops it with SIGTERM, as kubelet would.
+func runServiceAs(t *testing.T, kubeconfig, cfg, sys string) {
+	t.Helper()
+	ctx := context.Background()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	var stderr bytes.Buffer
+	cmd := exec.Command(rotatorBin, "--kubeconfig", kubeconfig, "run", "--config", cfg, "--listen", addr, "--lease-duration", "4s")
+	cmd.Env = append(os.Environ(), "HARBOR_PASSWORD="+rig.HarborPassword)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("rotator run stderr:\n%s", stderr.String())
+		}
+	})
+	eventually(t, 30*time.Second, "rotator run leads in "+sys+" and is ready", func() (bool, string) {
+		lease, err := rig.Admin.CoordinationV1().Leases(sys).Get(ctx, rotatorservice.LeaderLease, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
+			return false, "lease has no holder"
+		}
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, "readyz " + resp.Status
+	})
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		done <- err // for the cleanup
+		if err != nil {
+			t.Errorf("rotator run did not exit cleanly on SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Errorf("rotator run still running 30s after SIGTERM")
+	}
 }

@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/runlock"
+	rotatorservice "github.com/rotatorhq/rotator/internal/service"
 )
 
 // The shipped kustomizations apply to a real API server: every object passes the server's
@@ -194,6 +196,18 @@ func TestDeployConfigMatchesRBAC(t *testing.T) {
 			if !slices.Contains(boundTargets, ns) {
 				t.Errorf("deploy/namespaced/targets.yaml: no RoleBinding in target namespace %s of credential %s", ns, c.Name)
 			}
+		}
+	}
+	// The Leases the code takes are the ones the Role names.
+	var role rbacv1.Role
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(findManifest(t, base, "Role", "rotator").Object, &role); err != nil {
+		t.Fatal(err)
+	}
+	for _, lease := range []string{rotatorservice.LeaderLease, runlock.DefaultName} {
+		if !slices.ContainsFunc(role.Rules, func(r rbacv1.PolicyRule) bool {
+			return slices.Contains(r.Resources, "leases") && slices.Contains(r.ResourceNames, lease) && slices.Contains(r.Verbs, "update")
+		}) {
+			t.Errorf("deploy/base/role.yaml: Lease %s (taken by the code) is not among the Leases it may update", lease)
 		}
 	}
 	// The namespaced variant must not keep the cluster-wide writes of the base.

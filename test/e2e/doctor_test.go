@@ -33,7 +33,7 @@ type doctorCase struct {
 	// broken, if set, runs once the pod fails to pull.
 	broken func(t *testing.T, ns string)
 	// check, if set, looks further at the failing container's diagnosis.
-	check func(t *testing.T, ns string, c doctor.ContainerReport)
+	check func(t *testing.T, ns string, sv *secretValues, c doctor.ContainerReport)
 }
 
 // For every link of the chain kubelet follows, and for each failure a pull secret cannot cause, a
@@ -57,7 +57,7 @@ func TestDoctorNamesEachBrokenLinkAndItsFixWorks(t *testing.T) {
 		setup: func(t *testing.T, ns string, sv *secretValues) (string, string, map[string]string) {
 			return image(), "", fresh(t, sv)
 		},
-		check: func(t *testing.T, ns string, c doctor.ContainerReport) {
+		check: func(t *testing.T, ns string, sv *secretValues, c doctor.ContainerReport) {
 			if c.Cause.ServiceAccount != "default" {
 				t.Errorf("serviceaccount %q, want default", c.Cause.ServiceAccount)
 			}
@@ -83,7 +83,7 @@ func TestDoctorNamesEachBrokenLinkAndItsFixWorks(t *testing.T) {
 			valid(t, other, sv, "pull-shared")
 			return image(), "pull-shared", nil // the fix copies it: no placeholder
 		},
-		check: func(t *testing.T, ns string, c doctor.ContainerReport) {
+		check: func(t *testing.T, ns string, sv *secretValues, c doctor.ContainerReport) {
 			if len(c.Cause.OtherNamespaces) != 1 || !strings.HasPrefix(c.Cause.OtherNamespaces[0], "doc-other-") {
 				t.Errorf("other namespaces %v, want the one holding the secret", c.Cause.OtherNamespaces)
 			}
@@ -136,7 +136,7 @@ func TestDoctorNamesEachBrokenLinkAndItsFixWorks(t *testing.T) {
 			rawPullSecret(t, ns, "pull", corev1.SecretTypeDockerConfigJson, map[string][]byte{corev1.DockerConfigJsonKey: data})
 			return image(), "pull", fresh(t, sv)
 		},
-		check: func(t *testing.T, ns string, c doctor.ContainerReport) {
+		check: func(t *testing.T, ns string, sv *secretValues, c doctor.ContainerReport) {
 			if !strings.Contains(c.Cause.Explanation, "port") {
 				t.Errorf("explanation does not name the port: %s", c.Cause.Explanation)
 			}
@@ -159,12 +159,12 @@ func TestDoctorNamesEachBrokenLinkAndItsFixWorks(t *testing.T) {
 			}
 			return image(), "pull", fresh(t, sv)
 		},
-		check: func(t *testing.T, ns string, c doctor.ContainerReport) {
+		check: func(t *testing.T, ns string, sv *secretValues, c doctor.ContainerReport) {
 			if !c.Cause.Probed || c.Cause.Secret != "pull" || c.Cause.Key != rig.RegistryHost {
 				t.Errorf("want a probed refusal of key %s of secret pull: %+v", rig.RegistryHost, c.Cause)
 			}
 			// Without --probe kubelet's 401 is the registry's answer: same cause, not probed.
-			res := runDoctor(t, &secretValues{}, "-n", ns, "deployment/web", "-o", "json")
+			res := runDoctor(t, sv, "-n", ns, "deployment/web", "-o", "json")
 			got := failingCauses(res.Report)
 			if res.Code != 1 || len(got) == 0 || got[0].Cause.Code != doctor.RegistryRefused || got[0].Cause.Probed {
 				t.Errorf("without --probe: exit %d, %+v", res.Code, got)
@@ -243,13 +243,14 @@ func runDoctorCase(t *testing.T, tc doctorCase) {
 		}
 	}
 	if tc.check != nil {
-		tc.check(t, ns, failing[0])
+		tc.check(t, ns, sv, failing[0])
 	}
 	// The human form names the same cause and prints the same fix.
 	text := runDoctor(t, sv, append([]string{"-n", ns, "deployment/web"}, args[5:]...)...)
 	if text.Code != 1 || !strings.Contains(text.Stdout, string(tc.want)) || !strings.Contains(text.Stdout, failing[0].Cause.Fix[0]) {
 		t.Fatalf("text output (exit %d) lacks %s or its fix:\n%s", text.Code, tc.want, text.Stdout)
 	}
+	t.Logf("rotator doctor said:\n%s", text.Stdout) // what a user sees, in go test -v
 
 	applyFix(t, failing[0].Cause.Fix, subs)
 	waitAvailable(t, ns, "web")
@@ -314,6 +315,11 @@ func TestDoctorHealthyNamespaceGetsACleanBill(t *testing.T) {
 	if res.Code != 0 || !strings.Contains(res.Stdout, "healthy") {
 		t.Fatalf("doctor POD: exit %d:\n%s", res.Code, res.Stdout)
 	}
+	res = runDoctor(t, sv, "-n", ns, "deployment/api", "--probe")
+	if res.Code != 0 || !strings.Contains(res.Stdout, string(doctor.AuthsKeyNotPortable)) {
+		t.Fatalf("doctor deployment/api: exit %d:\n%s", res.Code, res.Stdout)
+	}
+	t.Logf("rotator doctor said:\n%s", res.Stdout)
 	// Usage errors: exit 2.
 	for _, args := range [][]string{{"-n", ns, "web", "--all"}, {"-n", ns, "cronjob/x"}, {"-n", ns, "no-such-pod"}, {"-n", ns, "-o", "yaml"}} {
 		if res := runDoctor(t, sv, args...); res.Code != 2 {
@@ -382,6 +388,12 @@ func TestDoctorManagedCredentialRobotDeleted(t *testing.T) {
 			}
 		}
 	}
+
+	text := runDoctor(t, sv, "-n", ns, "deployment/web", "--probe", "--config", cfg)
+	if text.Code != 1 || !strings.Contains(text.Stdout, c.Fix[0]) {
+		t.Fatalf("text output: exit %d:\n%s", text.Code, text.Stdout)
+	}
+	t.Logf("rotator doctor said:\n%s", text.Stdout)
 
 	applyFix(t, c.Fix, map[string]string{doctor.PlaceholderConfig: cfg})
 	waitAvailable(t, ns, "web")
