@@ -31,6 +31,13 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/pullsecret/
 	$(GO) test -run='^$$' -fuzz=FuzzConfig -fuzztime=$(FUZZTIME) ./internal/config/
 
+# Rotation at scale (300 namespaces, then 2,000 for peak RSS) against the runbook's kubectl loop
+# and a writes-only client-go floor, on a sandbox of its own; writes bench/RESULTS.md. It takes
+# tens of minutes and is not part of `make test`. E.g. BENCH_FLAGS='-n 100 -rss-n 0 -rounds 1'.
+BENCH_FLAGS ?=
+bench: tools
+	$(GO) run ./bench/cmd/rotatorbench $(BENCH_FLAGS)
+
 sandbox-up: tools build
 	@$(BIN)/rotator-sandbox up --dir $(SANDBOX_DIR)
 

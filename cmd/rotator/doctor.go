@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
@@ -71,11 +72,7 @@ func runDoctor(cmd *cobra.Command, g *globalFlags, f *doctorFlags, args []string
 		}
 		d.StateNamespace = cfg.StateNamespace
 		if f.probe {
-			creds, err := managedCredentials(cfg)
-			if err != nil {
-				return &exitError{code: exitFailed, err: err}
-			}
-			d.Credentials = creds
+			d.Credentials = managedCredentials(cfg, cmd.ErrOrStderr())
 		}
 	}
 	kube, ns, err := doctorClient(g.kubeconfig)
@@ -113,14 +110,17 @@ func runDoctor(cmd *cobra.Command, g *globalFlags, f *doctorFlags, args []string
 	return nil
 }
 
-// managedCredentials builds the provider of each configured credential, for look-ups only.
-func managedCredentials(cfg *config.Config) (map[string]doctor.ManagedCredential, error) {
+// managedCredentials builds the provider of each configured credential, for look-ups only. A
+// provider that cannot be built (its password unreadable here, say) costs only its look-ups: the
+// diagnosis itself needs no provider.
+func managedCredentials(cfg *config.Config, stderr io.Writer) map[string]doctor.ManagedCredential {
 	out := map[string]doctor.ManagedCredential{}
 	for i := range cfg.Credentials {
 		c := &cfg.Credentials[i]
 		p, _, err := newProvider(c, nil) // no metrics: a one-off look-up
 		if err != nil {
-			return nil, fmt.Errorf("credential %s: %w", c.Name, err)
+			fmt.Fprintf(stderr, "note: credential %s: no provider look-ups: %v\n", c.Name, err)
+			continue
 		}
 		spec := providers.Spec{Credential: c.Name}
 		if c.Harbor != nil {
@@ -128,7 +128,7 @@ func managedCredentials(cfg *config.Config) (map[string]doctor.ManagedCredential
 		}
 		out[c.Name] = doctor.ManagedCredential{Provider: p, Spec: spec}
 	}
-	return out, nil
+	return out
 }
 
 // doctorClient returns a client and the kubeconfig context's namespace, as kubectl picks it.

@@ -21,6 +21,8 @@ type rotateFlags struct {
 	dryRun     bool
 	output     string
 	waitLock   bool
+	// skipRolloutWait is hidden: the benchmark times the write phase with it (see bench/).
+	skipRolloutWait bool
 }
 
 func newRotateCommand(g *globalFlags, d deps) *cobra.Command {
@@ -44,6 +46,8 @@ Exit status: 0 every target done; 1 some target not done (each named); 2 invalid
 	now.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the full plan and change nothing, in the cluster or at the registry")
 	now.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	now.Flags().BoolVar(&f.waitLock, "wait-lock", false, "wait while another rotation (rotator run, another rotate now) holds the run lock, instead of failing at once naming it")
+	now.Flags().BoolVar(&f.skipRolloutWait, "skip-rollout-wait", false, "restart dependent workloads without waiting for their rollouts (for benchmarks)")
+	_ = now.Flags().MarkHidden("skip-rollout-wait")
 	_ = now.MarkFlagRequired("config")
 	cmd.AddCommand(now)
 	return cmd
@@ -74,7 +78,7 @@ func runRotateNow(cmd *cobra.Command, g *globalFlags, d deps, f *rotateFlags) er
 	var reports []*rotation.Report
 	ok := true
 	for _, c := range creds {
-		rep := runner.Rotate(cmd.Context(), c, rotation.Options{IfDue: f.ifDue, DryRun: f.dryRun})
+		rep := runner.Rotate(cmd.Context(), c, rotation.Options{IfDue: f.ifDue, DryRun: f.dryRun, SkipRolloutWait: f.skipRolloutWait})
 		reports = append(reports, rep)
 		ok = ok && rep.OK()
 		if f.output == "text" {

@@ -251,3 +251,14 @@ func TestInvalidImageName(t *testing.T) {
 		t.Fatalf("%+v", c.Cause)
 	}
 }
+
+// A registry (or a proxy) that echoes the credential into its error puts it into kubelet's Event;
+// the report still never holds it.
+func TestReportIsScrubbedOfSecretValues(t *testing.T) {
+	echo := "UNAUTHORIZED: bad credentials " + testUser + ":" + testPass + " (" + auth(testUser, testPass) + ")"
+	rep := diagnose(t, nil, append(failingPod(testImage, echo, "pull"), goodSecret(testNS, "pull", testHost))...) // diagnose checks
+	c := only(t, rep)
+	if c.Cause.Code != RegistryRefused || !strings.Contains(c.Message, "[redacted]") || !strings.Contains(c.Cause.Explanation, "[redacted]") {
+		t.Fatalf("message %q, cause %+v", c.Message, c.Cause)
+	}
+}

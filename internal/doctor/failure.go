@@ -46,7 +46,9 @@ func containerPulls(pod *corev1.Pod, events []corev1.Event) []containerPull {
 	add := func(c corev1.Container, init bool, fieldPrefix, statusPrefix string) {
 		cp := containerPull{Name: c.Name, Image: c.Image, Init: init}
 		cs := statuses[statusPrefix+c.Name]
-		cp.Pulled = cs.State.Running != nil || cs.State.Terminated != nil
+		// kubelet sets the image ID once the image is on the node; a crash-looping container has
+		// one, and a last termination state, while it waits.
+		cp.Pulled = cs.ImageID != "" || cs.State.Running != nil || cs.State.Terminated != nil || cs.LastTerminationState.Terminated != nil
 		if w := cs.State.Waiting; w != nil {
 			switch w.Reason {
 			case ReasonErrImagePull, ReasonImagePullBackOff, ReasonInvalidImageName:

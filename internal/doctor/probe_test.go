@@ -160,4 +160,3 @@ func TestManagedCredentialFacts(t *testing.T) {
 		t.Errorf("cause %+v, provider asked %d times", c.Cause, len(prov.specs))
 	}
 }
-

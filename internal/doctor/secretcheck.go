@@ -95,8 +95,10 @@ func managedBy(s *corev1.Secret) string {
 // secretFinding turns a secret-level broken link into a finding with its fix.
 func secretFinding(sc secretCheck, fc fixCtx, elsewhere []corev1.Secret) Finding {
 	f := Finding{Code: sc.code, Severity: SeverityError, Secret: sc.name, Credential: managedBy(sc.secret)}
+	// pullsecret's own text adds what the finding does not say already: which format, which
+	// entry, which byte; its "wrong type" text would only repeat the finding.
 	detail := ""
-	if sc.err != nil {
+	if sc.err != nil && !errors.Is(sc.err, pullsecret.ErrWrongType) {
 		detail = " (" + parseErrorText(sc.err) + ")"
 	}
 	fixSecret := append(fc.recreateSecret(sc.name), fc.restart()...)

@@ -26,6 +26,7 @@ type Target struct {
 	Name string
 }
 
+// String names the target in reports, e.g. "deployment/web in namespace shop".
 func (t Target) String() string {
 	if t.Kind == "" {
 		return "every pod of namespace " + t.Namespace

@@ -1,7 +1,8 @@
 // Package events reports what the rotator did as Kubernetes Events on the objects it touched,
 // so `kubectl describe secret` / `kubectl describe deployment` show it to the cluster's users.
-// Events are written synchronously: a one-shot `rotate now` must not exit with events still
-// queued, and a failure to record one never fails a rotation.
+// Events are written synchronously, or with Background by one sender behind the caller's back
+// (Flush waits for it: a one-shot `rotate now` must not exit with events still queued). A failure
+// to record one never fails a rotation.
 package events
 
 import (
@@ -35,6 +36,14 @@ type Recorder struct {
 	Clock    clock.PassiveClock
 	Logger   *slog.Logger
 	Instance string // reporting instance, e.g. the pod name
+	// Background queues events to one sender goroutine instead of writing each in the caller's
+	// goroutine. A rotation records one event per Secret and per restarted workload: written
+	// inline they take a third of its client rate limit while it writes (bench/RESULTS.md). One
+	// sender takes only its share of the limit beside the writers and catches up after them,
+	// during the rollout wait. Call Flush before exiting.
+	Background bool
+
+	queue queue
 }
 
 // Object identifies what an Event is about.
@@ -73,10 +82,19 @@ func (r *Recorder) record(ctx context.Context, obj Object, typ, reason, msg stri
 		Source:              corev1.EventSource{Component: sourceComponent},
 		ReportingController: reportingController, ReportingInstance: r.Instance,
 	}
+	if r.Background {
+		r.queue.add(ctx, ev, r.create)
+		return
+	}
+	r.create(ctx, ev)
+}
+
+// create writes one event; a failure is logged, never returned.
+func (r *Recorder) create(ctx context.Context, ev *corev1.Event) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, err := r.Client.CoreV1().Events(obj.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil && r.Logger != nil {
-		r.Logger.Warn("could not record event", "namespace", obj.Namespace, "object", obj.Name, "reason", reason, "err", err)
+	if _, err := r.Client.CoreV1().Events(ev.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil && r.Logger != nil {
+		r.Logger.Warn("could not record event", "namespace", ev.Namespace, "object", ev.InvolvedObject.Name, "reason", ev.Reason, "err", err)
 	}
 }
 

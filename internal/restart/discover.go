@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
@@ -23,12 +24,33 @@ const listPageSize = 500
 // Workloads already being deleted are left out: rolling them would only race
 // their garbage collection.
 func Discover(ctx context.Context, c kubernetes.Interface, namespace, secretName string, saHasSecret func(sa string) bool) ([]Workload, error) {
+	return discover(ctx, c, namespace, nil, secretName, func(_, sa string) bool {
+		return saHasSecret != nil && saHasSecret(sa)
+	})
+}
+
+// DiscoverIn is Discover for many namespaces at once: one paged list per kind
+// across the cluster, whatever the number of namespaces, instead of three
+// lists per namespace. It keeps the workloads of the namespaces in namespaces
+// and returns them sorted by namespace, kind and name. saHasSecret answers
+// for ServiceAccount sa of namespace ns. The caller needs "list" on the three
+// kinds cluster-wide.
+func DiscoverIn(ctx context.Context, c kubernetes.Interface, namespaces map[string]bool, secretName string, saHasSecret func(ns, sa string) bool) ([]Workload, error) {
+	if len(namespaces) == 0 {
+		return nil, nil
+	}
+	return discover(ctx, c, metav1.NamespaceAll, namespaces, secretName, saHasSecret)
+}
+
+// discover lists the three kinds in listNamespace (metav1.NamespaceAll for
+// the whole cluster), keeping only namespaces in keep when it is not nil.
+func discover(ctx context.Context, c kubernetes.Interface, listNamespace string, keep map[string]bool, secretName string, saHasSecret func(ns, sa string) bool) ([]Workload, error) {
 	var out []Workload
 	add := func(kind Kind, meta metav1.ObjectMeta, tmpl corev1.PodTemplateSpec) {
-		if meta.DeletionTimestamp != nil {
+		if meta.DeletionTimestamp != nil || (keep != nil && !keep[meta.Namespace]) {
 			return
 		}
-		via, ok := Depends(tmpl, secretName, saHasSecret)
+		via, ok := Depends(tmpl, secretName, func(sa string) bool { return saHasSecret(meta.Namespace, sa) })
 		if !ok {
 			return
 		}
@@ -44,8 +66,8 @@ func Discover(ctx context.Context, c kubernetes.Interface, namespace, secretName
 	}
 
 	apps := c.AppsV1()
-	err := listAll(ctx, KindDeployment, namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
-		l, err := apps.Deployments(namespace).List(ctx, opts)
+	err := listAll(ctx, KindDeployment, listNamespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+		l, err := apps.Deployments(listNamespace).List(ctx, opts)
 		if err != nil {
 			return "", err
 		}
@@ -57,8 +79,8 @@ func Discover(ctx context.Context, c kubernetes.Interface, namespace, secretName
 	if err != nil {
 		return nil, err
 	}
-	err = listAll(ctx, KindStatefulSet, namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
-		l, err := apps.StatefulSets(namespace).List(ctx, opts)
+	err = listAll(ctx, KindStatefulSet, listNamespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+		l, err := apps.StatefulSets(listNamespace).List(ctx, opts)
 		if err != nil {
 			return "", err
 		}
@@ -70,8 +92,8 @@ func Discover(ctx context.Context, c kubernetes.Interface, namespace, secretName
 	if err != nil {
 		return nil, err
 	}
-	err = listAll(ctx, KindDaemonSet, namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
-		l, err := apps.DaemonSets(namespace).List(ctx, opts)
+	err = listAll(ctx, KindDaemonSet, listNamespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+		l, err := apps.DaemonSets(listNamespace).List(ctx, opts)
 		if err != nil {
 			return "", err
 		}
@@ -85,6 +107,9 @@ func Discover(ctx context.Context, c kubernetes.Interface, namespace, secretName
 	}
 
 	sort.Slice(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
+		}
 		if out[i].Kind != out[j].Kind {
 			return kindOrder(out[i].Kind) < kindOrder(out[j].Kind)
 		}
@@ -99,6 +124,12 @@ func listAll(ctx context.Context, kind Kind, namespace string, page func(context
 	opts := metav1.ListOptions{Limit: listPageSize}
 	for {
 		next, err := page(ctx, opts)
+		if err != nil && namespace == metav1.NamespaceAll {
+			if apierrors.IsForbidden(err) {
+				return fmt.Errorf("list %s across the cluster: forbidden: RBAC must allow verb \"list\" on %q cluster-wide (a ClusterRole and ClusterRoleBinding): %w", kind.resource(), kind.resource(), err)
+			}
+			return fmt.Errorf("list %s across the cluster: %w", kind.resource(), err)
+		}
 		if err != nil {
 			return apiError(fmt.Sprintf("list %s in namespace %s", kind.resource(), namespace), kind, namespace, "list", err)
 		}

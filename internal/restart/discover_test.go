@@ -110,3 +110,62 @@ func TestDiscoverForbidden(t *testing.T) {
 		}
 	}
 }
+
+// DiscoverIn reads the whole cluster in one list per kind, whatever the number of namespaces,
+// keeps only the target namespaces, and answers the ServiceAccount question per namespace.
+func TestDiscoverInListsOncePerKind(t *testing.T) {
+	const secret = "regcred"
+	c := fake.NewClientset(
+		deployment("a", "web", podSpec("", secret)),    // names the secret
+		deployment("a", "api", podSpec("builder")),     // via SA builder, bound in a only
+		deployment("b", "api", podSpec("builder")),     // SA builder of b has nothing
+		statefulSet("b", "db", podSpec("")),            // via SA default of b
+		daemonSet("c", "agent", podSpec("", secret)),   // not a target namespace
+		deployment("b", "other", podSpec("", "other")), // another secret
+	)
+	saHas := func(ns, sa string) bool { return (ns == "a" && sa == "builder") || (ns == "b" && sa == "default") }
+	got, err := DiscoverIn(context.Background(), c, map[string]bool{"a": true, "b": true}, secret, saHas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, w := range got {
+		names = append(names, w.String()+" via "+w.Via)
+	}
+	want := []string{
+		"deployment a/api via serviceaccount/builder",
+		"deployment a/web via imagePullSecrets",
+		"statefulset b/db via serviceaccount/default",
+	}
+	if strings.Join(names, "; ") != strings.Join(want, "; ") {
+		t.Fatalf("DiscoverIn = %v, want %v", names, want)
+	}
+	lists := 0
+	for _, a := range c.Actions() {
+		if a.GetVerb() != "list" {
+			t.Errorf("unexpected %s %s", a.GetVerb(), a.GetResource().Resource)
+			continue
+		}
+		lists++
+		if ns := a.GetNamespace(); ns != metav1.NamespaceAll {
+			t.Errorf("list %s in namespace %q, want across the cluster", a.GetResource().Resource, ns)
+		}
+	}
+	if lists != 3 {
+		t.Errorf("%d lists, want one per kind (3)", lists)
+	}
+}
+
+func TestDiscoverInForbiddenSaysClusterWide(t *testing.T) {
+	c := fake.NewClientset()
+	c.PrependReactor("list", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments"}, "", nil)
+	})
+	_, err := DiscoverIn(context.Background(), c, map[string]bool{"a": true}, "regcred", func(string, string) bool { return false })
+	if !apierrors.IsForbidden(err) {
+		t.Fatalf("err = %v, want a Forbidden error", err)
+	}
+	if !strings.Contains(err.Error(), "cluster-wide") || !strings.Contains(err.Error(), `"deployments.apps"`) {
+		t.Errorf("error %q does not say which cluster-wide right is missing", err)
+	}
+}

@@ -38,6 +38,14 @@ type Restarter struct {
 	Poll time.Duration
 	// Clock provides time; tests inject a fake one. Default the real clock.
 	Clock clock.WithTicker
+	// TrustSnapshot says the Workloads were discovered by this same run, so
+	// their Annotations are recent: a workload whose snapshot lacks the value
+	// is patched at once, without reading it first (one GET per workload
+	// less, which at a client rate limit is time). If someone set the same
+	// value in between, the patch changes nothing at the server and is still
+	// reported as Patched. A workload whose snapshot already carries the value
+	// is read all the same, so a template changed since is not skipped.
+	TrustSnapshot bool
 	// Progress, when set, is called once per workload as soon as it is
 	// finished, for live output. Calls are serialized, so it need not be
 	// safe for concurrent use; it must not block for long, as it holds up
@@ -144,7 +152,8 @@ func (r *Restarter) restartOne(ctx context.Context, w Workload, key, value strin
 //
 // The live object is read first rather than trusting w.Annotations: the
 // Workload may come from an earlier Discover and someone (a previous run,
-// GitOps) may have changed the template since. The read and the patch sit
+// GitOps) may have changed the template since. (TrustSnapshot skips that read
+// when the snapshot lacks the value; see there.) The read and the patch sit
 // inside RetryOnConflict because the apiserver answers 409 when a patch
 // loses too many races against other writers (its own retries are bounded);
 // retrying re-reads, so a concurrent writer that set the same value turns
@@ -158,15 +167,19 @@ func (r *Restarter) annotate(ctx context.Context, w Workload, key, value string)
 	if err != nil {
 		return false, fmt.Errorf("%s: encoding patch: %w", w, err)
 	}
+	skipRead := r.TrustSnapshot && w.Annotations[key] != value
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		current, err := r.templateAnnotations(ctx, w)
-		if err != nil {
-			return err
+		if !skipRead {
+			current, err := r.templateAnnotations(ctx, w)
+			if err != nil {
+				return err
+			}
+			if v, ok := current[key]; ok && v == value {
+				patched = false
+				return nil
+			}
 		}
-		if v, ok := current[key]; ok && v == value {
-			patched = false
-			return nil
-		}
+		skipRead = false // a retry reads the live object
 		if err := r.patch(ctx, w, body); err != nil {
 			return apiError(w.String(), w.Kind, w.Namespace, "patch", err)
 		}

@@ -457,3 +457,48 @@ func isErr(t *testing.T, err, target error) {
 		t.Errorf("err = %v, want it to wrap %v", err, target)
 	}
 }
+
+// With TrustSnapshot a workload whose discovered annotations lack the value is patched without a
+// GET; one whose snapshot already has it is read (it may have changed since); a conflict re-reads.
+func TestRestartTrustSnapshot(t *testing.T) {
+	c := newCluster()
+	ws := workloads()
+	// The snapshot of db says it carries the value already; the live object does not.
+	ws[1].Annotations = map[string]string{annoKey: "sha256-aaa"}
+	r := &Restarter{Client: c, TrustSnapshot: true}
+	for _, x := range restartWithin(t, r, ws, "sha256-aaa", false) {
+		if x.Err != nil || !x.Patched {
+			t.Errorf("%s: patched=%v err=%v, want patched", x.Workload, x.Patched, x.Err)
+		}
+	}
+	var gets []string
+	for _, a := range c.Actions() {
+		if a.GetVerb() == "get" {
+			gets = append(gets, a.GetResource().Resource)
+		}
+	}
+	if len(gets) != 1 || gets[0] != "statefulsets" {
+		t.Errorf("GETs %v, want only the statefulset's (its snapshot claimed the value)", gets)
+	}
+	if n := countVerb(c, "patch"); n != 3 {
+		t.Errorf("%d patches, want 3", n)
+	}
+
+	// A conflict on the unread patch: the retry reads the live object, then patches.
+	c.ClearActions()
+	conflicts := 1
+	c.PrependReactor("patch", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if conflicts > 0 {
+			conflicts--
+			return true, nil, apierrors.NewConflict(schema.GroupResource{Group: "apps", Resource: "deployments"}, "web", errors.New("too many concurrent writers"))
+		}
+		return false, nil, nil
+	})
+	res := restartWithin(t, r, workloads()[:1], "sha256-bbb", false)
+	if res[0].Err != nil || !res[0].Patched {
+		t.Fatalf("patched=%v err=%v, want a successful retry", res[0].Patched, res[0].Err)
+	}
+	if g, p := countVerb(c, "get"), countVerb(c, "patch"); g != 1 || p != 2 {
+		t.Errorf("%d GETs and %d patches, want 1 and 2 (patch, conflict, read, patch)", g, p)
+	}
+}

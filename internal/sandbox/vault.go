@@ -2,7 +2,9 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -66,11 +68,11 @@ func StartVault(ctx context.Context, dir, name string) (*VaultServer, error) {
 	if err := mkdirAll(dir); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(1)
+	port, err := freePortPair()
 	if err != nil {
 		return nil, err
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	p, err := startProcess(name, bin, []string{"server", "-dev", "-dev-listen-address=" + addr, "-dev-no-store-token"}, dir)
 	if err != nil {
 		return nil, err
@@ -91,6 +93,23 @@ func StartVault(ctx context.Context, dir, name string) (*VaultServer, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// freePortPair returns a free port P whose P+1 is free too: Vault's cluster listener takes the
+// port after the API's.
+func freePortPair() (int, error) {
+	for range 20 {
+		ports, err := freePorts(1)
+		if err != nil {
+			return 0, err
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports[0]+1))
+		if err == nil {
+			l.Close()
+			return ports[0], nil
+		}
+	}
+	return 0, errors.New("sandbox: no two adjacent free ports for Vault")
 }
 
 // Client is a root client of the server.

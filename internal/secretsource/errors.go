@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/hashicorp/vault/api"
@@ -108,15 +109,17 @@ func (e *Error) secret() string {
 // retry logic keyed on network errors does not mistake a Vault failure for its own.
 func (e *Error) Unwrap() error { return e.Kind }
 
+var multierrorHead = regexp.MustCompile(`^\d+ errors? occurred: \* `)
+
 // classify maps an error of the Vault client to a kind and Vault's own words.
 func classify(err error) (kind error, detail string) {
 	var re *api.ResponseError
 	if errors.As(err, &re) {
 		msgs := make([]string, 0, len(re.Errors))
 		for _, m := range re.Errors {
-			// Vault wraps messages in multierror formatting ("1 error occurred:\n\t* ...").
-			m = strings.TrimPrefix(strings.Join(strings.Fields(m), " "), "1 error occurred: * ")
-			msgs = append(msgs, m)
+			// Vault wraps messages in multierror formatting ("2 errors occurred:\n\t* a\n\t* b").
+			m = multierrorHead.ReplaceAllString(strings.Join(strings.Fields(m), " "), "")
+			msgs = append(msgs, strings.ReplaceAll(m, " * ", "; "))
 		}
 		detail = fmt.Sprintf("%d %s", re.StatusCode, http.StatusText(re.StatusCode))
 		if len(msgs) > 0 {

@@ -141,10 +141,13 @@ func (v *Vault) locate(ctx context.Context, op, mount, path string) (location, e
 			return location{}, annotate(err, op, asked, "", 0)
 		}
 		kind, detail := classify(err)
-		e := &Error{Kind: kind, Op: op, Path: full, Detail: detail, Fix: fixFor(kind, v.address)}
+		e := &Error{Kind: kind, Op: op, Mount: asked.mount, Path: asked.path, Detail: detail, Fix: fixFor(kind, v.address)}
 		switch kind {
 		case ErrPermissionDenied:
-			e.Fix = "the rotator's Vault policy allows nothing on " + full + ": " + policyFix(op, asked)
+			if before, after, ok := strings.Cut(full, "/data/"); ok && asked.mount == "" {
+				asked = location{mount: before, path: after} // the API path form names the mount
+			}
+			e.Fix = "the rotator's Vault policy allows nothing on " + full + " (or no secrets engine is mounted there: vault secrets list): " + policyFix(op, asked)
 		case ErrNotFound, ErrVault:
 			if strings.Contains(strings.ToLower(detail), "no mount") || kind == ErrNotFound {
 				e.Kind, e.Fix = ErrNotFound, "no secrets engine is mounted there: check the path (vault secrets list shows the mounts)"

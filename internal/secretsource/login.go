@@ -82,10 +82,13 @@ func (t *tokenLogin) login(ctx context.Context, c *api.Client) (loginResult, err
 	self, err := c.Auth().Token().LookupSelfWithContext(ctx)
 	if isForbidden(err) {
 		_, detail := classify(err)
+		why := ""
+		if !strings.Contains(detail, "invalid token") {
+			why = " (or it lacks Vault's default policy, which allows auth/token/lookup-self)"
+		}
 		return loginResult{}, &Error{Kind: ErrTokenExpired, Op: "log in", Auth: "auth/token", Detail: detail,
-			Fix: "the token from " + t.source() + " has expired or was revoked, and a given token cannot be renewed after that " +
-				"(or it lacks Vault's default policy, which allows lookup-self): give the rotator a fresh token, or use " +
-				"vault.auth.kubernetes or vault.auth.appRole, which log in again by themselves"}
+			Fix: "the token from " + t.source() + " has expired or was revoked, and a given token cannot be renewed after that" + why +
+				": give the rotator a fresh token, or use vault.auth.kubernetes or vault.auth.appRole, which log in again by themselves"}
 	}
 	if err != nil {
 		return loginResult{}, err

@@ -188,6 +188,7 @@ func wantKind(t *testing.T, err error, kind error, mustName []string, secrets ..
 	if !errors.As(err, &ve) {
 		t.Fatalf("want *Error, got %T", err)
 	}
+	t.Log(err)
 	for _, s := range mustName {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error must name %q: %v", s, err)

@@ -248,11 +248,11 @@ func (f *fixture) checkEndState(ctx context.Context, nss []string, registry stri
 			missing = append(missing, fmt.Sprintf("%s: %d of 2 deployment templates changed", ns, changed[ns]))
 		}
 	}
-	if len(missing) > 0 {
-		if len(missing) > 5 {
+	if n := len(missing); n > 0 {
+		if n > 5 {
 			missing = append(missing[:5], fmt.Sprintf("... and %d more", len(missing)-5))
 		}
-		return fmt.Errorf("end state not reached in %d of %d namespaces: %v", len(missing), len(nss), missing)
+		return fmt.Errorf("end state not reached in %d of %d namespaces: %v", n, len(nss), missing)
 	}
 	return nil
 }

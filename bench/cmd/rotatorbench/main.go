@@ -1,0 +1,110 @@
+// Command rotatorbench measures a rotation across many namespaces on the real sandbox (etcd,
+// kube-apiserver, kube-controller-manager, registry, Harbor double) three ways that reach the
+// same end state — the pull Secret written in every namespace, ServiceAccount default bound to
+// it, and both Deployments' templates changed — and writes bench/RESULTS.md:
+//
+//   - the rotator: the built `rotator rotate now`, once with --skip-rollout-wait (its write
+//     phase alone) and once as shipped (it waits for every rollout);
+//   - the runbook: the kubectl loop of runbook.sh;
+//   - the floor: bench/cmd/floor, only the writes, at the rotator's default rate limit and
+//     concurrency.
+//
+// Requests are counted at the API server (its audit log, by identity), peak memory is each
+// child process's max RSS. It also measures a rotator run with nothing due, and the rotator's
+// peak RSS at -rss-n namespaces. Run it with `make bench`; it is not a test.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	n, rssN, runbookN, rounds int
+	replicas                  int
+	out                       string
+	keep                      bool
+	rssWait                   bool
+	rotator                   string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.n, "n", 300, "namespaces for the comparison")
+	flag.IntVar(&o.rssN, "rss-n", 2000, "namespaces for the rotator's peak-RSS run (0: skip it)")
+	flag.IntVar(&o.runbookN, "runbook-n", 0, "time the runbook on this many of the namespaces and extrapolate to -n (0: all of them)")
+	flag.IntVar(&o.rounds, "rounds", 2, "rounds of the comparison; the order of the methods alternates between rounds")
+	flag.IntVar(&o.replicas, "replicas", 0, "replicas of each Deployment (0: a template change still makes a new ReplicaSet, without pods to pull)")
+	flag.BoolVar(&o.rssWait, "rss-wait", true, "the peak-RSS run waits for rollouts as the rotator does by default (false: --skip-rollout-wait)")
+	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "where to write the results")
+	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (rig logs, audit log)")
+	flag.StringVar(&o.rotator, "rotator", "", "a rotator binary to measure (default: build ./cmd/rotator), e.g. an older build to compare")
+	flag.Parse()
+	if o.runbookN <= 0 || o.runbookN > o.n {
+		o.runbookN = o.n
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "rotatorbench:", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func run(ctx context.Context, o options) error {
+	dir, err := os.MkdirTemp("", "rotatorbench-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		logf("work directory %s (kept)", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	b := &bench{opts: o, dir: dir, machine: describeMachine(), started: time.Now()}
+	b.r.dir = dir
+	b.r.rotatorBin = filepath.Join(dir, "rotator")
+	b.r.floorBin = filepath.Join(dir, "floor")
+	builds := map[string]string{b.r.floorBin: "./bench/cmd/floor"}
+	if o.rotator != "" {
+		b.r.rotatorBin = o.rotator
+	} else {
+		builds[b.r.rotatorBin] = "./cmd/rotator"
+	}
+	for bin, pkg := range builds {
+		logf("build %s", pkg)
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("build %s: %w", pkg, err)
+		}
+	}
+	if err := b.setUp(ctx); err != nil {
+		return err
+	}
+	defer b.rig.Stop()
+	if err := b.compare(ctx); err != nil {
+		return err
+	}
+	if o.rssN > 0 {
+		if err := b.atScale(ctx); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(o.out, []byte(b.results()), 0o644); err != nil {
+		return err
+	}
+	logf("wrote %s", o.out)
+	return nil
+}

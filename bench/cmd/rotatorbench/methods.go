@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+//go:embed runbook.sh
+var runbookScript []byte
+
+// The methods measured. Each reaches the same end state from the same starting point.
+const (
+	methodRotatorWrite = "rotator, write phase"
+	methodRotator      = "rotator, default (with rollout wait)"
+	methodFloor        = "floor (client-go, writes only)"
+	methodRunbook      = "runbook (kubectl loop)"
+	methodNoop         = "rotator, nothing due (--if-due)"
+)
+
+// measurement is one method's run.
+type measurement struct {
+	Method string
+	Round  int
+	// Namespaces the run covered.
+	Namespaces int
+	Wall       time.Duration
+	// EndState is from the start of the process to the API server's answer to its last write
+	// of a Secret, ServiceAccount or Deployment: when the end state was reached.
+	EndState  time.Duration
+	Requests  requestStats
+	MaxRSSKiB int64
+	// Steps are the rotator's own step durations from its progress output.
+	Steps map[string]time.Duration
+	// Extrapolated is set when the wall time was measured on fewer namespaces and scaled.
+	Extrapolated bool
+	MeasuredWall time.Duration
+}
+
+// runner runs the methods against one rig.
+type runner struct {
+	dir        string
+	audit      auditLog
+	rotatorBin string
+	floorBin   string
+	// rotatorKubeconfig is the rig's "rotator" user, with the shipped RBAC.
+	rotatorKubeconfig string
+	rotatorUser       string
+	runbook, floor    identity
+	harborPassword    string
+	// dockerConfig is a file holding the .dockerconfigjson the runbook and the floor write (a
+	// robot issued up front, as an operator would before running the runbook).
+	dockerConfig string
+}
+
+// measure marks the audit log, runs fn, and attributes the user's requests since the mark.
+func (r *runner) measure(ctx context.Context, method, user string, fn func() (childRun, error)) (measurement, childRun, error) {
+	mark, err := r.audit.mark()
+	if err != nil {
+		return measurement{}, childRun{}, err
+	}
+	run, err := fn()
+	if err != nil {
+		return measurement{}, run, fmt.Errorf("%s: %w", method, err)
+	}
+	// The audit backend writes before answering (blocking mode); a moment more covers the file
+	// write of the very last answer.
+	time.Sleep(time.Second)
+	evs, err := r.audit.since(mark, user)
+	if err != nil {
+		return measurement{}, run, err
+	}
+	m := measurement{Method: method, Wall: run.wall(), Requests: summarise(evs), MaxRSSKiB: run.MaxRSSKiB}
+	if !m.Requests.LastEndStateWrite.IsZero() {
+		m.EndState = m.Requests.LastEndStateWrite.Sub(run.Start)
+	}
+	return m, run, nil
+}
+
+// rotatorConfig writes the config the rotator runs with: every default, one Harbor credential,
+// the benchmark namespaces by label.
+func (r *runner) rotatorConfig(harborURL, harborUser string) (string, error) {
+	cfg := fmt.Sprintf(`stateNamespace: rotator-system
+credentials:
+- name: bench
+  provider: harbor
+  harbor:
+    url: %s
+    username: %s
+    passwordFrom: {env: HARBOR_PASSWORD}
+    projects: [proj-a]
+  targets:
+    secretName: %s
+    namespaceSelector: "%s=true"
+    serviceAccounts: [%s]
+`, harborURL, harborUser, secretName, benchLabel, serviceAccount)
+	path := filepath.Join(r.dir, "rotator.yaml")
+	return path, os.WriteFile(path, []byte(cfg), 0o600)
+}
+
+// rotate runs `rotator rotate now` with extra flags and checks its JSON report.
+func (r *runner) rotate(ctx context.Context, method, config, wantResult string, flags ...string) (measurement, error) {
+	args := append([]string{"--kubeconfig", r.rotatorKubeconfig, "rotate", "now", "--config", config, "-o", "json"}, flags...)
+	m, run, runErr := r.measure(ctx, method, r.rotatorUser, func() (childRun, error) {
+		return runChild(ctx, []string{"HARBOR_PASSWORD=" + r.harborPassword}, r.rotatorBin, args...)
+	})
+	var doc struct {
+		OK      bool `json:"ok"`
+		Reports []struct {
+			Result  string            `json:"result"`
+			Secrets []json.RawMessage `json:"secrets"`
+			Errors  []string          `json:"errors"`
+		} `json:"reports"`
+	}
+	if err := json.Unmarshal(run.Stdout, &doc); err != nil || len(doc.Reports) != 1 {
+		if runErr != nil {
+			return m, runErr
+		}
+		return m, fmt.Errorf("%s: no JSON report (%v):\n%s", method, err, tail(run.Stderr, 2000))
+	}
+	rep := doc.Reports[0]
+	if !doc.OK || rep.Result != wantResult {
+		return m, fmt.Errorf("%s: result %q, want %q: %v", method, rep.Result, wantResult, rep.Errors)
+	}
+	m.Namespaces = len(rep.Secrets)
+	m.Steps = progressSteps(run.Stderr)
+	return m, nil
+}
+
+// progressLine is the rotator's live output: "[cred] step  3/10 message (1.234s)".
+var progressLine = regexp.MustCompile(`^\[[^\]]+\] (\S+)\s.*\(([0-9][0-9a-zµ.]*)\)$`)
+
+// progressSteps returns the longest elapsed time reported for each step: the step's duration.
+func progressSteps(stderr []byte) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	sc := bufio.NewScanner(bytes.NewReader(stderr))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		m := progressLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		d, err := time.ParseDuration(m[2])
+		if err != nil {
+			continue
+		}
+		if d > out[m[1]] {
+			out[m[1]] = d
+		}
+	}
+	return out
+}
+
+// runFloor runs the floor program over nss, restarting with value.
+func (r *runner) runFloor(ctx context.Context, nss []string, value string, qps float64, burst, concurrency int) (measurement, error) {
+	list, err := r.namespaceFile("floor", nss)
+	if err != nil {
+		return measurement{}, err
+	}
+	m, _, err := r.measure(ctx, methodFloor, r.floor.Username, func() (childRun, error) {
+		return runChild(ctx, nil, r.floorBin, "-kubeconfig", r.floor.Kubeconfig, "-namespaces", list,
+			"-dockerconfig", r.dockerConfig, "-secret", secretName, "-serviceaccount", serviceAccount,
+			"-deployments", depDirect+","+depViaSA, "-value", value,
+			"-qps", fmt.Sprint(qps), "-burst", fmt.Sprint(burst), "-concurrency", fmt.Sprint(concurrency))
+	})
+	m.Namespaces = len(nss)
+	return m, err
+}
+
+// runRunbook runs the kubectl loop (runbook.sh) over nss. kubectl's discovery cache is warmed
+// first, as it is on an operator's machine.
+func (r *runner) runRunbook(ctx context.Context, nss []string) (measurement, error) {
+	list, err := r.namespaceFile("runbook", nss)
+	if err != nil {
+		return measurement{}, err
+	}
+	script := filepath.Join(r.dir, "runbook.sh")
+	if err := os.WriteFile(script, runbookScript, 0o700); err != nil {
+		return measurement{}, err
+	}
+	env := []string{"KUBECONFIG=" + r.runbook.Kubeconfig, "KUBECACHEDIR=" + filepath.Join(r.dir, "kubectl-cache")}
+	if _, err := runChild(ctx, env, "kubectl", "api-resources"); err != nil {
+		return measurement{}, fmt.Errorf("warm kubectl's discovery cache: %w", err)
+	}
+	m, _, err := r.measure(ctx, methodRunbook, r.runbook.Username, func() (childRun, error) {
+		return runChild(ctx, env, "bash", script, secretName, r.dockerConfig, list, serviceAccount, depDirect, depViaSA)
+	})
+	m.Namespaces = len(nss)
+	return m, err
+}
+
+func (r *runner) namespaceFile(name string, nss []string) (string, error) {
+	path := filepath.Join(r.dir, name+"-namespaces.txt")
+	return path, os.WriteFile(path, []byte(strings.Join(nss, "\n")+"\n"), 0o600)
+}

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// summary is one method's measurements over the rounds.
+type summary struct {
+	Method               string
+	Runs                 []measurement
+	Wall, EndState       time.Duration // medians
+	Requests, Writes     int           // medians
+	MaxRSSKiB            int64         // largest
+	Extrapolated         bool
+	MeasuredOn, Covering int
+}
+
+func summarize(ms []measurement, method string) summary {
+	s := summary{Method: method}
+	var walls, ends []time.Duration
+	var reqs, writes []int
+	for _, m := range ms {
+		if m.Method != method {
+			continue
+		}
+		s.Runs = append(s.Runs, m)
+		walls, ends = append(walls, m.Wall), append(ends, m.EndState)
+		reqs, writes = append(reqs, m.Requests.Total), append(writes, m.Requests.Writes)
+		s.MaxRSSKiB = max(s.MaxRSSKiB, m.MaxRSSKiB)
+		s.Extrapolated = s.Extrapolated || m.Extrapolated
+		s.MeasuredOn = m.Namespaces
+	}
+	s.Wall, s.EndState = median(walls), median(ends)
+	s.Requests, s.Writes = median(reqs), median(writes)
+	return s
+}
+
+func median[T int | time.Duration](xs []T) T {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]T(nil), xs...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+// results renders RESULTS.md.
+func (b *bench) results() string {
+	o, m := b.opts, b.machine
+	var w strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&w, format+"\n", args...) }
+
+	p("# Benchmark results")
+	p("")
+	p("Written by `make bench` (`go run ./bench/cmd/rotatorbench`); every number below comes from that run. Re-run it to refresh this file.")
+	p("")
+	p("- **Date:** %s (took %s)", b.started.UTC().Format("2006-01-02 15:04 UTC"), time.Since(b.started).Round(time.Minute))
+	p("- **Machine:** %d CPUs (%s), %s memory, Linux %s, load average %s at the start; the machine is shared with other work, so expect noise.", m.CPUs, m.CPUModel, m.MemTotal, m.Kernel, m.LoadAvg)
+	p("- **Software:** %s, kubectl %s; the sandbox's kube-apiserver, kube-controller-manager and etcd (`make tools`).", m.GoVersion, m.Kubectl)
+	p("- **Setup:** %d namespaces, each with ServiceAccount `%s`, Deployment `%s` (names the secret) and Deployment `%s` (gets it through the ServiceAccount), %d replicas each; %d rounds, the order of the methods reversed every other round.", o.n, serviceAccount, depDirect, depViaSA, o.replicas, o.rounds)
+	p("- **Start of every measurement:** no pull secret, ServiceAccount without imagePullSecrets, the controller manager caught up. **End state, checked after every run:** the secret (a dockerconfigjson for the registry) in every namespace, the ServiceAccount bound to it, both Deployments' pod templates changed.")
+	p("- **Client settings** of the rotator and the floor: the rotator's defaults, qps %.0f, burst %d, concurrency %d (restart concurrency 5).", b.defaults.QPS, b.defaults.Burst, b.defaults.Concurrency)
+	p("")
+
+	rw, rd := summarize(b.runs, methodRotatorWrite), summarize(b.runs, methodRotator)
+	fl, rb := summarize(b.runs, methodFloor), summarize(b.runs, methodRunbook)
+	p("## Results at %d namespaces (medians of %d rounds)", o.n, o.rounds)
+	p("")
+	p("| method | wall time | end state reached after | API requests (writes) | by verb | peak RSS |")
+	p("|---|---:|---:|---:|---|---:|")
+	for _, s := range []summary{rw, rd, fl, rb} {
+		if len(s.Runs) == 0 {
+			continue
+		}
+		name := s.Method
+		if s.Extrapolated {
+			name += fmt.Sprintf(" ¹")
+		}
+		p("| %s | %s | %s | %d (%d) | %s | %.1f MiB |", name, secs(s.Wall), secs(s.EndState), s.Requests, s.Writes, s.Runs[0].Requests.verbs(), mib(s.MaxRSSKiB))
+	}
+	if rb.Extrapolated {
+		p("")
+		p("¹ **Extrapolated:** the runbook was timed on %d of the %d namespaces and its times scaled by %d/%d; its request counts are those of the %d namespaces it ran on.", rb.MeasuredOn, o.n, o.n, rb.MeasuredOn, rb.MeasuredOn)
+	}
+	p("")
+	p("*Wall time* is the process from start to exit. *End state reached after* is from the process start to the API server's answer to the last write of a Secret, ServiceAccount or Deployment (audit log timestamps), i.e. when every namespace was done. Requests are counted at the API server from its audit log, by the identity each method runs as; peak RSS is the child process's max RSS (for the runbook the largest single kubectl or bash process).")
+	p("")
+
+	p("## Targets")
+	p("")
+	p("| target | measured | |")
+	p("|---|---|---|")
+	if len(rw.Runs) > 0 && len(fl.Runs) > 0 {
+		r := ratio(rw.EndState, fl.EndState)
+		p("| rotator write phase within 1.3x the floor | %.2fx (end state %s vs %s; wall %.2fx: %s vs %s) | %s |", r, secs(rw.EndState), secs(fl.EndState), ratio(rw.Wall, fl.Wall), secs(rw.Wall), secs(fl.Wall), verdict(r <= 1.3))
+	}
+	if len(rb.Runs) > 0 && len(rw.Runs) > 0 {
+		r := ratio(rb.EndState, rw.EndState)
+		p("| rotator at least 10x faster than the runbook (end state, rotator write phase) | %.1fx (%s vs %s) | %s |", r, secs(rb.EndState), secs(rw.EndState), verdict(r >= 10))
+		if len(rd.Runs) > 0 {
+			p("| the same, the rotator waiting for every rollout (`rotate now` as shipped, wall time) | %.1fx (%s vs %s) | see below |", ratio(rb.Wall, rd.Wall), secs(rb.Wall), secs(rd.Wall))
+		}
+	}
+	for _, nm := range b.noop {
+		perNS := float64(nm.Requests.reads()) / float64(max(nm.Namespaces, 1))
+		ok := nm.Requests.Writes == 0
+		p("| nothing due at %d namespaces: zero writes, reads not growing per namespace | %d writes, %d reads (%.3f per namespace): %s | %s |", nm.Namespaces, nm.Requests.Writes, nm.Requests.reads(), perNS, nm.Requests.detail(), verdict(ok))
+	}
+	for _, s := range b.scale {
+		p("| peak RSS under 100 MiB at %d namespaces | %.1f MiB (`%s`) | %s |", s.Namespaces, mib(s.MaxRSSKiB), s.Method, verdict(mib(s.MaxRSSKiB) < 100))
+	}
+	p("")
+	if len(b.noop) >= 2 {
+		a, z := b.noop[0], b.noop[len(b.noop)-1]
+		p("The run with nothing due read %d times at %d namespaces and %d times at %d: its reads grow only by list pages (500 objects a page), not per namespace.", a.Requests.reads(), a.Namespaces, z.Requests.reads(), z.Namespaces)
+		p("")
+	}
+
+	p("## Ratios")
+	p("")
+	if len(rw.Runs) > 0 && len(fl.Runs) > 0 {
+		p("- rotator / floor: end state %.2fx, wall %.2fx, requests %.2fx (%d vs %d).", ratio(rw.EndState, fl.EndState), ratio(rw.Wall, fl.Wall), float64(rw.Requests)/float64(max(fl.Requests, 1)), rw.Requests, fl.Requests)
+	}
+	if len(rb.Runs) > 0 && len(rw.Runs) > 0 {
+		p("- runbook / rotator (write phase): end state %.1fx, wall %.1fx.", ratio(rb.EndState, rw.EndState), ratio(rb.Wall, rw.Wall))
+	}
+	if len(rb.Runs) > 0 && len(rd.Runs) > 0 {
+		p("- runbook / rotator (default, waits for rollouts): end state %.1fx, wall %.1fx.", ratio(rb.EndState, rd.EndState), ratio(rb.Wall, rd.Wall))
+	}
+	p("")
+
+	p("## Every run")
+	p("")
+	p("| round | method | namespaces | wall | end state | requests by verb and resource | peak RSS | rotator steps |")
+	p("|---:|---|---:|---:|---:|---|---:|---|")
+	for _, m := range append(append(append([]measurement(nil), b.runs...), b.noop...), b.scale...) {
+		wall := secs(m.Wall)
+		if m.Extrapolated {
+			wall = fmt.Sprintf("%s (measured %s)", wall, secs(m.MeasuredWall))
+		}
+		p("| %d | %s | %d | %s | %s | %s | %.1f MiB | %s |", m.Round, m.Method, m.Namespaces, wall, secs(m.EndState), m.Requests.detail(), mib(m.MaxRSSKiB), steps(m.Steps))
+	}
+	p("")
+	for _, n := range b.notes {
+		p("- %s", n)
+	}
+	return w.String()
+}
+
+// steps prints the rotator's step durations in pipeline order.
+func steps(s map[string]time.Duration) string {
+	if len(s) == 0 {
+		return ""
+	}
+	order := []string{"plan", "issue", "verify", "write", "bind", "verify-kubelet", "restart", "revoke"}
+	var parts []string
+	seen := map[string]bool{}
+	for _, k := range order {
+		if d, ok := s[k]; ok {
+			parts = append(parts, fmt.Sprintf("%s %s", k, d.Round(10*time.Millisecond)))
+			seen[k] = true
+		}
+	}
+	for k, d := range s {
+		if !seen[k] {
+			parts = append(parts, fmt.Sprintf("%s %s", k, d.Round(10*time.Millisecond)))
+		}
+	}
+	return strings.Join(parts, ", ")
+}

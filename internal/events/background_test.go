@@ -1,0 +1,109 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/clock"
+)
+
+// A Background Recorder returns at once, writes every event through one sender, and Flush waits
+// for the last of them.
+func TestBackgroundOneSenderAndFlush(t *testing.T) {
+	c := fake.NewClientset()
+	release := make(chan struct{})
+	var inFlight, most, created atomic.Int32
+	c.PrependReactor("create", "events", func(k8stesting.Action) (bool, runtime.Object, error) {
+		n := inFlight.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		<-release
+		time.Sleep(time.Millisecond)
+		inFlight.Add(-1)
+		created.Add(1)
+		return false, nil, nil
+	})
+	r := &Recorder{Client: c, Clock: clock.RealClock{}, Background: true}
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.Normal(context.Background(), Secret("ns", fmt.Sprintf("s%d", i)), ReasonRotated, "now holds %d", i)
+		}()
+	}
+	wg.Wait() // every Normal returned while the sender is still blocked: recording does not wait
+	if created.Load() != 0 {
+		t.Fatalf("%d events written before the sender was released", created.Load())
+	}
+	close(release)
+	if dropped := r.Flush(context.Background()); dropped != 0 {
+		t.Fatalf("Flush dropped %d events", dropped)
+	}
+	if created.Load() != 40 {
+		t.Fatalf("%d events written after Flush, want 40", created.Load())
+	}
+	if most.Load() != 1 {
+		t.Errorf("%d events were written at once, want one sender", most.Load())
+	}
+	// The queue is empty and the sender gone: Flush returns at once, and recording starts anew.
+	r.Normal(context.Background(), Secret("ns", "again"), ReasonRotated, "again")
+	r.Flush(context.Background())
+	if created.Load() != 41 {
+		t.Errorf("%d events after a second round, want 41", created.Load())
+	}
+}
+
+// Flush with an ended context drops what is still queued instead of waiting for it.
+func TestBackgroundFlushDropsWhenStopped(t *testing.T) {
+	c := fake.NewClientset()
+	block, sending := make(chan struct{}), make(chan struct{}, 10)
+	defer close(block)
+	c.PrependReactor("create", "events", func(k8stesting.Action) (bool, runtime.Object, error) {
+		sending <- struct{}{}
+		<-block
+		return false, nil, nil
+	})
+	r := &Recorder{Client: c, Clock: clock.RealClock{}, Background: true}
+	for i := range 5 {
+		r.Normal(context.Background(), Secret("ns", fmt.Sprint(i)), ReasonRotated, "x")
+	}
+	<-sending // the sender holds the first event
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	done := make(chan int, 1)
+	go func() { done <- r.Flush(ctx) }()
+	select {
+	case dropped := <-done:
+		// The first event is in flight in the blocked sender; the other four are dropped.
+		if dropped != 4 {
+			t.Errorf("dropped %d, want 4", dropped)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Flush waited for a blocked sender although its context had ended")
+	}
+}
+
+// Without Background, Flush has nothing to do and a nil Recorder is safe.
+func TestFlushSynchronousAndNil(t *testing.T) {
+	c := fake.NewClientset()
+	r := &Recorder{Client: c, Clock: clock.RealClock{}}
+	r.Normal(context.Background(), Secret("ns", "s"), ReasonRotated, "x")
+	if n := len(c.Actions()); n != 1 {
+		t.Fatalf("%d actions, want the event written inline", n)
+	}
+	if r.Flush(context.Background()) != 0 || (*Recorder)(nil).Flush(context.Background()) != 0 {
+		t.Fatal("Flush dropped events it never had")
+	}
+}
