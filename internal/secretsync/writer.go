@@ -123,7 +123,7 @@ func describe(err error, kind, ns, name string) error {
 	case errors.Is(err, ErrNotManaged):
 		return err
 	case apierrors.IsForbidden(err):
-		return fmt.Errorf("%s %s/%s: the rotator's identity is not allowed to write it: grant it the rotator role in namespace %s (deploy/rbac): %w", kind, ns, name, ns, err)
+		return fmt.Errorf("%s %s/%s: the rotator's identity is not allowed to write it: bind it to the rotator's role in namespace %s (deploy/namespaced/targets.yaml), and check that %q is in deploy/base/managed-secret-names.yaml: %w", kind, ns, name, ns, name, err)
 	case apierrors.IsNotFound(err):
 		return fmt.Errorf("%s %s/%s: namespace %s does not exist (create it or remove it from targets): %w", kind, ns, name, ns, err)
 	}
