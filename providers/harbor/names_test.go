@@ -7,10 +7,10 @@ import "testing"
 func TestOwnsRequiresTheGeneratedSuffixAfterThePrefix(t *testing.T) {
 	p := &Provider{robotPrefix: DefaultRobotPrefix}
 	cases := map[string]bool{
-		"robot$rotator-a-20261124t101500-ab12":      true,
-		"robot$proj+rotator-a-20261124t101500-ab12": true,
-		"robot$rotator-a-b-20261124t101500-ab12":    false, // credential "a-b"
-		"robot$rotator-a-manual":                    false,
+		"robot$rotator-a-20261124t101500-ab12":       true,
+		"robot$proj+rotator-a-20261124t101500-ab12":  true,
+		"robot$rotator-a-b-20261124t101500-ab12":     false, // credential "a-b"
+		"robot$rotator-a-manual":                     false,
 		"robot$other+rotator-a-20261124t101500-ab12": false, // project not in the spec
 	}
 	for name, want := range cases {
