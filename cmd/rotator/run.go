@@ -93,7 +93,7 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 				}
 				svcCtx, cancel := context.WithCancel(ctx)
 				changed := make(chan loaded, 1)
-				go watchConfig(svcCtx, f.config, hash, changed, log.Warn)
+				go watchConfig(svcCtx, f.config, hash, 10*time.Second, changed, log.Warn)
 				go func() {
 					select {
 					case <-changed:
@@ -141,8 +141,8 @@ type loaded struct {
 
 // watchConfig polls the config file (a ConfigMap mount changes by symlink swap, which inotify
 // misses easily) and sends a valid changed config. An invalid file is reported and ignored.
-func watchConfig(ctx context.Context, path string, hash [32]byte, changed chan<- loaded, warn func(string, ...any)) {
-	t := time.NewTicker(10 * time.Second)
+func watchConfig(ctx context.Context, path string, hash [32]byte, every time.Duration, changed chan<- loaded, warn func(string, ...any)) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
