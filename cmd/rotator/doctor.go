@@ -14,7 +14,6 @@ import (
 	"github.com/rotatorhq/rotator/internal/config"
 	"github.com/rotatorhq/rotator/internal/doctor"
 	"github.com/rotatorhq/rotator/internal/verify"
-	"github.com/rotatorhq/rotator/providers"
 )
 
 type doctorFlags struct {
@@ -122,11 +121,7 @@ func managedCredentials(cfg *config.Config, stderr io.Writer) map[string]doctor.
 			fmt.Fprintf(stderr, "note: credential %s: no provider look-ups: %v\n", c.Name, err)
 			continue
 		}
-		spec := providers.Spec{Credential: c.Name}
-		if c.Harbor != nil {
-			spec.NamePrefix, spec.Projects = c.Harbor.RobotNamePrefix, c.Harbor.Projects
-		}
-		out[c.Name] = doctor.ManagedCredential{Provider: p, Spec: spec}
+		out[c.Name] = doctor.ManagedCredential{Provider: p, Spec: c.ProviderSpec()}
 	}
 	return out
 }

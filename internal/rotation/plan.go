@@ -70,7 +70,7 @@ func (r *Runner) plan(ctx context.Context, cred *config.Credential, opts Options
 	if err != nil {
 		return nil, fmt.Errorf("credential %s: registry host: %w", cred.Name, err)
 	}
-	p := &plan{cred: cred, registry: registry, spec: specOf(cred), skipRolloutWait: opts.SkipRolloutWait}
+	p := &plan{cred: cred, registry: registry, spec: cred.ProviderSpec(), skipRolloutWait: opts.SkipRolloutWait}
 	if normalised {
 		p.warnings = append(p.warnings, fmt.Sprintf("registry host %q normalised to %q: kubelet matches it either way, but Docker, containerd and other tools match the auths key literally", cred.RegistryHost, registry))
 	}
@@ -96,22 +96,6 @@ func (r *Runner) plan(ctx context.Context, cred *config.Credential, opts Options
 	return p, nil
 }
 
-func specOf(cred *config.Credential) providers.Spec {
-	s := providers.Spec{
-		Credential:  cred.Name,
-		Lifetime:    cred.Lifetime.Duration,
-		Description: fmt.Sprintf("pull-only credential issued by rotator for %s; do not edit, rotator rotates and deletes it", cred.Name),
-	}
-	if cred.Harbor != nil {
-		s.NamePrefix = cred.Harbor.RobotNamePrefix
-		s.Projects = cred.Harbor.Projects
-	}
-	if g := cred.GitLab; g != nil && cred.Provider == "gitlab" {
-		s.NamePrefix = g.TokenNamePrefix
-		s.Projects = []string{g.Holder()}
-	}
-	return s
-}
 
 // resolveNamespaces: the explicit list plus the selector's matches, minus exclusions. One list
 // call, whatever the number of namespaces.
