@@ -27,6 +27,7 @@ type runFlags struct {
 	leaseDuration time.Duration
 	reconcile     time.Duration
 	noJitter      bool
+	shutdownGrace time.Duration
 }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
@@ -51,6 +52,7 @@ one is reported and the running config kept.`,
 	cmd.Flags().DurationVar(&f.leaseDuration, "lease-duration", 15*time.Second, "leader lease duration: how long a dead leader keeps the lease")
 	cmd.Flags().DurationVar(&f.reconcile, "reconcile", 10*time.Minute, "how often each credential is checked for drift")
 	cmd.Flags().BoolVar(&f.noJitter, "no-jitter", false, "run schedules exactly on time (tests)")
+	cmd.Flags().DurationVar(&f.shutdownGrace, "shutdown-grace", 20*time.Second, "on SIGTERM or lost leadership, how long the rotation in hand may go on to finish its step")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
@@ -89,7 +91,7 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 				a.runner.Lock = func(ctx context.Context) (func(), error) { return lock.Acquire(ctx, true) }
 				svc := &service.Service{
 					Config: cfg, Rotator: a.runner, States: a.store, Clock: clock.RealClock{}, Logger: log, Metrics: m,
-					Reconcile: f.reconcile, NoJitter: f.noJitter,
+					Reconcile: f.reconcile, NoJitter: f.noJitter, ShutdownGrace: f.shutdownGrace,
 				}
 				svcCtx, cancel := context.WithCancel(ctx)
 				changed := make(chan loaded, 1)

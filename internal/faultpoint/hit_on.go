@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 var (
@@ -17,9 +18,12 @@ var (
 )
 
 // Hit kills the process with SIGKILL, as a crash would (no deferred cleanup, no lease release),
-// when ROTATOR_FAULTPOINT is name or name#n and this is the n-th hit of name.
+// when ROTATOR_FAULTPOINT is name or name#n and this is the n-th hit of name. With a suffix
+// ":pause=DURATION" it sleeps there instead, so a test can act while a rotation is in hand
+// (take its leadership away, say).
 func Hit(name string) {
-	want, nth, _ := strings.Cut(os.Getenv("ROTATOR_FAULTPOINT"), "#")
+	spec, pause, _ := strings.Cut(os.Getenv("ROTATOR_FAULTPOINT"), ":pause=")
+	want, nth, _ := strings.Cut(spec, "#")
 	if want != name {
 		return
 	}
@@ -31,6 +35,12 @@ func Hit(name string) {
 	hits[name]++
 	count := hits[name]
 	mu.Unlock()
+	if count == n && pause != "" {
+		d, _ := time.ParseDuration(pause)
+		fmt.Fprintf(os.Stderr, "faultpoint: pausing %s at %s#%d\n", d, name, n)
+		time.Sleep(d)
+		return
+	}
 	if count == n {
 		fmt.Fprintf(os.Stderr, "faultpoint: dying at %s#%d\n", name, n)
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)

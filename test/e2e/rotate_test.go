@@ -24,6 +24,7 @@ type cfgOpts struct {
 	projects     []string
 	revokeAfter  string
 	verifyImages []string
+	schedule     string
 }
 
 func rotatorConfig(t *testing.T, o cfgOpts) string {
@@ -36,6 +37,9 @@ func rotatorConfig(t *testing.T, o cfgOpts) string {
 	}
 	if o.revokeAfter == "" {
 		o.revokeAfter = "1h"
+	}
+	if o.schedule != "" {
+		o.revokeAfter += fmt.Sprintf("\n  schedule: %q", o.schedule)
 	}
 	verify := ""
 	if o.verifyImages != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,10 +25,30 @@ import (
 type service struct {
 	cmd    *exec.Cmd
 	addr   string
-	stderr *bytes.Buffer
+	stderr *lockedBuffer
 }
 
+// lockedBuffer is a bytes.Buffer safe to read while the process writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
+
 func startService(t *testing.T, cfg string) *service {
+	t.Helper()
+	return startServiceWith(t, rotatorBin, nil, cfg)
+}
+
+// startServiceWith starts binary bin as `rotator run` with extra environment and flags.
+func startServiceWith(t *testing.T, bin string, env []string, cfg string, flags ...string) *service {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -35,10 +56,12 @@ func startService(t *testing.T, cfg string) *service {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	s := &service{addr: addr, stderr: &bytes.Buffer{}}
-	s.cmd = exec.Command(rotatorBin, "--kubeconfig", rig.RotatorKubeconfig, "run", "--config", cfg,
-		"--listen", addr, "--lease-duration", "4s", "--no-jitter")
-	s.cmd.Env = append(os.Environ(), "HARBOR_PASSWORD="+rig.HarborPassword)
+	s := &service{addr: addr}
+	args := append([]string{"--kubeconfig", rig.RotatorKubeconfig, "run", "--config", cfg,
+		"--listen", addr, "--lease-duration", "4s", "--no-jitter"}, flags...)
+	s.cmd = exec.Command(bin, args...)
+	s.cmd.Env = append(append(os.Environ(), "HARBOR_PASSWORD="+rig.HarborPassword), env...)
+	s.stderr = &lockedBuffer{}
 	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
