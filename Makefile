@@ -14,7 +14,7 @@ build:
 	$(GO) build -o $(BIN)/rotator ./cmd/rotator
 	$(GO) build -o $(BIN)/rotator-sandbox ./cmd/rotator-sandbox
 
-# Pinned etcd / kube-apiserver / kube-controller-manager, built once into ~/.cache/rotator-tools.
+# Pinned etcd / kube-apiserver / kube-controller-manager / vault, built once into ~/.cache/rotator-tools.
 tools:
 	@hack/build-tools.sh >/dev/null
 

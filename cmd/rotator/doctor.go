@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/rotatorhq/rotator/internal/config"
 	"github.com/rotatorhq/rotator/internal/doctor"
+	"github.com/rotatorhq/rotator/internal/secretsource"
 	"github.com/rotatorhq/rotator/internal/verify"
 )
 
@@ -71,7 +73,7 @@ func runDoctor(cmd *cobra.Command, g *globalFlags, f *doctorFlags, args []string
 		}
 		d.StateNamespace = cfg.StateNamespace
 		if f.probe {
-			d.Credentials = managedCredentials(cfg, cmd.ErrOrStderr())
+			d.Credentials = managedCredentials(cmd.Context(), cfg, cmd.ErrOrStderr())
 		}
 	}
 	kube, ns, err := doctorClient(g.kubeconfig)
@@ -112,11 +114,16 @@ func runDoctor(cmd *cobra.Command, g *globalFlags, f *doctorFlags, args []string
 // managedCredentials builds the provider of each configured credential, for look-ups only. A
 // provider that cannot be built (its password unreadable here, say) costs only its look-ups: the
 // diagnosis itself needs no provider.
-func managedCredentials(cfg *config.Config, stderr io.Writer) map[string]doctor.ManagedCredential {
+func managedCredentials(ctx context.Context, cfg *config.Config, stderr io.Writer) map[string]doctor.ManagedCredential {
 	out := map[string]doctor.ManagedCredential{}
+	src, err := secretsource.New(ctx, cfg.Vault, secretsource.Options{})
+	if err != nil {
+		fmt.Fprintf(stderr, "note: no provider look-ups: %v\n", err)
+		return out
+	}
 	for i := range cfg.Credentials {
 		c := &cfg.Credentials[i]
-		p, _, err := newProvider(c, nil) // no metrics: a one-off look-up
+		p, _, err := newProviderFrom(c, nil, src) // no metrics: a one-off look-up
 		if err != nil {
 			fmt.Fprintf(stderr, "note: credential %s: no provider look-ups: %v\n", c.Name, err)
 			continue

@@ -114,6 +114,7 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 						continue
 					}
 					log.Info("config changed: the schedule restarts with it")
+					a.close()
 					cfg, hash, a = next.cfg, next.hash, na
 				default:
 				}

@@ -96,7 +96,6 @@ func (r *Runner) plan(ctx context.Context, cred *config.Credential, opts Options
 	return p, nil
 }
 
-
 // resolveNamespaces: the explicit list plus the selector's matches, minus exclusions. One list
 // call, whatever the number of namespaces.
 func (r *Runner) resolveNamespaces(ctx context.Context, p *plan) error {

@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"context"
+	cryptotls "crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -49,8 +51,10 @@ path "secret/metadata/rotator/pull/*" { capabilities = ["read", "create", "updat
 // VaultServer is a real Vault in dev mode: in memory, unsealed, KV version 2 at secret/.
 type VaultServer struct {
 	proc *process
-	// Addr is http://127.0.0.1:<port>; RootToken is the dev root token.
+	// Addr is http(s)://127.0.0.1:<port>; RootToken is the dev root token.
 	Addr, RootToken string
+	// CAFile signs the server's certificate (StartVaultTLS only).
+	CAFile string
 }
 
 // rootTokenLine is how `vault server -dev` prints its root token. The token is left to Vault to
@@ -61,6 +65,15 @@ var rootTokenLine = regexp.MustCompile(`(?m)^Root Token: (\S+)\s*$`)
 // StartVault starts a dev-mode Vault server with its log in dir and returns when it is ready.
 // name tells several servers apart (the log is dir/<name>.log).
 func StartVault(ctx context.Context, dir, name string) (*VaultServer, error) {
+	return startVault(ctx, dir, name, false)
+}
+
+// StartVaultTLS is StartVault serving https with a certificate of its own CA (CAFile).
+func StartVaultTLS(ctx context.Context, dir, name string) (*VaultServer, error) {
+	return startVault(ctx, dir, name, true)
+}
+
+func startVault(ctx context.Context, dir, name string, tls bool) (*VaultServer, error) {
 	bin, err := binary("vault")
 	if err != nil {
 		return nil, err
@@ -73,11 +86,23 @@ func StartVault(ctx context.Context, dir, name string) (*VaultServer, error) {
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	p, err := startProcess(name, bin, []string{"server", "-dev", "-dev-listen-address=" + addr, "-dev-no-store-token"}, dir)
+	args := []string{"server", "-dev", "-dev-listen-address=" + addr, "-dev-no-store-token"}
+	v := &VaultServer{Addr: "http://" + addr}
+	client := http.DefaultClient
+	if tls {
+		certDir := filepath.Join(dir, name+"-tls")
+		if err := mkdirAll(certDir); err != nil {
+			return nil, err
+		}
+		args = append(args, "-dev-tls", "-dev-tls-cert-dir="+certDir)
+		v.Addr, v.CAFile = "https://"+addr, filepath.Join(certDir, "vault-ca.pem")
+		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &cryptotls.Config{RootCAs: x509.NewCertPool()}}}
+	}
+	p, err := startProcess(name, bin, args, dir)
 	if err != nil {
 		return nil, err
 	}
-	v := &VaultServer{proc: p, Addr: "http://" + addr}
+	v.proc = p
 	// Ready: the root token is printed and /v1/sys/health answers 200 (initialized, unsealed, active).
 	ready := func(ctx context.Context) error {
 		b, _ := os.ReadFile(p.logPath)
@@ -86,7 +111,15 @@ func StartVault(ctx context.Context, dir, name string) (*VaultServer, error) {
 			return fmt.Errorf("no root token in the log yet")
 		}
 		v.RootToken = string(m[1])
-		return httpOK(http.DefaultClient, v.Addr+"/v1/sys/health")(ctx)
+		if tls {
+			// The CA is written at start: trust it once it is there.
+			pem, err := os.ReadFile(v.CAFile)
+			if err != nil {
+				return err
+			}
+			client.Transport.(*http.Transport).TLSClientConfig.RootCAs.AppendCertsFromPEM(pem)
+		}
+		return httpOK(client, v.Addr+"/v1/sys/health")(ctx)
 	}
 	if err := p.waitReady(ctx, 60*time.Second, ready); err != nil {
 		p.stop()
@@ -115,6 +148,12 @@ func freePortPair() (int, error) {
 // Client is a root client of the server.
 func (v *VaultServer) Client() (*api.Client, error) {
 	cfg := &api.Config{Address: v.Addr, HttpClient: &http.Client{Timeout: 30 * time.Second}}
+	if v.CAFile != "" {
+		cfg.HttpClient.Transport = &http.Transport{TLSClientConfig: &cryptotls.Config{MinVersion: cryptotls.VersionTLS12}}
+		if err := cfg.ConfigureTLS(&api.TLSConfig{CACert: v.CAFile}); err != nil {
+			return nil, err
+		}
+	}
 	c, err := api.NewClient(cfg)
 	if err != nil {
 		return nil, err

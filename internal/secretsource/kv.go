@@ -178,7 +178,7 @@ func (v *Vault) locate(ctx context.Context, op, mount, path string) (location, e
 	case version != "2":
 		return location{}, &Error{Kind: ErrNotKVv2, Op: op, Mount: loc.mount, Path: loc.path,
 			Detail: fmt.Sprintf("mount %s/ is KV version 1", loc.mount),
-			Fix: fmt.Sprintf("the rotator reads and writes KV version 2 (versions, metadata): upgrade the mount (vault kv enable-versioning %s/) or use a KV v2 mount", loc.mount)}
+			Fix:    fmt.Sprintf("the rotator reads and writes KV version 2 (versions, metadata): upgrade the mount (vault kv enable-versioning %s/) or use a KV v2 mount", loc.mount)}
 	case loc.path == "":
 		return location{}, &Error{Kind: ErrNotFound, Op: op, Mount: loc.mount, Path: full, Fix: "the path names only the mount: add the secret's path below it"}
 	}

@@ -476,3 +476,36 @@ func TestNamespaceHeader(t *testing.T) {
 		}
 	}
 }
+
+// Vault over TLS: its certificate is refused until vault.caFile names the CA that signed it.
+func TestTLSCABundle(t *testing.T) {
+	ctx := context.Background()
+	own, err := sandbox.StartVaultTLS(ctx, t.TempDir(), "vault-tls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Stop()
+	c, err := own.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.KVv2("secret").Put(ctx, "ss/tls", map[string]any{"password": "over-tls"}); err != nil {
+		t.Fatal(err)
+	}
+	ref := config.VaultRef{Mount: "secret", Path: "ss/tls", Key: "password"}
+	env := map[string]string{"VAULT_TOKEN": own.RootToken}
+
+	v, _ := newVault(t, own.Addr, config.VaultAuth{Token: &config.VaultTokenAuth{}}, env)
+	_, err = v.ReadKV(ctx, ref)
+	wantKind(t, err, ErrTLS, []string{"vault.caFile", `"ss/tls"`}, own.RootToken)
+
+	vc := &config.Vault{Address: own.Addr, CAFile: own.CAFile, Auth: config.VaultAuth{Token: &config.VaultTokenAuth{Env: "VAULT_TOKEN"}}}
+	trusted, err := NewVault(ctx, vc, Options{LookupEnv: func(k string) (string, bool) { s, ok := env[k]; return s, ok }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trusted.Close()
+	if got, err := trusted.ReadKV(ctx, ref); err != nil || got != "over-tls" {
+		t.Fatalf("with vault.caFile: %q %v", got, err)
+	}
+}

@@ -143,18 +143,16 @@ func TestGitLabGroupRotateNowEndToEnd(t *testing.T) {
 }
 
 // A Harbor and a GitLab credential in one config rotate in one run; each writes its own
-// registry host; one namespace holds both secrets, and a pod pulling from both registries
-// becomes Available.
+// registry host; one namespace holds both secrets (and its ServiceAccount both bindings), and a
+// pod pulling from both registries, each image with its own secret, becomes Available.
 func TestGitLabAndHarborInOneRun(t *testing.T) {
 	ctx := context.Background()
 	g := &gitlabRuns{t: t}
 	nss := namespaces(t, "gl-mix", 2)
 	harborImg, gitlabImg := rig.Images["proj-a"], rig.GitLabImages["group-a/app"]
-	both := sandbox.Deployment(nss[0], "both", harborImg, "harbor-pull", 1)
-	both.Spec.Template.Spec.Containers = append(both.Spec.Template.Spec.Containers, corev1.Container{Name: "gitlab", Image: gitlabImg})
-	both.Spec.Template.Spec.ImagePullSecrets = append(both.Spec.Template.Spec.ImagePullSecrets, corev1.LocalObjectReference{Name: gitlabSecret})
 	for _, o := range []any{
-		both,
+		sandbox.Deployment(nss[0], "harbor-web", harborImg, "harbor-pull", 1),
+		sandbox.Deployment(nss[0], "gitlab-web", gitlabImg, gitlabSecret, 1),
 		sandbox.Deployment(nss[1], "gitlab-only", rig.GitLabImages["group-a/api"], "", 1), // via ServiceAccount
 	} {
 		if err := rig.Apply(ctx, o); err != nil {
@@ -219,9 +217,19 @@ func TestGitLabAndHarborInOneRun(t *testing.T) {
 	if !slices.Equal(bound, []string{gitlabSecret, "harbor-pull"}) {
 		t.Fatalf("serviceaccount %s/default imagePullSecrets %v", nss[0], bound)
 	}
-	// A pod pulling from both registries, each image with its own secret as kubelet picks it.
-	waitAvailable(t, nss[0], "both")
+	waitAvailable(t, nss[0], "harbor-web")
+	waitAvailable(t, nss[0], "gitlab-web")
 	waitAvailable(t, nss[1], "gitlab-only")
+	// A pod pulling from both registries, each image with its own secret as kubelet picks it.
+	// It is created after the run: in a first run, restarting it for the credential rotated
+	// first cannot complete before the other credential's secret exists.
+	both := sandbox.Deployment(nss[0], "both", harborImg, "harbor-pull", 1)
+	both.Spec.Template.Spec.Containers = append(both.Spec.Template.Spec.Containers, corev1.Container{Name: "gitlab", Image: gitlabImg})
+	both.Spec.Template.Spec.ImagePullSecrets = append(both.Spec.Template.Spec.ImagePullSecrets, corev1.LocalObjectReference{Name: gitlabSecret})
+	if err := rig.Apply(ctx, both); err != nil {
+		t.Fatal(err)
+	}
+	waitAvailable(t, nss[0], "both")
 	g.noSecrets(hp, gp)
 }
 

@@ -316,6 +316,7 @@ path "secret/metadata/rotator/pull/vwbfail" { capabilities = ["create", "update"
 	}
 	b := rep.Issued
 	msg := strings.Join(rep.Errors, "\n")
+	t.Log(msg)
 	for _, want := range []string{"back to Vault", "permission denied", "the rotation itself stands", "next run writes it back", "secret/data/rotator/pull/vwbfail"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error must say %q:\n%s", want, msg)
@@ -431,6 +432,7 @@ func TestVaultFaultsKeepTheOldCredential(t *testing.T) {
 				t.Fatalf("want exit 1 with an error, got exit %d:\n%s\n%s", res.Code, res.Stdout, res.Stderr)
 			}
 			msg := res.Reports[0].Errors[0]
+			t.Log(msg)
 			for _, w := range tc.want {
 				if !strings.Contains(msg, w) {
 					t.Errorf("error must say %q:\n%s", w, msg)
