@@ -20,6 +20,9 @@ func (r *Runner) Rotate(ctx context.Context, cred *config.Credential, opts Optio
 	start := r.Clock.Now()
 	rep := &Report{Credential: cred.Name, Provider: cred.Provider, DryRun: opts.DryRun}
 	defer func() {
+		// Events may trail the writes (events.Recorder.Background): the run ends when they are
+		// out, or dropped if ctx ended.
+		r.Events.Flush(ctx)
 		rep.Duration = r.Clock.Since(start)
 		if !opts.DryRun {
 			r.Metrics.Run(cred.Name, rep.Result, r.Clock.Now())
@@ -46,6 +49,9 @@ func (r *Runner) Rotate(ctx context.Context, cred *config.Credential, opts Optio
 	if p.idle() {
 		// Nothing due: no lock, no write, not even to the state.
 		rep.Result = "nothing-due"
+		for _, ns := range p.namespaces {
+			rep.Secrets = append(rep.Secrets, SecretResult{Namespace: ns, Name: cred.Targets.SecretName, Action: string(secretsync.Unchanged)})
+		}
 		return rep
 	}
 	if r.Lock != nil {
