@@ -213,6 +213,24 @@ func TestRotateNowEndToEnd(t *testing.T) {
 		t.Errorf("unrelated deployment's template changed: %v", got)
 	}
 
+	// What happened is visible to the cluster's users as Events on the objects touched.
+	wantEvent := func(ns, kind, name, reason string) {
+		t.Helper()
+		evs, err := rig.Admin.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs.Items {
+			if e.InvolvedObject.Kind == kind && e.InvolvedObject.Name == name && e.Reason == reason {
+				return
+			}
+		}
+		t.Errorf("no %s event on %s %s/%s", reason, kind, ns, name)
+	}
+	wantEvent(nss[0], "Secret", "harbor-pull", "CredentialRotated")
+	wantEvent(nss[0], "Deployment", "web", "RestartTriggered")
+	wantEvent(nss[1], "StatefulSet", "db", "RestartTriggered")
+
 	// A second rotation: a new robot; the first one stays until its grace period has ended.
 	firstUser, firstPass := secretCredential(t, nss[0], "harbor-pull")
 	res = runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
@@ -238,6 +256,7 @@ func TestRotateNowEndToEnd(t *testing.T) {
 	if err := pull(a, firstUser, firstPass); err == nil {
 		t.Fatalf("the revoked robot can still pull")
 	}
+	wantEvent(stateNS, "Secret", "rotator-state-e2e", "CredentialRevoked")
 	if robots := robotsNamed("rotator-e2e-"); len(robots) != 1 {
 		t.Fatalf("want only the current robot left, got %d", len(robots))
 	}
