@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/pullsecret"
 	"github.com/rotatorhq/rotator/internal/restart"
 	"github.com/rotatorhq/rotator/internal/secretsync"
 	"github.com/rotatorhq/rotator/internal/state"
@@ -89,6 +91,7 @@ func (r *Runner) plan(ctx context.Context, cred *config.Credential, opts Options
 	if err := r.discoverWorkloads(ctx, p); err != nil {
 		return nil, err
 	}
+	p.warnings = append(p.warnings, p.hostMismatches()...)
 	r.decide(p, opts)
 	if err := r.planRevocations(ctx, p); err != nil {
 		return nil, err
@@ -279,6 +282,27 @@ func (r *Runner) planRevocations(ctx context.Context, p *plan) error {
 	}
 	p.clearIssuing = true
 	return nil
+}
+
+// hostMismatches names the dependent workloads whose images kubelet will not match with the
+// secret's auths key (another host, another port): the most common cause of a 401 after a
+// "correct" secret. Reported before anything is written, and in a dry run.
+func (p *plan) hostMismatches() []string {
+	var out []string
+	for _, w := range p.workloads {
+		// A workload pulling from several registries (several secrets) needs only one image here.
+		var other []string
+		for _, img := range w.Images {
+			if !pullsecret.KeyMatchesImage(p.registry, img) {
+				other = append(other, img)
+			}
+		}
+		if len(other) > 0 && len(other) == len(w.Images) {
+			out = append(out, fmt.Sprintf("%s uses %s, which kubelet will not match with the auths key %q of secret %s (another registry host or port): its pods will not use this credential; check the image or credentials[%s].registryHost",
+				w, strings.Join(other, ", "), p.registry, p.cred.Targets.SecretName, p.cred.Name))
+		}
+	}
+	return out
 }
 
 // idle reports whether a run of this plan would change nothing: the current credential stays,

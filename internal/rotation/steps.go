@@ -138,8 +138,7 @@ func (r *Runner) verifyAsKubelet(ctx context.Context, p *plan, rep *Report) (ref
 				continue
 			}
 			if pe := (*verify.PullError)(nil); errors.As(err, &pe) && pe.Reason == verify.ReasonNoMatchingKey {
-				rep.warn("%s uses %s, whose registry host no key of secret %s matches (keys: %s): its pods will not use this credential", w, img, secret.Name, p.registry)
-				continue
+				continue // the plan already warned about it (hostMismatches), before anything was written
 			}
 			rep.fail("%s: image %s does not pull with the written secret as kubelet resolves it: %v", w, img, err)
 			if pe := (*verify.PullError)(nil); errors.As(err, &pe) && (pe.Reason == verify.ReasonUnauthorized || pe.Reason == verify.ReasonDenied) {

@@ -109,3 +109,19 @@ func TestDryRunWritesNothing(t *testing.T) {
 		}
 	}
 }
+
+// A dependent workload whose image kubelet will not match with the written auths key (another
+// host or port) is reported by the plan, before anything is written: here, in a dry run.
+func TestPlanReportsImagesTheSecretWillNotMatch(t *testing.T) {
+	ns := namespaces(t, "mismatch", 1)[0]
+	other := strings.Replace(rig.Images["proj-a"], rig.RegistryHost, "localhost:1", 1)
+	if err := rig.Apply(context.Background(), sandbox.Deployment(ns, "elsewhere", other, "harbor-pull", 1)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := rotatorConfig(t, cfgOpts{name: "mismatch", namespaces: []string{ns}, projects: []string{"proj-a"}, verifyImages: []string{rig.Images["proj-a"]}})
+	res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "--dry-run", "-o", "json")
+	warnings := strings.Join(res.Reports[0].Warnings, "\n")
+	if !strings.Contains(warnings, "deployment "+ns+"/elsewhere uses "+other) || !strings.Contains(warnings, "will not match") {
+		t.Fatalf("the plan did not report the mismatch: %q", warnings)
+	}
+}
