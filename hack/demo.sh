@@ -9,7 +9,7 @@ k() { kubectl --kubeconfig "$KUBECONFIG" "$@"; }
 echo "== before: the demo workloads cannot pull (no credential yet)"
 sleep 3
 k get pods -n team-a -o wide 2>/dev/null | head -5 || true
-k get events -n team-a --field-selector reason=Failed 2>/dev/null | tail -2 || true
+k get events -n team-a --field-selector reason=Failed -o custom-columns=POD:.involvedObject.name,MESSAGE:.message 2>/dev/null | grep "Failed to pull" | tail -1 || true
 
 echo
 echo "== dry run: what rotator would do"
