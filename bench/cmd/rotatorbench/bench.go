@@ -21,22 +21,24 @@ const quiesceTimeout = 30 * time.Minute
 
 // bench is one benchmark: the rig, the fixture, and every measurement so far.
 type bench struct {
-	opts     options
-	dir      string
-	machine  machine
-	started  time.Time
-	rig      *sandbox.Rig
-	fx       *fixture
-	r        runner
-	config   string
-	registry string
+	opts    options
+	dir     string
+	machine machine
+	started time.Time
+	rig     *sandbox.Rig
+	fx      *fixture
+	r       runner
+	config  string
+	// probeConfig is config with the client rate limit of -probe-qps.
+	probeConfig string
+	registry    string
 	// defaults are the rotator's defaults the floor runs at.
 	defaults config.Kubernetes
 
 	runs  []measurement
 	noop  []measurement
 	scale []measurement
-	notes []string
+	probe []measurement
 }
 
 // setUp starts the rig, the identities, a robot for the runbook and the floor, the rotator's
@@ -61,8 +63,13 @@ func (b *bench) setUp(ctx context.Context) error {
 	if err := b.manualRobot(ctx); err != nil {
 		return err
 	}
-	if b.config, err = b.r.rotatorConfig(rig.HarborURL, rig.HarborUsername); err != nil {
+	if b.config, err = b.r.rotatorConfig("rotator.yaml", rig.HarborURL, rig.HarborUsername, 0, 0); err != nil {
 		return err
+	}
+	if q := b.opts.probeQPS; q > 0 {
+		if b.probeConfig, err = b.r.rotatorConfig("rotator-probe.yaml", rig.HarborURL, rig.HarborUsername, q, 2*int(q)); err != nil {
+			return err
+		}
 	}
 	var cfg config.Config
 	config.Default(&cfg)
@@ -125,8 +132,19 @@ func (b *bench) compare(ctx context.Context) error {
 			}
 		}
 	}
+	if b.opts.probeQPS > 0 {
+		for _, method := range []string{b.probeMethod(methodRotatorWriteProbe), b.probeMethod(methodFloorProbe)} {
+			m, err := b.measureMethod(ctx, method, b.opts.rounds+1, nss)
+			if err != nil {
+				return err
+			}
+			b.probe = append(b.probe, m)
+		}
+	}
 	return nil
 }
+
+func (b *bench) probeMethod(format string) string { return fmt.Sprintf(format, b.opts.probeQPS) }
 
 // measureMethod resets the namespaces, waits for the controller manager, runs one method and
 // checks that it reached the end state.
@@ -151,8 +169,13 @@ func (b *bench) measureMethod(ctx context.Context, method string, round int, nss
 	case methodRotator:
 		m, err = b.r.rotate(ctx, method, b.config, "succeeded")
 	case methodFloor:
-		m, err = b.r.runFloor(ctx, nss, fmt.Sprintf("round-%d-%d", round, time.Now().UnixNano()),
+		m, err = b.r.runFloor(ctx, method, nss, fmt.Sprintf("round-%d-%d", round, time.Now().UnixNano()),
 			float64(b.defaults.QPS), b.defaults.Burst, b.defaults.Concurrency)
+	case b.probeMethod(methodRotatorWriteProbe):
+		m, err = b.r.rotate(ctx, method, b.probeConfig, "succeeded", "--skip-rollout-wait")
+	case b.probeMethod(methodFloorProbe):
+		m, err = b.r.runFloor(ctx, method, nss, fmt.Sprintf("probe-%d", time.Now().UnixNano()),
+			b.opts.probeQPS, 2*int(b.opts.probeQPS), b.defaults.Concurrency)
 	case methodRunbook:
 		targets = nss[:b.opts.runbookN]
 		m, err = b.r.runRunbook(ctx, targets)

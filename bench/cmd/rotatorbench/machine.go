@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
@@ -24,6 +25,10 @@ func describeMachine() machine {
 	m := machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 	m.CPUModel = firstField("/proc/cpuinfo", "model name")
 	m.MemTotal = firstField("/proc/meminfo", "MemTotal")
+	var kib int64
+	if _, err := fmt.Sscanf(m.MemTotal, "%d kB", &kib); err == nil {
+		m.MemTotal = fmt.Sprintf("%.1f GiB", float64(kib)/(1<<20))
+	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}

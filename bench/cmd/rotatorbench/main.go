@@ -33,6 +33,8 @@ type options struct {
 	keep                      bool
 	rssWait                   bool
 	rotator                   string
+	render                    bool
+	probeQPS                  float64
 }
 
 func main() {
@@ -45,10 +47,19 @@ func main() {
 	flag.BoolVar(&o.rssWait, "rss-wait", true, "the peak-RSS run waits for rollouts as the rotator does by default (false: --skip-rollout-wait)")
 	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "where to write the results")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (rig logs, audit log)")
+	flag.Float64Var(&o.probeQPS, "probe-qps", 0, "also time the rotator's write phase and the floor once at this client rate limit (burst twice it); 0: skip")
 	flag.StringVar(&o.rotator, "rotator", "", "a rotator binary to measure (default: build ./cmd/rotator), e.g. an older build to compare")
+	flag.BoolVar(&o.render, "render", false, "only render -out again from the record saved beside it (RESULTS.json), without running anything")
 	flag.Parse()
 	if o.runbookN <= 0 || o.runbookN > o.n {
 		o.runbookN = o.n
+	}
+	if o.render {
+		if err := rerender(o.out); err != nil {
+			fmt.Fprintln(os.Stderr, "rotatorbench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -76,7 +87,8 @@ func run(ctx context.Context, o options) error {
 	b.r.dir = dir
 	b.r.rotatorBin = filepath.Join(dir, "rotator")
 	b.r.floorBin = filepath.Join(dir, "floor")
-	builds := map[string]string{b.r.floorBin: "./bench/cmd/floor"}
+	b.r.spawn = spawner{wrap: filepath.Join(dir, "rsswrap"), dir: dir}
+	builds := map[string]string{b.r.floorBin: "./bench/cmd/floor", b.r.spawn.wrap: "./bench/cmd/rsswrap"}
 	if o.rotator != "" {
 		b.r.rotatorBin = o.rotator
 	} else {
@@ -102,7 +114,7 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
-	if err := os.WriteFile(o.out, []byte(b.results()), 0o644); err != nil {
+	if err := save(b.record(), o.out); err != nil {
 		return err
 	}
 	logf("wrote %s", o.out)

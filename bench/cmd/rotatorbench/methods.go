@@ -24,6 +24,9 @@ const (
 	methodFloor        = "floor (client-go, writes only)"
 	methodRunbook      = "runbook (kubectl loop)"
 	methodNoop         = "rotator, nothing due (--if-due)"
+	// The probe: the rotator's write phase and the floor at a higher client rate limit.
+	methodRotatorWriteProbe = "rotator, write phase, qps %g"
+	methodFloorProbe        = "floor, qps %g"
 )
 
 // measurement is one method's run.
@@ -38,6 +41,8 @@ type measurement struct {
 	EndState  time.Duration
 	Requests  requestStats
 	MaxRSSKiB int64
+	// RSSFloorKiB is the measuring wrapper's own peak, under which MaxRSSKiB cannot go.
+	RSSFloorKiB int64
 	// Steps are the rotator's own step durations from its progress output.
 	Steps map[string]time.Duration
 	// Extrapolated is set when the wall time was measured on fewer namespaces and scaled.
@@ -48,6 +53,7 @@ type measurement struct {
 // runner runs the methods against one rig.
 type runner struct {
 	dir        string
+	spawn      spawner
 	audit      auditLog
 	rotatorBin string
 	floorBin   string
@@ -78,18 +84,22 @@ func (r *runner) measure(ctx context.Context, method, user string, fn func() (ch
 	if err != nil {
 		return measurement{}, run, err
 	}
-	m := measurement{Method: method, Wall: run.wall(), Requests: summarise(evs), MaxRSSKiB: run.MaxRSSKiB}
+	m := measurement{Method: method, Wall: run.wall(), Requests: summarise(evs), MaxRSSKiB: run.MaxRSSKiB, RSSFloorKiB: run.RSSFloorKiB}
 	if !m.Requests.LastEndStateWrite.IsZero() {
 		m.EndState = m.Requests.LastEndStateWrite.Sub(run.Start)
 	}
 	return m, run, nil
 }
 
-// rotatorConfig writes the config the rotator runs with: every default, one Harbor credential,
-// the benchmark namespaces by label.
-func (r *runner) rotatorConfig(harborURL, harborUser string) (string, error) {
+// rotatorConfig writes the config the rotator runs with: every default (but the client rate
+// limit when qps > 0), one Harbor credential, the benchmark namespaces by label.
+func (r *runner) rotatorConfig(name, harborURL, harborUser string, qps float64, burst int) (string, error) {
+	kube := ""
+	if qps > 0 {
+		kube = fmt.Sprintf("kubernetes: {qps: %g, burst: %d}\n", qps, burst)
+	}
 	cfg := fmt.Sprintf(`stateNamespace: rotator-system
-credentials:
+%scredentials:
 - name: bench
   provider: harbor
   harbor:
@@ -101,8 +111,8 @@ credentials:
     secretName: %s
     namespaceSelector: "%s=true"
     serviceAccounts: [%s]
-`, harborURL, harborUser, secretName, benchLabel, serviceAccount)
-	path := filepath.Join(r.dir, "rotator.yaml")
+`, kube, harborURL, harborUser, secretName, benchLabel, serviceAccount)
+	path := filepath.Join(r.dir, name)
 	return path, os.WriteFile(path, []byte(cfg), 0o600)
 }
 
@@ -110,7 +120,7 @@ credentials:
 func (r *runner) rotate(ctx context.Context, method, config, wantResult string, flags ...string) (measurement, error) {
 	args := append([]string{"--kubeconfig", r.rotatorKubeconfig, "rotate", "now", "--config", config, "-o", "json"}, flags...)
 	m, run, runErr := r.measure(ctx, method, r.rotatorUser, func() (childRun, error) {
-		return runChild(ctx, []string{"HARBOR_PASSWORD=" + r.harborPassword}, r.rotatorBin, args...)
+		return r.spawn.run(ctx, []string{"HARBOR_PASSWORD=" + r.harborPassword}, r.rotatorBin, args...)
 	})
 	var doc struct {
 		OK      bool `json:"ok"`
@@ -160,13 +170,13 @@ func progressSteps(stderr []byte) map[string]time.Duration {
 }
 
 // runFloor runs the floor program over nss, restarting with value.
-func (r *runner) runFloor(ctx context.Context, nss []string, value string, qps float64, burst, concurrency int) (measurement, error) {
+func (r *runner) runFloor(ctx context.Context, method string, nss []string, value string, qps float64, burst, concurrency int) (measurement, error) {
 	list, err := r.namespaceFile("floor", nss)
 	if err != nil {
 		return measurement{}, err
 	}
-	m, _, err := r.measure(ctx, methodFloor, r.floor.Username, func() (childRun, error) {
-		return runChild(ctx, nil, r.floorBin, "-kubeconfig", r.floor.Kubeconfig, "-namespaces", list,
+	m, _, err := r.measure(ctx, method, r.floor.Username, func() (childRun, error) {
+		return r.spawn.run(ctx, nil, r.floorBin, "-kubeconfig", r.floor.Kubeconfig, "-namespaces", list,
 			"-dockerconfig", r.dockerConfig, "-secret", secretName, "-serviceaccount", serviceAccount,
 			"-deployments", depDirect+","+depViaSA, "-value", value,
 			"-qps", fmt.Sprint(qps), "-burst", fmt.Sprint(burst), "-concurrency", fmt.Sprint(concurrency))
@@ -187,11 +197,11 @@ func (r *runner) runRunbook(ctx context.Context, nss []string) (measurement, err
 		return measurement{}, err
 	}
 	env := []string{"KUBECONFIG=" + r.runbook.Kubeconfig, "KUBECACHEDIR=" + filepath.Join(r.dir, "kubectl-cache")}
-	if _, err := runChild(ctx, env, "kubectl", "api-resources"); err != nil {
+	if _, err := r.spawn.run(ctx, env, "kubectl", "api-resources"); err != nil {
 		return measurement{}, fmt.Errorf("warm kubectl's discovery cache: %w", err)
 	}
 	m, _, err := r.measure(ctx, methodRunbook, r.runbook.Username, func() (childRun, error) {
-		return runChild(ctx, env, "bash", script, secretName, r.dockerConfig, list, serviceAccount, depDirect, depViaSA)
+		return r.spawn.run(ctx, env, "bash", script, secretName, r.dockerConfig, list, serviceAccount, depDirect, depViaSA)
 	})
 	m.Namespaces = len(nss)
 	return m, err

@@ -50,6 +50,17 @@ func median[T int | time.Duration](xs []T) T {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+// rssFloor is the largest peak of the measuring wrapper itself over all runs.
+func rssFloor(rec record) int64 {
+	var f int64
+	for _, ms := range [][]measurement{rec.Runs, rec.Noop, rec.Scale, rec.Probe} {
+		for _, m := range ms {
+			f = max(f, m.RSSFloorKiB)
+		}
+	}
+	return f
+}
+
 func ratio(a, b time.Duration) float64 {
 	if b == 0 {
 		return 0
@@ -57,7 +68,12 @@ func ratio(a, b time.Duration) float64 {
 	return float64(a) / float64(b)
 }
 
-func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
+func secs(d time.Duration) string {
+	if d == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
+}
 
 func verdict(ok bool) string {
 	if ok {
@@ -66,9 +82,9 @@ func verdict(ok bool) string {
 	return "**missed**"
 }
 
-// results renders RESULTS.md.
-func (b *bench) results() string {
-	o, m := b.opts, b.machine
+// render renders RESULTS.md from a record.
+func render(rec record) string {
+	m := rec.Machine
 	var w strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&w, format+"\n", args...) }
 
@@ -76,17 +92,18 @@ func (b *bench) results() string {
 	p("")
 	p("Written by `make bench` (`go run ./bench/cmd/rotatorbench`); every number below comes from that run. Re-run it to refresh this file.")
 	p("")
-	p("- **Date:** %s (took %s)", b.started.UTC().Format("2006-01-02 15:04 UTC"), time.Since(b.started).Round(time.Minute))
+	p("- **Command:** `%s`", strings.Join(append([]string{"rotatorbench"}, rec.Args...), " "))
+	p("- **Date:** %s (took %s)", rec.Started.UTC().Format("2006-01-02 15:04 UTC"), rec.Took.Round(time.Minute))
 	p("- **Machine:** %d CPUs (%s), %s memory, Linux %s, load average %s at the start; the machine is shared with other work, so expect noise.", m.CPUs, m.CPUModel, m.MemTotal, m.Kernel, m.LoadAvg)
 	p("- **Software:** %s, kubectl %s; the sandbox's kube-apiserver, kube-controller-manager and etcd (`make tools`).", m.GoVersion, m.Kubectl)
-	p("- **Setup:** %d namespaces, each with ServiceAccount `%s`, Deployment `%s` (names the secret) and Deployment `%s` (gets it through the ServiceAccount), %d replicas each; %d rounds, the order of the methods reversed every other round.", o.n, serviceAccount, depDirect, depViaSA, o.replicas, o.rounds)
+	p("- **Setup:** %d namespaces, each with ServiceAccount `%s`, Deployment `%s` (names the secret) and Deployment `%s` (gets it through the ServiceAccount), %d replicas each; rounds: %d, the order of the methods reversed every other round.", rec.N, serviceAccount, depDirect, depViaSA, rec.Replicas, rec.Rounds)
 	p("- **Start of every measurement:** no pull secret, ServiceAccount without imagePullSecrets, the controller manager caught up. **End state, checked after every run:** the secret (a dockerconfigjson for the registry) in every namespace, the ServiceAccount bound to it, both Deployments' pod templates changed.")
-	p("- **Client settings** of the rotator and the floor: the rotator's defaults, qps %.0f, burst %d, concurrency %d (restart concurrency 5).", b.defaults.QPS, b.defaults.Burst, b.defaults.Concurrency)
+	p("- **Client settings** of the rotator and the floor: the rotator's defaults, qps %.0f, burst %d, concurrency %d (restart concurrency 5).", rec.Defaults.QPS, rec.Defaults.Burst, rec.Defaults.Concurrency)
 	p("")
 
-	rw, rd := summarize(b.runs, methodRotatorWrite), summarize(b.runs, methodRotator)
-	fl, rb := summarize(b.runs, methodFloor), summarize(b.runs, methodRunbook)
-	p("## Results at %d namespaces (medians of %d rounds)", o.n, o.rounds)
+	rw, rd := summarize(rec.Runs, methodRotatorWrite), summarize(rec.Runs, methodRotator)
+	fl, rb := summarize(rec.Runs, methodFloor), summarize(rec.Runs, methodRunbook)
+	p("## Results at %d namespaces (medians of %d rounds)", rec.N, rec.Rounds)
 	p("")
 	p("| method | wall time | end state reached after | API requests (writes) | by verb | peak RSS |")
 	p("|---|---:|---:|---:|---|---:|")
@@ -102,10 +119,10 @@ func (b *bench) results() string {
 	}
 	if rb.Extrapolated {
 		p("")
-		p("¹ **Extrapolated:** the runbook was timed on %d of the %d namespaces and its times scaled by %d/%d; its request counts are those of the %d namespaces it ran on.", rb.MeasuredOn, o.n, o.n, rb.MeasuredOn, rb.MeasuredOn)
+		p("¹ **Extrapolated:** the runbook was timed on %d of the %d namespaces and its times scaled by %d/%d; its request counts are those of the %d namespaces it ran on.", rb.MeasuredOn, rec.N, rec.N, rb.MeasuredOn, rb.MeasuredOn)
 	}
 	p("")
-	p("*Wall time* is the process from start to exit. *End state reached after* is from the process start to the API server's answer to the last write of a Secret, ServiceAccount or Deployment (audit log timestamps), i.e. when every namespace was done. Requests are counted at the API server from its audit log, by the identity each method runs as; peak RSS is the child process's max RSS (for the runbook the largest single kubectl or bash process).")
+	p("*Wall time* is the process from start to exit. *End state reached after* is from the process start to the API server's answer to the last write of a Secret, ServiceAccount or Deployment (audit log timestamps), i.e. when every namespace was done. Requests are counted at the API server from its audit log, by the identity each method runs as. Peak RSS is the process's max RSS as `wait4` reports it to `bench/cmd/rsswrap`, a small wrapper each process is started through (started directly by the benchmark, a child would report the benchmark's own peak: Go starts children with vfork); for the runbook it is the largest single kubectl or bash process. The wrapper's own peak, %.1f MiB, is a floor under every number.", mib(rssFloor(rec)))
 	p("")
 
 	p("## Targets")
@@ -120,20 +137,24 @@ func (b *bench) results() string {
 		r := ratio(rb.EndState, rw.EndState)
 		p("| rotator at least 10x faster than the runbook (end state, rotator write phase) | %.1fx (%s vs %s) | %s |", r, secs(rb.EndState), secs(rw.EndState), verdict(r >= 10))
 		if len(rd.Runs) > 0 {
-			p("| the same, the rotator waiting for every rollout (`rotate now` as shipped, wall time) | %.1fx (%s vs %s) | see below |", ratio(rb.Wall, rd.Wall), secs(rb.Wall), secs(rd.Wall))
+			p("| the same, `rotate now` as shipped (it waits for every rollout; the runbook for none), wall time | %.1fx (%s vs %s) | not a target ² |", ratio(rb.Wall, rd.Wall), secs(rb.Wall), secs(rd.Wall))
 		}
 	}
-	for _, nm := range b.noop {
-		perNS := float64(nm.Requests.reads()) / float64(max(nm.Namespaces, 1))
-		ok := nm.Requests.Writes == 0
-		p("| nothing due at %d namespaces: zero writes, reads not growing per namespace | %d writes, %d reads (%.3f per namespace): %s | %s |", nm.Namespaces, nm.Requests.Writes, nm.Requests.reads(), perNS, nm.Requests.detail(), verdict(ok))
+	for _, nm := range rec.Noop {
+		// At most the state Secret and one page (500 objects) per list of the six kinds it reads;
+		// the largest list is the Deployments, two per namespace.
+		bound := 1 + 6*((2*nm.Namespaces+499)/500)
+		ok := nm.Requests.Writes == 0 && nm.Requests.reads() <= bound
+		p("| nothing due at %d namespaces: zero writes, reads not growing per namespace | %d writes, %d reads (bound: 1 + 6 kinds x %d pages = %d): %s | %s |", nm.Namespaces, nm.Requests.Writes, nm.Requests.reads(), (2*nm.Namespaces+499)/500, bound, nm.Requests.detail(), verdict(ok))
 	}
-	for _, s := range b.scale {
+	for _, s := range rec.Scale {
 		p("| peak RSS under 100 MiB at %d namespaces | %.1f MiB (`%s`) | %s |", s.Namespaces, mib(s.MaxRSSKiB), s.Method, verdict(mib(s.MaxRSSKiB) < 100))
 	}
 	p("")
-	if len(b.noop) >= 2 {
-		a, z := b.noop[0], b.noop[len(b.noop)-1]
+	p("² `rotate now` as shipped patches each dependent workload and waits for its rollout, `restart.concurrency` (default 5) at a time, polling every second; the runbook starts every rollout and waits for none. With 0 replicas a rollout is done as soon as the controller manager has seen it, so this wait is about (workloads / 5) seconds; with real pods it is as long as the rollouts themselves.")
+	p("")
+	if len(rec.Noop) >= 2 {
+		a, z := rec.Noop[0], rec.Noop[len(rec.Noop)-1]
 		p("The run with nothing due read %d times at %d namespaces and %d times at %d: its reads grow only by list pages (500 objects a page), not per namespace.", a.Requests.reads(), a.Namespaces, z.Requests.reads(), z.Namespaces)
 		p("")
 	}
@@ -151,20 +172,34 @@ func (b *bench) results() string {
 	}
 	p("")
 
+	if len(rec.Probe) == 2 {
+		pr, pf := rec.Probe[0], rec.Probe[1]
+		p("## At a higher client rate limit (qps %g, burst %d), once", rec.ProbeQPS, 2*int(rec.ProbeQPS))
+		p("")
+		p("| method | wall time | end state reached after | API requests (writes) | peak RSS |")
+		p("|---|---:|---:|---:|---:|")
+		for _, m := range rec.Probe {
+			p("| %s | %s | %s | %d (%d) | %.1f MiB |", m.Method, secs(m.Wall), secs(m.EndState), m.Requests.Total, m.Requests.Writes, mib(m.MaxRSSKiB))
+		}
+		p("")
+		p("- rotator / floor: end state %.2fx, wall %.2fx.", ratio(pr.EndState, pf.EndState), ratio(pr.Wall, pf.Wall))
+		if len(rb.Runs) > 0 {
+			p("- runbook / rotator: end state %.1fx (the runbook's median above).", ratio(rb.EndState, pr.EndState))
+		}
+		p("")
+	}
+
 	p("## Every run")
 	p("")
 	p("| round | method | namespaces | wall | end state | requests by verb and resource | peak RSS | rotator steps |")
 	p("|---:|---|---:|---:|---:|---|---:|---|")
-	for _, m := range append(append(append([]measurement(nil), b.runs...), b.noop...), b.scale...) {
+	all := append(append([]measurement(nil), rec.Runs...), rec.Noop...)
+	for _, m := range append(append(all, rec.Probe...), rec.Scale...) {
 		wall := secs(m.Wall)
 		if m.Extrapolated {
 			wall = fmt.Sprintf("%s (measured %s)", wall, secs(m.MeasuredWall))
 		}
 		p("| %d | %s | %d | %s | %s | %s | %.1f MiB | %s |", m.Round, m.Method, m.Namespaces, wall, secs(m.EndState), m.Requests.detail(), mib(m.MaxRSSKiB), steps(m.Steps))
-	}
-	p("")
-	for _, n := range b.notes {
-		p("- %s", n)
 	}
 	return w.String()
 }
