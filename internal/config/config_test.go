@@ -36,7 +36,7 @@ credentials:
 		t.Fatal(err)
 	}
 	cr := c.Credentials[0]
-	if c.StateNamespace != "rotator-system" || c.Kubernetes.QPS != 50 || c.Kubernetes.Concurrency != 10 {
+	if c.StateNamespace != "rotator-system" || c.Kubernetes.QPS != 200 || c.Kubernetes.Burst != 400 || c.Kubernetes.Concurrency != 10 {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if cr.Harbor.RobotNamePrefix != "rotator-h-" || cr.RenewBefore != "30%" || cr.Restart.Concurrency != 5 {

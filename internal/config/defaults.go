@@ -8,10 +8,10 @@ func Default(c *Config) {
 		c.StateNamespace = "rotator-system"
 	}
 	if c.Kubernetes.QPS == 0 {
-		c.Kubernetes.QPS = 50
+		c.Kubernetes.QPS = 200
 	}
 	if c.Kubernetes.Burst == 0 {
-		c.Kubernetes.Burst = 100
+		c.Kubernetes.Burst = 400
 	}
 	if c.Kubernetes.Concurrency == 0 {
 		c.Kubernetes.Concurrency = 10

@@ -18,8 +18,11 @@ type Config struct {
 
 // Kubernetes client settings for a run.
 type Kubernetes struct {
-	// QPS and Burst of the client's rate limiter. client-go's default of 5 would make a write to
-	// 300 namespaces take minutes. Defaults 50 and 100.
+	// QPS and Burst of the client's rate limiter, shared by the client that writes and the one
+	// that records Events (which yields). A rotation over 300 namespaces is 1,200 writes: at the
+	// defaults 200 and 400 about 6 s; at 50, 24 s; at client-go's 5, four minutes
+	// (bench/RESULTS.md). The in-flight bound is Concurrency, and the API server's priority and
+	// fairness limits what one client gets.
 	QPS   float32 `json:"qps,omitempty"`
 	Burst int     `json:"burst,omitempty"`
 	// Concurrency is how many namespaces are written at once. Default 10.

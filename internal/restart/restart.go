@@ -34,7 +34,8 @@ type Restarter struct {
 	Concurrency int
 	// Timeout bounds the wait for each rollout. Default 5m.
 	Timeout time.Duration
-	// Poll is the interval between rollout status reads. Default 1s.
+	// Poll is the longest interval between rollout status reads (the first is
+	// 100ms, doubling up to Poll). Default 1s.
 	Poll time.Duration
 	// Clock provides time; tests inject a fake one. Default the real clock.
 	Clock clock.WithTicker

@@ -502,3 +502,36 @@ func TestRestartTrustSnapshot(t *testing.T) {
 		t.Errorf("%d GETs and %d patches, want 1 and 2 (patch, conflict, read, patch)", g, p)
 	}
 }
+
+// A rollout the controller finishes at once is seen done after the first short poll, and
+// later polls back off to Poll: 100ms, 200ms, 400ms, 800ms, then 1s each.
+func TestRolloutPollsBackOff(t *testing.T) {
+	d := deployment(ns, "web", podSpec("", "regcred"))
+	c := fake.NewClientset(d)
+	const notDoneReads = 6
+	gets := 0
+	c.PrependReactor("get", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		gets++
+		if gets > notDoneReads {
+			return false, nil, nil // the tracker's object: complete
+		}
+		pending := d.DeepCopy()
+		pending.Generation = 2 // the controller has not seen the patch yet
+		return true, pending, nil
+	})
+	fc := testingclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	stop := make(chan struct{})
+	defer close(stop)
+	go driveClock(fc, 100*time.Millisecond, stop)
+
+	r := &Restarter{Client: c, Clock: fc} // default 1s Poll
+	res := restartWithin(t, r, workloads()[:1], "v1", true)[0]
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	// The first read is the one before the patch; then the wait reads at 0, 0.1, 0.3, 0.7 and
+	// 1.5s (not done yet) and at 2.5s (done).
+	if want := 2500 * time.Millisecond; res.Duration != want {
+		t.Fatalf("rollout seen done after %v on the fake clock, want %v", res.Duration, want)
+	}
+}

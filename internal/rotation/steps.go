@@ -164,8 +164,14 @@ func (r *Runner) restartWorkloads(ctx context.Context, p *plan, fp string, rep *
 	}
 	start := r.Clock.Now()
 	done := 0
+	// restart.concurrency bounds the rollouts in progress at once; without the wait nothing is in
+	// progress for long, and the patches are writes like the others.
+	concurrency := p.cred.Restart.Concurrency
+	if p.skipRolloutWait {
+		concurrency = max(concurrency, r.Config.Kubernetes.Concurrency)
+	}
 	rs := &restart.Restarter{
-		Client: r.Kube, Concurrency: p.cred.Restart.Concurrency, Timeout: p.cred.Restart.Timeout.Duration, Clock: r.Clock,
+		Client: r.Kube, Concurrency: concurrency, Timeout: p.cred.Restart.Timeout.Duration, Clock: r.Clock,
 		// p.workloads were discovered by this run's plan: no GET before each patch.
 		TrustSnapshot: true,
 		Progress: func(res restart.Result) {

@@ -40,4 +40,3 @@ func TestStoreRoundTripKeepsPasswordsOutOfTheJSON(t *testing.T) {
 		t.Fatal("Known")
 	}
 }
-

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -67,26 +69,83 @@ func (e auditEvent) endStateWrite() bool {
 	return false
 }
 
-// auditLog reads the API server's audit log between marks (byte offsets).
+// auditLog reads the API server's audit log between marks. The API server rotates the file at
+// 100 MB (lumberjack, renaming it audit-<time>.log beside it), which a 2,000-namespace run
+// crosses: a mark names the file by inode, so the part renamed away is still read.
 type auditLog struct{ path string }
 
+// auditMark is a position in the log: the file (by inode) and the offset in it.
+type auditMark struct {
+	inode  uint64
+	offset int64
+}
+
 // mark is the current end of the log.
-func (a auditLog) mark() (int64, error) {
+func (a auditLog) mark() (auditMark, error) {
 	st, err := os.Stat(a.path)
 	if err != nil {
-		return 0, fmt.Errorf("audit log: %w", err)
+		return auditMark{}, fmt.Errorf("audit log: %w", err)
 	}
-	return st.Size(), nil
+	return auditMark{inode: inodeOf(st), offset: st.Size()}, nil
 }
 
 // since returns the completed requests of user after mark.
-func (a auditLog) since(mark int64, user string) ([]auditEvent, error) {
-	f, err := os.Open(a.path)
+func (a auditLog) since(m auditMark, user string) ([]auditEvent, error) {
+	files, err := a.parts()
+	if err != nil {
+		return nil, err
+	}
+	var out []auditEvent
+	found := false
+	for _, path := range files {
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("audit log: %w", err)
+		}
+		var from int64
+		switch {
+		case inodeOf(st) == m.inode:
+			found, from = true, m.offset
+		case !found:
+			continue // rotated away before the mark
+		}
+		evs, err := readAudit(path, from, user)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, evs...)
+	}
+	if !found {
+		return nil, fmt.Errorf("audit log %s: the file marked was rotated away and is gone", a.path)
+	}
+	return out, nil
+}
+
+// parts are the rotated files, oldest first (their names carry the time), then the live one.
+func (a auditLog) parts() ([]string, error) {
+	ext := filepath.Ext(a.path)
+	rotated, err := filepath.Glob(strings.TrimSuffix(a.path, ext) + "-*" + ext)
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(rotated)
+	return append(rotated, a.path), nil
+}
+
+func inodeOf(st os.FileInfo) uint64 {
+	if s, ok := st.Sys().(*syscall.Stat_t); ok {
+		return s.Ino
+	}
+	return 0
+}
+
+func readAudit(path string, from int64, user string) ([]auditEvent, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	defer f.Close()
-	if _, err := f.Seek(mark, io.SeekStart); err != nil {
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	return parseAudit(f, user)

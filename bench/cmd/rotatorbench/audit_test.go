@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -58,5 +60,44 @@ not a progress line (1s)
 		if got[k] != v {
 			t.Fatalf("%s: got %s, want %s", k, got[k], v)
 		}
+	}
+}
+
+// The API server renames its audit log when it reaches its size limit: requests logged before
+// the rename, after the mark, still count.
+func TestSinceFollowsRotation(t *testing.T) {
+	dir := t.TempDir()
+	a := auditLog{path: filepath.Join(dir, "audit.log")}
+	lines := strings.Split(strings.TrimSpace(auditSample), "\n")
+	if err := os.WriteFile(a.path, []byte(lines[0]+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := a.mark()
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, a.path, lines[1]+"\n") // after the mark, in the file then renamed
+	if err := os.Rename(a.path, filepath.Join(dir, "audit-2026-11-25T01-20-00.000.log")); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, a.path, lines[3]+"\n"+lines[4]+"\n") // the new live file
+	evs, err := a.since(m, "rotator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := summarise(evs); s.Total != 3 || s.detail() != "create events 1, patch deployments 1, update secrets 1" {
+		t.Fatalf("got %d requests (%s), want the event before the rename and the two after, not the secret before the mark", s.Total, s.detail())
+	}
+}
+
+func appendTo(t *testing.T, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -20,9 +20,11 @@ type childRun struct {
 	MaxRSSKiB int64
 	// RSSFloorKiB is rsswrap's own peak: MaxRSSKiB cannot be below it.
 	RSSFloorKiB int64
-	Stdout      []byte
-	Stderr      []byte
-	ExitCode    int
+	// CPU is the user and system time the process (and what it waited for) used.
+	CPU      time.Duration
+	Stdout   []byte
+	Stderr   []byte
+	ExitCode int
 }
 
 // spawner starts measured processes through rsswrap (bench/cmd/rsswrap): started directly by
@@ -58,9 +60,11 @@ func (s spawner) run(ctx context.Context, env []string, bin string, args ...stri
 	}
 	var rep struct {
 		MaxRSSKiB, WrapperHWMKiB int64
+		CPUSeconds               float64
 	}
 	if b, rerr := os.ReadFile(f.Name()); rerr == nil && json.Unmarshal(b, &rep) == nil {
 		run.MaxRSSKiB, run.RSSFloorKiB = rep.MaxRSSKiB, rep.WrapperHWMKiB
+		run.CPU = time.Duration(rep.CPUSeconds * float64(time.Second))
 	} else if err == nil {
 		return run, fmt.Errorf("%s: rsswrap wrote no report: %v", bin, rerr)
 	}

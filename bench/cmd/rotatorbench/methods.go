@@ -43,6 +43,9 @@ type measurement struct {
 	MaxRSSKiB int64
 	// RSSFloorKiB is the measuring wrapper's own peak, under which MaxRSSKiB cannot go.
 	RSSFloorKiB int64
+	// CPU is the process's user and system time: far below Wall when the client rate limit (or
+	// a wait) sets the pace, not the process.
+	CPU time.Duration
 	// Steps are the rotator's own step durations from its progress output.
 	Steps map[string]time.Duration
 	// Extrapolated is set when the wall time was measured on fewer namespaces and scaled.
@@ -84,7 +87,7 @@ func (r *runner) measure(ctx context.Context, method, user string, fn func() (ch
 	if err != nil {
 		return measurement{}, run, err
 	}
-	m := measurement{Method: method, Wall: run.wall(), Requests: summarise(evs), MaxRSSKiB: run.MaxRSSKiB, RSSFloorKiB: run.RSSFloorKiB}
+	m := measurement{Method: method, Wall: run.wall(), Requests: summarise(evs), MaxRSSKiB: run.MaxRSSKiB, RSSFloorKiB: run.RSSFloorKiB, CPU: run.CPU}
 	if !m.Requests.LastEndStateWrite.IsZero() {
 		m.EndState = m.Requests.LastEndStateWrite.Sub(run.Start)
 	}

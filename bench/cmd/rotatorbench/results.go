@@ -11,7 +11,7 @@ import (
 type summary struct {
 	Method               string
 	Runs                 []measurement
-	Wall, EndState       time.Duration // medians
+	Wall, EndState, CPU  time.Duration // medians
 	Requests, Writes     int           // medians
 	MaxRSSKiB            int64         // largest
 	Extrapolated         bool
@@ -20,20 +20,20 @@ type summary struct {
 
 func summarize(ms []measurement, method string) summary {
 	s := summary{Method: method}
-	var walls, ends []time.Duration
+	var walls, ends, cpus []time.Duration
 	var reqs, writes []int
 	for _, m := range ms {
 		if m.Method != method {
 			continue
 		}
 		s.Runs = append(s.Runs, m)
-		walls, ends = append(walls, m.Wall), append(ends, m.EndState)
+		walls, ends, cpus = append(walls, m.Wall), append(ends, m.EndState), append(cpus, m.CPU)
 		reqs, writes = append(reqs, m.Requests.Total), append(writes, m.Requests.Writes)
 		s.MaxRSSKiB = max(s.MaxRSSKiB, m.MaxRSSKiB)
 		s.Extrapolated = s.Extrapolated || m.Extrapolated
 		s.MeasuredOn = m.Namespaces
 	}
-	s.Wall, s.EndState = median(walls), median(ends)
+	s.Wall, s.EndState, s.CPU = median(walls), median(ends), median(cpus)
 	s.Requests, s.Writes = median(reqs), median(writes)
 	return s
 }
@@ -105,8 +105,8 @@ func render(rec record) string {
 	fl, rb := summarize(rec.Runs, methodFloor), summarize(rec.Runs, methodRunbook)
 	p("## Results at %d namespaces (medians of %d rounds)", rec.N, rec.Rounds)
 	p("")
-	p("| method | wall time | end state reached after | API requests (writes) | by verb | peak RSS |")
-	p("|---|---:|---:|---:|---|---:|")
+	p("| method | wall time | end state reached after | CPU time | API requests (writes) | by verb | peak RSS |")
+	p("|---|---:|---:|---:|---:|---|---:|")
 	for _, s := range []summary{rw, rd, fl, rb} {
 		if len(s.Runs) == 0 {
 			continue
@@ -115,14 +115,14 @@ func render(rec record) string {
 		if s.Extrapolated {
 			name += fmt.Sprintf(" ¹")
 		}
-		p("| %s | %s | %s | %d (%d) | %s | %.1f MiB |", name, secs(s.Wall), secs(s.EndState), s.Requests, s.Writes, s.Runs[0].Requests.verbs(), mib(s.MaxRSSKiB))
+		p("| %s | %s | %s | %s | %d (%d) | %s | %.1f MiB |", name, secs(s.Wall), secs(s.EndState), secs(s.CPU), s.Requests, s.Writes, s.Runs[0].Requests.verbs(), mib(s.MaxRSSKiB))
 	}
 	if rb.Extrapolated {
 		p("")
 		p("¹ **Extrapolated:** the runbook was timed on %d of the %d namespaces and its times scaled by %d/%d; its request counts are those of the %d namespaces it ran on.", rb.MeasuredOn, rec.N, rec.N, rb.MeasuredOn, rb.MeasuredOn)
 	}
 	p("")
-	p("*Wall time* is the process from start to exit. *End state reached after* is from the process start to the API server's answer to the last write of a Secret, ServiceAccount or Deployment (audit log timestamps), i.e. when every namespace was done. Requests are counted at the API server from its audit log, by the identity each method runs as. Peak RSS is the process's max RSS as `wait4` reports it to `bench/cmd/rsswrap`, a small wrapper each process is started through (started directly by the benchmark, a child would report the benchmark's own peak: Go starts children with vfork); for the runbook it is the largest single kubectl or bash process. The wrapper's own peak, %.1f MiB, is a floor under every number.", mib(rssFloor(rec)))
+	p("*CPU time* is the process's user and system time (for the runbook, of all its kubectl processes). *Wall time* is the process from start to exit; the rotator's includes the events it sends after its writes (one per Secret and per restarted workload, counted in its requests). *End state reached after* is from the process start to the API server's answer to the last write of a Secret, ServiceAccount or Deployment (audit log timestamps), i.e. when every namespace was done. Requests are counted at the API server from its audit log, by the identity each method runs as. Peak RSS is the process's max RSS as `wait4` reports it to `bench/cmd/rsswrap`, a small wrapper each process is started through (started directly by the benchmark, a child would report the benchmark's own peak: Go starts children with vfork); for the runbook it is the largest single kubectl or bash process. The wrapper's own peak, %.1f MiB, is a floor under every number.", mib(rssFloor(rec)))
 	p("")
 
 	p("## Targets")
@@ -138,6 +138,9 @@ func render(rec record) string {
 		p("| rotator at least 10x faster than the runbook (end state, rotator write phase) | %.1fx (%s vs %s) | %s |", r, secs(rb.EndState), secs(rw.EndState), verdict(r >= 10))
 		if len(rd.Runs) > 0 {
 			p("| the same, `rotate now` as shipped (it waits for every rollout; the runbook for none), wall time | %.1fx (%s vs %s) | not a target ² |", ratio(rb.Wall, rd.Wall), secs(rb.Wall), secs(rd.Wall))
+		}
+		if len(fl.Runs) > 0 {
+			p("| for reference: the floor vs the runbook, at the same client rate limit | %.1fx (%s vs %s) | the most any client at qps %.0f can reach here |", ratio(rb.EndState, fl.EndState), secs(rb.EndState), secs(fl.EndState), rec.Defaults.QPS)
 		}
 	}
 	for _, nm := range rec.Noop {
@@ -191,15 +194,15 @@ func render(rec record) string {
 
 	p("## Every run")
 	p("")
-	p("| round | method | namespaces | wall | end state | requests by verb and resource | peak RSS | rotator steps |")
-	p("|---:|---|---:|---:|---:|---|---:|---|")
+	p("| round | method | namespaces | wall | end state | CPU | requests by verb and resource | peak RSS | rotator steps |")
+	p("|---:|---|---:|---:|---:|---:|---|---:|---|")
 	all := append(append([]measurement(nil), rec.Runs...), rec.Noop...)
 	for _, m := range append(append(all, rec.Probe...), rec.Scale...) {
 		wall := secs(m.Wall)
 		if m.Extrapolated {
 			wall = fmt.Sprintf("%s (measured %s)", wall, secs(m.MeasuredWall))
 		}
-		p("| %d | %s | %d | %s | %s | %s | %.1f MiB | %s |", m.Round, m.Method, m.Namespaces, wall, secs(m.EndState), m.Requests.detail(), mib(m.MaxRSSKiB), steps(m.Steps))
+		p("| %d | %s | %d | %s | %s | %s | %s | %.1f MiB | %s |", m.Round, m.Method, m.Namespaces, wall, secs(m.EndState), secs(m.CPU), m.Requests.detail(), mib(m.MaxRSSKiB), steps(m.Steps))
 	}
 	return w.String()
 }

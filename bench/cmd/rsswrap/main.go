@@ -1,4 +1,5 @@
-// Command rsswrap runs a command and writes its peak resident set size to a file, as JSON.
+// Command rsswrap runs a command and writes its peak resident set size (and CPU time) to a file,
+// as JSON.
 //
 // The benchmark starts every measured process through it because the max RSS that wait4 reports
 // for a child started directly by a large Go process is the parent's: Go starts children with
@@ -29,6 +30,8 @@ type report struct {
 	MaxRSSKiB int64 `json:"maxRSSKiB"`
 	// WrapperHWMKiB is rsswrap's own peak when it started the child: a floor under MaxRSSKiB.
 	WrapperHWMKiB int64 `json:"wrapperHWMKiB"`
+	// CPUSeconds is the user and system CPU time of the child and its waited-for descendants.
+	CPUSeconds float64 `json:"cpuSeconds"`
 }
 
 func main() {
@@ -50,6 +53,7 @@ func main() {
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rep.MaxRSSKiB = ru.Maxrss // KiB on Linux
+		rep.CPUSeconds = tv(ru.Utime) + tv(ru.Stime)
 	}
 	b, _ := json.Marshal(rep)
 	if err := os.WriteFile(*out, b, 0o600); err != nil {
@@ -58,6 +62,8 @@ func main() {
 	}
 	os.Exit(cmd.ProcessState.ExitCode())
 }
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
 // selfHWM is this process's peak resident set so far (VmHWM), in KiB.
 func selfHWM() int64 {

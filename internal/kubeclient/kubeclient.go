@@ -1,0 +1,42 @@
+// Package kubeclient builds the rotator's Kubernetes clients from one rest.Config: the client
+// that reads and writes, and the one that records Events, under one shared rate limit in which
+// Events yield to everything else.
+package kubeclient
+
+import (
+	"fmt"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// Clients are the two clients of one process.
+type Clients struct {
+	// Main reads and writes Secrets, ServiceAccounts, workloads, leases and state.
+	Main kubernetes.Interface
+	// Events records Events; its requests wait while Main's wait for the rate limit.
+	Events kubernetes.Interface
+}
+
+// New builds both clients from rc (not modified) with userAgent, at qps and burst together.
+func New(rc *rest.Config, userAgent string, qps float32, burst int) (Clients, error) {
+	if qps <= 0 || burst <= 0 {
+		return Clients{}, fmt.Errorf("kubernetes client: qps and burst must be positive (got %g and %d)", qps, burst)
+	}
+	b := newBudget(qps, burst)
+	mainCfg, eventsCfg := rest.CopyConfig(rc), rest.CopyConfig(rc)
+	mainCfg.UserAgent, eventsCfg.UserAgent = userAgent, userAgent
+	mainCfg.RateLimiter = first{b}
+	// 1/qps: a writer that waits needs about one token's time to get it.
+	eventsCfg.RateLimiter = yielding{b: b, recheck: max(time.Duration(float64(time.Second)/float64(qps)), time.Millisecond)}
+	main, err := kubernetes.NewForConfig(mainCfg)
+	if err != nil {
+		return Clients{}, err
+	}
+	events, err := kubernetes.NewForConfig(eventsCfg)
+	if err != nil {
+		return Clients{}, err
+	}
+	return Clients{Main: main, Events: events}, nil
+}
