@@ -11,6 +11,7 @@ import (
 
 	"github.com/rotatorhq/rotator/internal/sandbox/gitlabdouble"
 	"github.com/rotatorhq/rotator/providers"
+	"github.com/rotatorhq/rotator/providers/internal/retry"
 )
 
 // GitLab's refusals become the providers sentinels with messages that say what to fix.
@@ -148,7 +149,7 @@ func TestServerErrors(t *testing.T) {
 func TestRetryStopsWithContext(t *testing.T) {
 	f := newFixture(t)
 	p := f.provider(Options{Group: true})
-	p.retry.sleep = sleepCtx
+	p.retry.Sleep = retry.SleepCtx
 	f.double.Inject(gitlabdouble.Fault{Method: "GET", PathPrefix: "/api/v4/", Status: 429, RetryAfter: "20", Times: 5})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()

@@ -80,7 +80,7 @@ func (f *fixture) provider(o Options) *Provider {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	p.retry.sleep = func(ctx context.Context, d time.Duration) error {
+	p.retry.Sleep = func(ctx context.Context, d time.Duration) error {
 		f.sleeps = append(f.sleeps, d)
 		return ctx.Err()
 	}

@@ -23,6 +23,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/rotatorhq/rotator/providers"
+	"github.com/rotatorhq/rotator/providers/internal/retry"
 )
 
 // TokenKind is the kind of token a Provider issues.
@@ -74,7 +75,7 @@ type Provider struct {
 	username string
 	now      func() time.Time
 	log      *slog.Logger
-	retry    retryPolicy
+	retry    retry.Policy
 	tokens   tokenAPI
 }
 
@@ -143,7 +144,7 @@ func New(o Options) (*Provider, error) {
 	}
 	p := &Provider{
 		url: base.Redacted(), kind: o.Kind, group: o.Group, username: o.Username,
-		now: now, log: logger.With("provider", "gitlab"), retry: defaultRetryPolicy(),
+		now: now, log: logger.With("provider", "gitlab"), retry: retry.Default(),
 	}
 	switch o.Kind {
 	case DeployToken:

@@ -134,13 +134,13 @@ func TestUnreachable(t *testing.T) {
 	srv.Close() // nothing listens there any more: connection refused
 	p, _ := New(Options{URL: url, Username: "admin", Password: "pw"})
 	s := &sleeps{}
-	p.retry.sleep = s.sleep
+	p.retry.Sleep = s.sleep
 	err := p.Ping(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "refused the connection") || !strings.Contains(err.Error(), url) {
 		t.Errorf("err = %v, want a connection refused hint naming the URL", err)
 	}
-	if len(s.got()) != p.retry.attempts-1 {
-		t.Errorf("retried %d times, want %d", len(s.got()), p.retry.attempts-1)
+	if len(s.got()) != p.retry.Attempts-1 {
+		t.Errorf("retried %d times, want %d", len(s.got()), p.retry.Attempts-1)
 	}
 }
 

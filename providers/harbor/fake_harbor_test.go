@@ -365,6 +365,6 @@ func newTestProvider(t *testing.T, f *fakeHarbor, opts ...func(*Options)) (*Prov
 		t.Fatalf("New: %v", err)
 	}
 	s := &sleeps{}
-	p.retry.sleep = s.sleep
+	p.retry.Sleep = s.sleep
 	return p, s
 }

@@ -34,7 +34,7 @@ func TestAgainstHarborDouble(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &sleeps{}
-	p.retry.sleep = s.sleep
+	p.retry.Sleep = s.sleep
 	ctx := context.Background()
 
 	one, several := testSpec("team-a"), testSpec("team-a", "team-b")

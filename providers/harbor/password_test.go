@@ -34,7 +34,7 @@ func TestPasswordFuncIsReadAtEveryRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.retry.sleep = (&sleeps{}).sleep
+	p.retry.Sleep = (&sleeps{}).sleep
 	ctx := context.Background()
 	spec := testSpec("team-a")
 	if _, err := p.List(ctx, spec); err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/user"
 
 	"github.com/rotatorhq/rotator/providers"
+	"github.com/rotatorhq/rotator/providers/internal/retry"
 )
 
 // DefaultRobotPrefix is Harbor's default ROBOT_NAME_PREFIX, put before every robot's stored name.
@@ -63,7 +64,7 @@ type Provider struct {
 	robotPrefix string
 	now         func() time.Time
 	log         *slog.Logger
-	retry       retryPolicy
+	retry       retry.Policy
 
 	robots   robotAPI
 	projects projectAPI
@@ -144,7 +145,7 @@ func New(o Options) (*Provider, error) {
 		robotPrefix: robotPrefix,
 		now:         now,
 		log:         logger.With("provider", "harbor"),
-		retry:       defaultRetryPolicy(),
+		retry:       retry.Default(),
 		robots:      api.Robot,
 		projects:    api.Project,
 		users:       api.User,

@@ -3,36 +3,10 @@ package harbor
 import (
 	"context"
 	"errors"
-	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
-	"strconv"
-	"syscall"
-	"time"
+
+	"github.com/rotatorhq/rotator/providers/internal/retry"
 )
-
-// retryPolicy bounds how often and how long a Harbor call is repeated.
-type retryPolicy struct {
-	attempts  int           // tries in all, the first one included
-	baseDelay time.Duration // first backoff, doubled on each retry
-	maxDelay  time.Duration // cap of the backoff and of a Retry-After
-	// attemptTimeout bounds one try. go-client v0.213.1 (go-openapi/runtime v0.21) drops its own
-	// 30s default as soon as a context is passed, so without it a Harbor that accepts the
-	// connection and never answers would block the rotation forever.
-	attemptTimeout time.Duration
-	sleep          func(ctx context.Context, d time.Duration) error
-}
-
-func defaultRetryPolicy() retryPolicy {
-	return retryPolicy{
-		attempts:       4,
-		baseDelay:      500 * time.Millisecond,
-		maxDelay:       30 * time.Second,
-		attemptTimeout: 30 * time.Second,
-		sleep:          sleepCtx,
-	}
-}
 
 // idempotency says whether a call may be repeated after it may have reached Harbor.
 type idempotency bool
@@ -45,89 +19,44 @@ const (
 	notIdempotent idempotency = false
 )
 
-// do runs fn with a per-attempt deadline and repeats it while the failure is worth retrying.
-// It returns fn's last error (an *APIError when Harbor answered, noting when retries ran out)
-// for explain to describe.
+// do runs fn in the retry loop (a deadline per attempt, back-off, Retry-After). It returns fn's
+// last error (an *APIError when Harbor answered, noting when retries ran out) for explain.
 func (p *Provider) do(ctx context.Context, name string, idem idempotency, fn func(ctx context.Context) error) error {
-	for attempt := 1; ; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, p.retry.attemptTimeout)
-		err := fn(actx)
-		cancel()
-		// http.Client wraps statusTransport's *APIError in a *url.Error that repeats method and
-		// URL; the APIError alone says it all.
-		var apiErr *APIError
-		if errors.As(err, &apiErr) {
-			err = apiErr
-		}
-		if err == nil || ctx.Err() != nil {
-			return err
-		}
-		delay, ok := p.retryDelay(err, idem, attempt)
-		if !ok {
-			return err
-		}
-		if attempt >= p.retry.attempts {
-			return fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
-		}
-		p.log.LogAttrs(ctx, slog.LevelInfo, "retrying Harbor call",
-			slog.String("call", name), slog.Int("attempt", attempt), slog.Duration("delay", delay),
-			slog.String("error", err.Error()))
-		if serr := p.retry.sleep(ctx, delay); serr != nil {
-			return fmt.Errorf("%w (stopped retrying: %w)", err, serr)
-		}
-	}
+	return p.retry.Do(ctx, retry.Call{
+		Name: name, System: "Harbor", Log: p.log,
+		Unwrap: func(err error) error {
+			var apiErr *APIError
+			if errors.As(err, &apiErr) {
+				return apiErr
+			}
+			return nil
+		},
+		Classify: func(err error, attempt int) retry.Decision { return p.classify(err, idem, attempt) },
+	}, fn)
 }
 
-// retryDelay says whether err is worth another attempt, and after how long.
-func (p *Provider) retryDelay(err error, idem idempotency, attempt int) (time.Duration, bool) {
-	backoff := min(p.retry.baseDelay<<(attempt-1), p.retry.maxDelay)
-
-	// A refused connection never reached Harbor: safe to repeat, even a create.
-	if errors.Is(err, syscall.ECONNREFUSED) {
-		return backoff, true
+// classify: a refused connection is always retried; for idempotent calls also 429 and 5xx
+// (after Retry-After, capped at the policy's MaxDelay) and timeouts.
+func (p *Provider) classify(err error, idem idempotency, attempt int) retry.Decision {
+	backoff := p.retry.Backoff(attempt)
+	if retry.Refused(err) {
+		return retry.After(backoff)
 	}
 	if idem != idempotent {
-		return 0, false
+		return retry.Decision{}
 	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
 		if apiErr.Status != http.StatusTooManyRequests && apiErr.Status < 500 {
-			return 0, false
+			return retry.Decision{}
 		}
-		if d, ok := p.parseRetryAfter(apiErr.retryAfter); ok {
-			return min(d, p.retry.maxDelay), true
+		if d, ok := retry.ParseRetryAfter(apiErr.retryAfter, p.now()); ok {
+			return retry.After(min(d, p.retry.MaxDelay))
 		}
-		return backoff, true
+		return retry.After(backoff)
 	}
-	var netErr net.Error
-	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout() {
-		return backoff, true
+	if retry.Timeout(err) {
+		return retry.After(backoff)
 	}
-	return 0, false
-}
-
-// parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
-func (p *Provider) parseRetryAfter(v string) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		// Clamp before multiplying so a huge value cannot overflow into a negative delay.
-		return time.Duration(min(max(secs, 0), 24*60*60)) * time.Second, true
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		return max(at.Sub(p.now()), 0), true
-	}
-	return 0, false
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return retry.Decision{}
 }

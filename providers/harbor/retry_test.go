@@ -121,32 +121,12 @@ func TestAttemptTimeout(t *testing.T) {
 
 	p, _ := New(Options{URL: srv.URL, Username: "admin", Password: "pw"})
 	s := &sleeps{}
-	p.retry.sleep = s.sleep
-	p.retry.attemptTimeout = 100 * time.Millisecond
+	p.retry.Sleep = s.sleep
+	p.retry.AttemptTimeout = 100 * time.Millisecond
 	if err := p.Ping(context.Background()); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
 	if calls.Load() != 2 || len(s.got()) != 1 {
 		t.Errorf("%d calls, %d retries; want the hung call retried once", calls.Load(), len(s.got()))
-	}
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	p := &Provider{now: func() time.Time { return fakeNow }}
-	for v, want := range map[string]time.Duration{
-		"0":  0,
-		"5":  5 * time.Second,
-		"-3": 0,
-		fakeNow.Add(-time.Minute).Format(http.TimeFormat): 0,
-		fakeNow.Add(time.Minute).Format(http.TimeFormat):  time.Minute,
-	} {
-		if got, ok := p.parseRetryAfter(v); !ok || got != want {
-			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v", v, got, ok, want)
-		}
-	}
-	for _, v := range []string{"", "soon"} {
-		if _, ok := p.parseRetryAfter(v); ok {
-			t.Errorf("parseRetryAfter(%q) accepted", v)
-		}
 	}
 }
