@@ -2,21 +2,18 @@ package gitlab
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"unicode"
 
 	"github.com/rotatorhq/rotator/providers"
+	"github.com/rotatorhq/rotator/providers/internal/endpoint"
 )
 
 // ErrNotOwned is returned (wrapped) by Revoke when the token's name does not carry the spec's
@@ -166,34 +163,8 @@ func (p *Provider) explain(c call, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%s: %w", c.what, err)
 	}
-	var (
-		hostname         x509.HostnameError
-		unknownAuthority x509.UnknownAuthorityError
-		invalidCert      x509.CertificateInvalidError
-		verification     *tls.CertificateVerificationError
-		recordHeader     tls.RecordHeaderError
-		dnsErr           *net.DNSError
-		netErr           net.Error
-	)
-	switch {
-	case errors.As(err, &hostname):
-		return fmt.Errorf("%s: GitLab at %s presented a TLS certificate that is not valid for its host name: "+
-			"use the host name the certificate was issued for in gitlab.url: %w", c.what, p.url, err)
-	case errors.As(err, &unknownAuthority) || errors.As(err, &invalidCert) || errors.As(err, &verification):
-		return fmt.Errorf("%s: GitLab at %s presented a TLS certificate the rotator does not trust: set gitlab.caFile "+
-			"to the CA bundle of GitLab's certificate (or gitlab.insecureSkipVerify, for a test GitLab only): %w", c.what, p.url, err)
-	case errors.As(err, &recordHeader):
-		return fmt.Errorf("%s: GitLab at %s did not answer TLS: check http:// versus https:// in gitlab.url: %w", c.what, p.url, err)
-	case errors.As(err, &dnsErr):
-		return fmt.Errorf("%s: cannot resolve the host of %s: check gitlab.url and DNS: %w", c.what, p.url, err)
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("%s: GitLab at %s refused the connection: check the URL and port in gitlab.url and that GitLab is running: %w",
-			c.what, p.url, err)
-	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
-		return fmt.Errorf("%s: GitLab at %s did not answer in time: check the network path (proxy, firewall) and GitLab's health: %w",
-			c.what, p.url, err)
-	case errors.As(err, &netErr):
-		return fmt.Errorf("%s: cannot reach GitLab at %s: check gitlab.url and the network path (proxy, firewall): %w", c.what, p.url, err)
+	if explained, ok := (endpoint.Endpoint{System: "GitLab", Field: "gitlab", URL: p.url}).ExplainConnError(c.what, err); ok {
+		return explained
 	}
 	return fmt.Errorf("%s: %w", c.what, err)
 }

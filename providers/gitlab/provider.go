@@ -16,13 +16,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/rotatorhq/rotator/providers"
+	"github.com/rotatorhq/rotator/providers/internal/endpoint"
 	"github.com/rotatorhq/rotator/providers/internal/retry"
 )
 
@@ -85,7 +84,7 @@ var _ providers.Provider = (*Provider)(nil)
 // once.
 func New(o Options) (*Provider, error) {
 	var problems []error
-	base, err := parseBaseURL(o.URL)
+	base, err := endpoint.Endpoint{System: "GitLab", Field: "gitlab"}.ParseBaseURL(o.URL, "/api/v4", "set tokenFrom instead")
 	if err != nil {
 		problems = append(problems, err)
 	}
@@ -155,38 +154,6 @@ func New(o Options) (*Provider, error) {
 		p.tokens = groupAccessTokens{api: client.GroupAccessTokens}
 	}
 	return p, nil
-}
-
-// parseBaseURL accepts GitLab's base URL with or without a trailing /api/v4 and returns it
-// without that suffix.
-func parseBaseURL(raw string) (*url.URL, error) {
-	if raw == "" {
-		return nil, errors.New("gitlab: url is required, e.g. https://gitlab.example.com")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		// url.Parse quotes the input; it may hold a password, so do not wrap its error.
-		return nil, errors.New("gitlab: url is not a valid URL, e.g. https://gitlab.example.com")
-	}
-	var problems []string
-	if u.Scheme != "http" && u.Scheme != "https" {
-		problems = append(problems, "the scheme must be https:// (or http:// for a local test GitLab)")
-	}
-	if u.Host == "" {
-		problems = append(problems, "it has no host")
-	}
-	if u.User != nil {
-		problems = append(problems, "it must not hold credentials: set tokenFrom instead")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		problems = append(problems, "it must not have a query or fragment")
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("gitlab: url %q: %s", u.Redacted(), strings.Join(problems, "; "))
-	}
-	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/api/v4")
-	u.RawPath = ""
-	return u, nil
 }
 
 func isLoopback(host string) bool {

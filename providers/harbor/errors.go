@@ -2,19 +2,16 @@ package harbor
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"syscall"
 	"unicode"
 
 	"github.com/rotatorhq/rotator/providers"
+	"github.com/rotatorhq/rotator/providers/internal/endpoint"
 )
 
 // ErrNotOwned is returned (wrapped) by Revoke when the robot's name does not carry the spec's
@@ -138,37 +135,8 @@ func (p *Provider) explain(c call, err error) error {
 		return fmt.Errorf("%s: %w", c.what, err)
 	}
 
-	var (
-		hostname         x509.HostnameError
-		unknownAuthority x509.UnknownAuthorityError
-		invalidCert      x509.CertificateInvalidError
-		verification     *tls.CertificateVerificationError
-		recordHeader     tls.RecordHeaderError
-		dnsErr           *net.DNSError
-		netErr           net.Error
-	)
-	switch {
-	case errors.As(err, &hostname):
-		return fmt.Errorf("%s: Harbor at %s presented a TLS certificate that is not valid for its host name: "+
-			"use the host name the certificate was issued for in the config: %w", c.what, p.url, err)
-	case errors.As(err, &unknownAuthority) || errors.As(err, &invalidCert) || errors.As(err, &verification):
-		return fmt.Errorf("%s: Harbor at %s presented a TLS certificate the rotator does not trust: "+
-			"set the CA bundle of Harbor's certificate in the config (or set insecureSkipVerify explicitly, for a test Harbor only): %w",
-			c.what, p.url, err)
-	case errors.As(err, &recordHeader):
-		return fmt.Errorf("%s: Harbor at %s did not answer TLS: check http:// versus https:// in the configured URL: %w",
-			c.what, p.url, err)
-	case errors.As(err, &dnsErr):
-		return fmt.Errorf("%s: cannot resolve the host of %s: check the Harbor URL in the config and DNS: %w", c.what, p.url, err)
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("%s: Harbor at %s refused the connection: check the URL and port in the config and that Harbor is running: %w",
-			c.what, p.url, err)
-	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
-		return fmt.Errorf("%s: Harbor at %s did not answer in time: check the network path (proxy, firewall) and Harbor's health: %w",
-			c.what, p.url, err)
-	case errors.As(err, &netErr):
-		return fmt.Errorf("%s: cannot reach Harbor at %s: check the URL and the network path (proxy, firewall): %w",
-			c.what, p.url, err)
+	if explained, ok := (endpoint.Endpoint{System: "Harbor", Field: "harbor", URL: p.url}).ExplainConnError(c.what, err); ok {
+		return explained
 	}
 	return fmt.Errorf("%s: %w", c.what, err)
 }

@@ -9,11 +9,9 @@ package harbor
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/user"
 
 	"github.com/rotatorhq/rotator/providers"
+	"github.com/rotatorhq/rotator/providers/internal/endpoint"
 	"github.com/rotatorhq/rotator/providers/internal/retry"
 )
 
@@ -93,7 +92,7 @@ type userAPI interface {
 // credentials. All problems with o are reported at once.
 func New(o Options) (*Provider, error) {
 	var problems []error
-	base, err := parseBaseURL(o.URL)
+	base, err := endpoint.Endpoint{System: "Harbor", Field: "harbor"}.ParseBaseURL(o.URL, apiBasePath, "set username and password instead")
 	if err != nil {
 		problems = append(problems, err)
 	}
@@ -150,38 +149,6 @@ func New(o Options) (*Provider, error) {
 		projects:    api.Project,
 		users:       api.User,
 	}, nil
-}
-
-// parseBaseURL accepts Harbor's base URL with or without a trailing /api/v2.0 and returns it
-// without that suffix.
-func parseBaseURL(raw string) (*url.URL, error) {
-	if raw == "" {
-		return nil, errors.New("harbor: url is required, e.g. https://harbor.example.com")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		// url.Parse quotes the input; it may hold a password, so do not wrap its error.
-		return nil, errors.New("harbor: url is not a valid URL, e.g. https://harbor.example.com")
-	}
-	var problems []string
-	if u.Scheme != "http" && u.Scheme != "https" {
-		problems = append(problems, "the scheme must be https:// (or http:// for a local test Harbor)")
-	}
-	if u.Host == "" {
-		problems = append(problems, "it has no host")
-	}
-	if u.User != nil {
-		problems = append(problems, "it must not hold credentials: set username and password instead")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		problems = append(problems, "it must not have a query or fragment")
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("harbor: url %q: %s", u.Redacted(), strings.Join(problems, "; "))
-	}
-	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), apiBasePath)
-	u.RawPath = ""
-	return u, nil
 }
 
 func isLoopback(host string) bool {
