@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rotatorhq/rotator/internal/sandbox/registrytoken"
+	"github.com/rotatorhq/rotator/internal/sandbox/requestlog"
 )
 
 const (
@@ -57,6 +58,8 @@ type Server struct {
 	issuer *registrytoken.Issuer
 	proxy  *httputil.ReverseProxy
 
+	requests *requestlog.Log // its own lock
+
 	mu           sync.Mutex
 	users        []*User
 	groups       []*namespace
@@ -68,7 +71,6 @@ type Server struct {
 	nextBotID    int64
 	maxLifetime  int
 	refuseNew    bool
-	requests     []Request
 	faults       []*Fault
 }
 
@@ -84,7 +86,8 @@ func New(o Options) (*Server, error) {
 		o.MaxTokenLifetimeDays = DefaultMaxTokenLifetimeDays
 	}
 	s := &Server{
-		o: o, issuer: o.Issuer, maxLifetime: o.MaxTokenLifetimeDays,
+		requests: newRequestLog(),
+		o:        o, issuer: o.Issuer, maxLifetime: o.MaxTokenLifetimeDays,
 		deployTokens: map[int64]*deployToken{}, accessTokens: map[int64]*accessToken{},
 		nextDeployID: 1, nextAccessID: 1, nextBotID: 1000,
 	}
@@ -132,7 +135,7 @@ func (s *Server) RegistryHandler() http.Handler {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, api, registry bool) {
-	s.record(r)
+	s.requests.Record(r)
 	if f := s.takeFault(r); f != nil {
 		writeFault(w, f)
 		return

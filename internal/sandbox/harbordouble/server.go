@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rotatorhq/rotator/internal/sandbox/registrytoken"
+	"github.com/rotatorhq/rotator/internal/sandbox/requestlog"
 )
 
 const (
@@ -56,11 +57,12 @@ type Server struct {
 	projects []*project // fixed at New, read without the lock
 	proxy    *httputil.ReverseProxy
 
-	mu       sync.Mutex
-	robots   map[int64]*robot
-	nextID   int64
-	requests []Request
-	faults   []*fault
+	requests *requestlog.Log // its own lock
+
+	mu     sync.Mutex
+	robots map[int64]*robot
+	nextID int64
+	faults []*fault
 }
 
 // New validates o and returns a Server holding o.Projects and no robots.
@@ -78,7 +80,7 @@ func New(o Options) (*Server, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Server{o: o, issuer: o.Issuer, robots: map[int64]*robot{}, nextID: 1}
+	s := &Server{o: o, issuer: o.Issuer, robots: map[int64]*robot{}, nextID: 1, requests: newRequestLog()}
 	if s.issuer == nil {
 		var err error
 		if s.issuer, err = registrytoken.NewIssuer("harbor-token-issuer", "harbor-registry"); err != nil {
@@ -108,7 +110,7 @@ func (s *Server) now() time.Time { return s.o.Now() }
 // ServeHTTP records the request, applies an injected fault if one matches, then serves it as
 // Harbor would.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.record(r)
+	s.requests.Record(r)
 	if status := s.takeFault(r); status != 0 {
 		writeFault(w, status)
 		return
