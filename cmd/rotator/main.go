@@ -25,7 +25,9 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopProfiles := startProfiles(os.Getenv(profileDirEnv))
 	err := newRootCommand(defaultDeps()).ExecuteContext(ctx)
+	stopProfiles()
 	os.Exit(exitCode(err))
 }
 

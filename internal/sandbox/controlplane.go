@@ -24,9 +24,9 @@ type controlPlane struct {
 	URL string
 	// CAFile is the API server's self-signed serving certificate.
 	CAFile string
-	// AdminKubeconfig is system:masters; RotatorKubeconfig is the user "rotator", which holds
-	// only what RBAC grants it.
-	AdminKubeconfig, RotatorKubeconfig string
+	// AdminKubeconfig is system:masters; RotatorKubeconfig is the user "rotator" and
+	// DoctorKubeconfig the user "rotator-doctor", which hold only what RBAC grants them.
+	AdminKubeconfig, RotatorKubeconfig, DoctorKubeconfig string
 	// AuditLog has one JSON line per request the API server answered, so tests can prove that a
 	// command wrote nothing, at the server itself.
 	AuditLog string
@@ -36,6 +36,7 @@ type controlPlane struct {
 const (
 	adminUser   = "admin"
 	rotatorUser = "rotator"
+	doctorUser  = "rotator-doctor"
 )
 
 func startControlPlane(ctx context.Context, dir string) (*controlPlane, error) {
@@ -115,11 +116,16 @@ func startControlPlane(ctx context.Context, dir string) (*controlPlane, error) {
 	}
 	cp.AdminKubeconfig = filepath.Join(dir, "admin.kubeconfig")
 	cp.RotatorKubeconfig = filepath.Join(dir, "rotator.kubeconfig")
+	cp.DoctorKubeconfig = filepath.Join(dir, "doctor.kubeconfig")
 	if err := writeKubeconfig(cp.AdminKubeconfig, cp.URL, cp.CAFile, adminUser, secrets.adminToken); err != nil {
 		cp.stop()
 		return nil, err
 	}
 	if err := writeKubeconfig(cp.RotatorKubeconfig, cp.URL, cp.CAFile, rotatorUser, secrets.rotatorToken); err != nil {
+		cp.stop()
+		return nil, err
+	}
+	if err := writeKubeconfig(cp.DoctorKubeconfig, cp.URL, cp.CAFile, doctorUser, secrets.doctorToken); err != nil {
 		cp.stop()
 		return nil, err
 	}
@@ -180,8 +186,8 @@ func (cp *controlPlane) pids() []int {
 }
 
 type controlPlaneSecrets struct {
-	saKey, saPub, tokens, auditPolicy string
-	adminToken, rotatorToken          string
+	saKey, saPub, tokens, auditPolicy     string
+	adminToken, rotatorToken, doctorToken string
 }
 
 // writeControlPlaneSecrets writes the ServiceAccount signing key pair, the static token file
@@ -207,9 +213,9 @@ func writeControlPlaneSecrets(dir string) (controlPlaneSecrets, error) {
 	if err := os.WriteFile(s.saPub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o600); err != nil {
 		return s, err
 	}
-	s.adminToken, s.rotatorToken = randomHex(24), randomHex(24)
-	tokens := fmt.Sprintf("%s,%s,%s,system:masters\n%s,%s,%s\n",
-		s.adminToken, adminUser, adminUser, s.rotatorToken, rotatorUser, rotatorUser)
+	s.adminToken, s.rotatorToken, s.doctorToken = randomHex(24), randomHex(24), randomHex(24)
+	tokens := fmt.Sprintf("%s,%s,%s,system:masters\n%s,%s,%s\n%s,%s,%s\n",
+		s.adminToken, adminUser, adminUser, s.rotatorToken, rotatorUser, rotatorUser, s.doctorToken, doctorUser, doctorUser)
 	if err := os.WriteFile(s.tokens, []byte(tokens), 0o600); err != nil {
 		return s, err
 	}

@@ -11,14 +11,31 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// RotatorClusterRole is the sandbox's copy of what the rotator needs cluster-wide; deploy/ holds
-// the manifests users apply. It is loaded from deploy/rbac/clusterrole.yaml when the rig runs from
-// the repository, so the sandbox proves the shipped RBAC, not a private copy of it.
-const rotatorClusterRoleName = "rotator"
+// The sandbox binds its users to the very ClusterRoles deploy/rbac ships, loaded from the
+// repository, so the sandbox proves the shipped RBAC, not a private copy of it.
+const (
+	rotatorClusterRoleName = "rotator"
+	rotatorClusterRoleFile = "deploy/rbac/clusterrole.yaml"
+	doctorClusterRoleFile  = "deploy/rbac/clusterrole-doctor.yaml"
+)
 
-// GrantRotator binds the "rotator" user to the rotator ClusterRole.
+// GrantRotator binds the "rotator" user to the rotator ClusterRole, and the "rotator-doctor"
+// user to the doctor's.
 func (r *Rig) GrantRotator(ctx context.Context) error {
-	role, err := loadClusterRole()
+	for _, g := range []struct{ user, file, name string }{
+		{rotatorUser, rotatorClusterRoleFile, rotatorClusterRoleName},
+		{doctorUser, doctorClusterRoleFile, "rotator-doctor"},
+	} {
+		if err := r.grant(ctx, g.user, g.file, g.name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// grant creates the ClusterRole of file, named name, and binds user to it.
+func (r *Rig) grant(ctx context.Context, user, file, name string) error {
+	role, err := loadClusterRole(file, name)
 	if err != nil {
 		return err
 	}
@@ -26,18 +43,18 @@ func (r *Rig) GrantRotator(ctx context.Context) error {
 		return fmt.Errorf("sandbox: create ClusterRole %s: %w", role.Name, err)
 	}
 	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "rotator"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
 		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: "rbac.authorization.k8s.io", Name: rotatorUser}},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: "rbac.authorization.k8s.io", Name: user}},
 	}
 	if _, err := r.Admin.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("sandbox: create ClusterRoleBinding rotator: %w", err)
+		return fmt.Errorf("sandbox: create ClusterRoleBinding %s: %w", name, err)
 	}
 	return nil
 }
 
-func loadClusterRole() (*rbacv1.ClusterRole, error) {
-	path, err := repoFile("deploy/rbac/clusterrole.yaml")
+func loadClusterRole(file, name string) (*rbacv1.ClusterRole, error) {
+	path, err := repoFile(file)
 	if err != nil {
 		return nil, err
 	}
@@ -49,6 +66,6 @@ func loadClusterRole() (*rbacv1.ClusterRole, error) {
 	if err := yaml.UnmarshalStrict(b, &role); err != nil {
 		return nil, fmt.Errorf("sandbox: %s: %w", path, err)
 	}
-	role.Name = rotatorClusterRoleName
+	role.Name = name
 	return &role, nil
 }

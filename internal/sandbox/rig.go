@@ -39,8 +39,9 @@ type Options struct {
 type Rig struct {
 	Dir string
 	// KubeURL is the API server; AdminKubeconfig is cluster-admin; RotatorKubeconfig is the user
-	// "rotator", with only the rights RBAC gives it (see GrantRotator).
-	KubeURL, AdminKubeconfig, RotatorKubeconfig string
+	// "rotator" and DoctorKubeconfig the user "rotator-doctor", each with only the rights of its
+	// shipped ClusterRole (see GrantRotator).
+	KubeURL, AdminKubeconfig, RotatorKubeconfig, DoctorKubeconfig string
 	// AuditLog is the API server's audit log (JSON lines, metadata only).
 	AuditLog string
 	// Admin is a cluster-admin client.
@@ -101,7 +102,7 @@ func Start(ctx context.Context, o Options) (_ *Rig, err error) {
 	if r.cp, err = startControlPlane(ctx, o.Dir); err != nil {
 		return nil, err
 	}
-	r.KubeURL, r.AdminKubeconfig, r.RotatorKubeconfig, r.AuditLog = r.cp.URL, r.cp.AdminKubeconfig, r.cp.RotatorKubeconfig, r.cp.AuditLog
+	r.KubeURL, r.AdminKubeconfig, r.RotatorKubeconfig, r.DoctorKubeconfig, r.AuditLog = r.cp.URL, r.cp.AdminKubeconfig, r.cp.RotatorKubeconfig, r.cp.DoctorKubeconfig, r.cp.AuditLog
 	if r.AdminConfig, err = clientcmd.BuildConfigFromFlags("", r.AdminKubeconfig); err != nil {
 		return nil, err
 	}

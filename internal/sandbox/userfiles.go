@@ -23,6 +23,7 @@ func WriteUserFiles(r *Rig, dir string) error {
 	env := fmt.Sprintf(`# Source this file: . %s/env
 export KUBECONFIG=%s
 export ROTATOR_KUBECONFIG=%s
+export ROTATOR_DOCTOR_KUBECONFIG=%s
 export HARBOR_URL=%s
 export HARBOR_USERNAME=%s
 export HARBOR_PASSWORD=%s
@@ -30,7 +31,7 @@ export REGISTRY_HOST=%s
 export SANDBOX_IMAGES="%s"
 export VAULT_ADDR=%s
 export VAULT_TOKEN=%s
-`, abs, r.AdminKubeconfig, r.RotatorKubeconfig, r.HarborURL, r.HarborUsername, r.HarborPassword, r.RegistryHost, strings.Join(images, " "),
+`, abs, r.AdminKubeconfig, r.RotatorKubeconfig, r.DoctorKubeconfig, r.HarborURL, r.HarborUsername, r.HarborPassword, r.RegistryHost, strings.Join(images, " "),
 		r.VaultAddr, r.VaultToken)
 	env += gitLabEnv(r)
 	if err := os.WriteFile(filepath.Join(dir, "env"), []byte(env), 0o600); err != nil {

@@ -101,3 +101,15 @@ func appendTo(t *testing.T, path, s string) {
 		t.Fatal(err)
 	}
 }
+
+func TestSlug(t *testing.T) {
+	for in, want := range map[string]string{
+		"rotator, write phase":                 "rotator-write-phase",
+		"rotator, default (with rollout wait)": "rotator-default-with-rollout-wait",
+		"rotator, write phase, qps 50":         "rotator-write-phase-qps-50",
+	} {
+		if got := slug(in); got != want {
+			t.Errorf("slug(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

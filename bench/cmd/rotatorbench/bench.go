@@ -54,6 +54,7 @@ func (b *bench) setUp(ctx context.Context) error {
 	b.r.audit = auditLog{path: rig.AuditLog}
 	b.r.rotatorKubeconfig, b.r.rotatorUser = rig.RotatorKubeconfig, "rotator"
 	b.r.harborPassword = rig.HarborPassword
+	b.r.profileDir = b.opts.profile
 	if b.r.runbook, err = newIdentity(ctx, rig.Admin, b.dir, rig.KubeURL, rig.CAFile(), "runbook"); err != nil {
 		return err
 	}

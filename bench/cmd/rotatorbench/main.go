@@ -35,6 +35,7 @@ type options struct {
 	rotator                   string
 	render                    bool
 	probeQPS                  float64
+	profile                   string
 }
 
 func main() {
@@ -48,9 +49,18 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "where to write the results")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (rig logs, audit log)")
 	flag.Float64Var(&o.probeQPS, "probe-qps", 0, "also time the rotator's write phase and the floor once at this client rate limit (burst twice it); 0: skip")
+	flag.StringVar(&o.profile, "profile", "", "write the CPU and blocking profiles of every rotator run under this directory (go tool pprof); timings then include the profiling")
 	flag.StringVar(&o.rotator, "rotator", "", "a rotator binary to measure (default: build ./cmd/rotator), e.g. an older build to compare")
 	flag.BoolVar(&o.render, "render", false, "only render -out again from the record saved beside it (RESULTS.json), without running anything")
 	flag.Parse()
+	if o.profile != "" {
+		abs, err := filepath.Abs(o.profile) // the rotator runs in another directory
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "rotatorbench:", err)
+			os.Exit(2)
+		}
+		o.profile = abs
+	}
 	if o.runbookN <= 0 || o.runbookN > o.n {
 		o.runbookN = o.n
 	}

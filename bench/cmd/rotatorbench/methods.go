@@ -68,6 +68,10 @@ type runner struct {
 	// dockerConfig is a file holding the .dockerconfigjson the runbook and the floor write (a
 	// robot issued up front, as an operator would before running the runbook).
 	dockerConfig string
+	// profileDir, when set, gets the CPU and blocking profiles of every rotator run, one
+	// directory each (-profile).
+	profileDir string
+	profiles   int
 }
 
 // measure marks the audit log, runs fn, and attributes the user's requests since the mark.
@@ -122,8 +126,17 @@ func (r *runner) rotatorConfig(name, harborURL, harborUser string, qps float64, 
 // rotate runs `rotator rotate now` with extra flags and checks its JSON report.
 func (r *runner) rotate(ctx context.Context, method, config, wantResult string, flags ...string) (measurement, error) {
 	args := append([]string{"--kubeconfig", r.rotatorKubeconfig, "rotate", "now", "--config", config, "-o", "json"}, flags...)
+	env := []string{"HARBOR_PASSWORD=" + r.harborPassword}
+	if r.profileDir != "" {
+		r.profiles++
+		dir := filepath.Join(r.profileDir, fmt.Sprintf("%02d-%s", r.profiles, slug(method)))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return measurement{}, err
+		}
+		env = append(env, "ROTATOR_PPROF_DIR="+dir)
+	}
 	m, run, runErr := r.measure(ctx, method, r.rotatorUser, func() (childRun, error) {
-		return r.spawn.run(ctx, []string{"HARBOR_PASSWORD=" + r.harborPassword}, r.rotatorBin, args...)
+		return r.spawn.run(ctx, env, r.rotatorBin, args...)
 	})
 	var doc struct {
 		OK      bool `json:"ok"`
@@ -213,4 +226,20 @@ func (r *runner) runRunbook(ctx context.Context, nss []string) (measurement, err
 func (r *runner) namespaceFile(name string, nss []string) (string, error) {
 	path := filepath.Join(r.dir, name+"-namespaces.txt")
 	return path, os.WriteFile(path, []byte(strings.Join(nss, "\n")+"\n"), 0o600)
+}
+
+// slug makes a method's name a directory name: "rotator, write phase" → "rotator-write-phase".
+func slug(method string) string {
+	var b strings.Builder
+	dash := false
+	for _, c := range strings.ToLower(method) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			b.WriteRune(c)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
 }

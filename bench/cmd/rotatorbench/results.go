@@ -154,7 +154,7 @@ func render(rec record) string {
 		p("| peak RSS under 100 MiB at %d namespaces | %.1f MiB (`%s`) | %s |", s.Namespaces, mib(s.MaxRSSKiB), s.Method, verdict(mib(s.MaxRSSKiB) < 100))
 	}
 	p("")
-	p("² `rotate now` as shipped patches each dependent workload and waits for its rollout, `restart.concurrency` (default 5) at a time, polling every second; the runbook starts every rollout and waits for none. With 0 replicas a rollout is done as soon as the controller manager has seen it, so this wait is about (workloads / 5) seconds; with real pods it is as long as the rollouts themselves.")
+	p("² `rotate now` as shipped patches each dependent workload and waits for its rollout, `restart.concurrency` (default 5) at a time, reading its status after 100 ms and then backing off to 1 s; the runbook starts every rollout and waits for none. With 0 replicas a rollout is done once the controller manager has created the new ReplicaSet and written the Deployment's status%s; with real pods it is as long as the rollouts themselves.", rolloutPace(rd, rec.N))
 	p("")
 	if len(rec.Noop) >= 2 {
 		a, z := rec.Noop[0], rec.Noop[len(rec.Noop)-1]
@@ -177,7 +177,7 @@ func render(rec record) string {
 
 	if len(rec.Probe) == 2 {
 		pr, pf := rec.Probe[0], rec.Probe[1]
-		p("## At a higher client rate limit (qps %g, burst %d), once", rec.ProbeQPS, 2*int(rec.ProbeQPS))
+		p("## At another client rate limit (qps %g, burst %d), once", rec.ProbeQPS, 2*int(rec.ProbeQPS))
 		p("")
 		p("| method | wall time | end state reached after | API requests (writes) | peak RSS |")
 		p("|---|---:|---:|---:|---:|")
@@ -227,4 +227,20 @@ func steps(s map[string]time.Duration) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// rolloutPace says how fast the controller manager finished the rollouts the rotator waited for:
+// that, not the rotator, sets the length of its wait.
+func rolloutPace(rd summary, namespaces int) string {
+	var waits []time.Duration
+	for _, m := range rd.Runs {
+		if d := m.Steps["restart"]; d > 0 {
+			waits = append(waits, d)
+		}
+	}
+	if len(waits) == 0 {
+		return ""
+	}
+	d := median(waits)
+	return fmt.Sprintf(": here %d rollouts took %s, %.1f a second, the pace of the controller manager at its default client limit (20 qps, a few requests per rollout), not of the rotator", 2*namespaces, secs(d), float64(2*namespaces)/d.Seconds())
 }
