@@ -11,6 +11,10 @@ import (
 	"k8s.io/client-go/rest"
 )
 
+// EventsTimeout bounds one request of the events client, from the moment it is sent: the wait
+// for a rate-limit token before it is not bounded (events.Recorder puts no deadline on it).
+const EventsTimeout = 10 * time.Second
+
 // Clients are the two clients of one process.
 type Clients struct {
 	// Main reads and writes Secrets, ServiceAccounts, workloads, leases and state.
@@ -27,6 +31,7 @@ func New(rc *rest.Config, userAgent string, qps float32, burst int) (Clients, er
 	b := newBudget(qps, burst)
 	mainCfg, eventsCfg := rest.CopyConfig(rc), rest.CopyConfig(rc)
 	mainCfg.UserAgent, eventsCfg.UserAgent = userAgent, userAgent
+	eventsCfg.Timeout = EventsTimeout
 	mainCfg.RateLimiter = first{b}
 	// 1/qps: a writer that waits needs about one token's time to get it.
 	eventsCfg.RateLimiter = yielding{b: b, recheck: max(time.Duration(float64(time.Second)/float64(qps)), time.Millisecond)}

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
 )
 
 // An Event that asks first still waits for the writers that arrive after it.
@@ -74,5 +76,20 @@ func TestEventsWaitEndsWithContext(t *testing.T) {
 func TestNewRejectsNoLimit(t *testing.T) {
 	if _, err := New(nil, "rotator", 0, 10); err == nil {
 		t.Fatal("qps 0 accepted")
+	}
+}
+
+// The events client bounds each request itself, since nothing bounds its wait for a token.
+func TestEventsClientBoundsItsRequests(t *testing.T) {
+	c, err := New(&rest.Config{Host: "https://127.0.0.1:1"}, "rotator", 10, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, ok := c.Events.CoreV1().RESTClient().(*rest.RESTClient)
+	if !ok || rc.Client == nil || rc.Client.Timeout != EventsTimeout {
+		t.Fatalf("events client: %T, want a request timeout of %s", c.Events.CoreV1().RESTClient(), EventsTimeout)
+	}
+	if mc := c.Main.CoreV1().RESTClient().(*rest.RESTClient); mc.Client.Timeout != 0 {
+		t.Fatalf("main client timeout %s: its watches and long lists must not be cut", mc.Client.Timeout)
 	}
 }
