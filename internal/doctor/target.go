@@ -77,7 +77,7 @@ func (d *Doctor) pods(ctx context.Context, t Target) ([]corev1.Pod, error) {
 			return nil, fmt.Errorf("%w: pod %s/%s not found", ErrTarget, t.Namespace, t.Name)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read pod %s/%s: %w (the doctor needs get on pods)", t.Namespace, t.Name, err)
+			return nil, fmt.Errorf("read pod %s/%s: %w (the doctor needs get on pods: ClusterRole rotator-doctor, deploy/rbac/clusterrole-doctor.yaml, grants it)", t.Namespace, t.Name, err)
 		}
 		return []corev1.Pod{*p}, nil
 	}
@@ -94,7 +94,7 @@ func (d *Doctor) pods(ctx context.Context, t Target) ([]corev1.Pod, error) {
 	for {
 		l, err := core.List(ctx, opts)
 		if err != nil {
-			return nil, fmt.Errorf("list pods of %s: %w (the doctor needs list on pods)", t, err)
+			return nil, fmt.Errorf("list pods of %s: %w (the doctor needs list on pods: ClusterRole rotator-doctor, deploy/rbac/clusterrole-doctor.yaml, grants it)", t, err)
 		}
 		for _, p := range l.Items {
 			// A pod being deleted is going away with its failure: its replacement is the one

@@ -48,7 +48,7 @@ func (v *view) secret(ctx context.Context, name string) (*corev1.Secret, error) 
 	case apierrors.IsNotFound(err):
 		s = nil
 	case err != nil:
-		return nil, fmt.Errorf("read secret %s/%s: %w (the doctor needs get on secrets)", v.ns, name, err)
+		return nil, fmt.Errorf("read secret %s/%s: %w (the doctor needs get on secrets: ClusterRole rotator-doctor, deploy/rbac/clusterrole-doctor.yaml, grants it)", v.ns, name, err)
 	default:
 		v.redact.addSecret(s)
 	}
@@ -66,7 +66,7 @@ func (v *view) serviceAccount(ctx context.Context, name string) (*corev1.Service
 	case apierrors.IsNotFound(err):
 		sa = nil
 	case err != nil:
-		return nil, fmt.Errorf("read serviceaccount %s/%s: %w (the doctor needs get on serviceaccounts)", v.ns, name, err)
+		return nil, fmt.Errorf("read serviceaccount %s/%s: %w (the doctor needs get on serviceaccounts: ClusterRole rotator-doctor, deploy/rbac/clusterrole-doctor.yaml, grants it)", v.ns, name, err)
 	}
 	v.sas[name] = sa
 	return sa, nil
@@ -81,7 +81,7 @@ func (v *view) allSecrets(ctx context.Context) ([]corev1.Secret, error) {
 	for {
 		l, err := v.kube.CoreV1().Secrets(v.ns).List(ctx, opts)
 		if err != nil {
-			return nil, fmt.Errorf("list secrets of namespace %s: %w (the doctor needs list on secrets)", v.ns, err)
+			return nil, fmt.Errorf("list secrets of namespace %s: %w (the doctor needs list on secrets: ClusterRole rotator-doctor, deploy/rbac/clusterrole-doctor.yaml, grants it)", v.ns, err)
 		}
 		for i := range l.Items {
 			v.redact.addSecret(&l.Items[i])
@@ -113,7 +113,7 @@ func (v *view) elsewhereSecrets(ctx context.Context, name string) ([]corev1.Secr
 			return nil, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("look for secret %q in other namespaces: %w (the doctor needs list on secrets cluster-wide)", name, err)
+			return nil, fmt.Errorf("look for secret %q in other namespaces: %w (the doctor needs list on secrets cluster-wide: ClusterRole rotator-doctor, deploy/rbac/clusterrole-doctor.yaml, grants it)", name, err)
 		}
 		for i := range l.Items {
 			v.redact.addSecret(&l.Items[i])
@@ -138,7 +138,7 @@ func (v *view) events(ctx context.Context) ([]corev1.Event, error) {
 	for {
 		l, err := v.kube.CoreV1().Events(v.ns).List(ctx, opts)
 		if err != nil {
-			return nil, fmt.Errorf("list events of namespace %s: %w (the doctor needs list on events)", v.ns, err)
+			return nil, fmt.Errorf("list events of namespace %s: %w (the doctor needs list on events: ClusterRole rotator-doctor, deploy/rbac/clusterrole-doctor.yaml, grants it)", v.ns, err)
 		}
 		out = append(out, l.Items...)
 		if l.Continue == "" {

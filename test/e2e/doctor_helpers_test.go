@@ -65,13 +65,20 @@ type doctorResult struct {
 	Report         *doctor.Report // with -o json
 }
 
-// runDoctor runs the built binary's doctor as the "rotator" user (so the shipped ClusterRole must
-// allow every read), checks that no secret value was printed and, with -o json, decodes the report.
+// runDoctor runs the built binary's doctor as the "rotator-doctor" user (so the shipped
+// deploy/rbac/clusterrole-doctor.yaml must allow every read), checks that no secret value was
+// printed and, with -o json, decodes the report.
 func runDoctor(t *testing.T, secrets *secretValues, args ...string) doctorResult {
+	t.Helper()
+	return runDoctorAs(t, rig.DoctorKubeconfig, secrets, args...)
+}
+
+// runDoctorAs is runDoctor as the identity of kubeconfig.
+func runDoctorAs(t *testing.T, kubeconfig string, secrets *secretValues, args ...string) doctorResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, rotatorBin, append([]string{"--kubeconfig", rig.RotatorKubeconfig, "doctor"}, args...)...)
+	cmd := exec.CommandContext(ctx, rotatorBin, append([]string{"--kubeconfig", kubeconfig, "doctor"}, args...)...)
 	cmd.Env = append(os.Environ(), "HARBOR_PASSWORD="+rig.HarborPassword)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -320,6 +320,12 @@ func TestDoctorHealthyNamespaceGetsACleanBill(t *testing.T) {
 		t.Fatalf("doctor deployment/api: exit %d:\n%s", res.Code, res.Stdout)
 	}
 	t.Logf("rotator doctor said:\n%s", res.Stdout)
+	// The rotator's own ClusterRole does not carry the doctor's reads: run as the rotator, the
+	// doctor stops at the first and names the role that grants it.
+	res = runDoctorAs(t, rig.RotatorKubeconfig, sv, "-n", ns, pods.Items[0].Name)
+	if res.Code != 1 || !strings.Contains(res.Stderr, "forbidden") || !strings.Contains(res.Stderr, "ClusterRole rotator-doctor") {
+		t.Fatalf("doctor as the rotator: exit %d, want 1 and a forbidden read naming rotator-doctor:\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
 	// Usage errors: exit 2.
 	for _, args := range [][]string{{"-n", ns, "web", "--all"}, {"-n", ns, "cronjob/x"}, {"-n", ns, "no-such-pod"}, {"-n", ns, "-o", "yaml"}} {
 		if res := runDoctor(t, sv, args...); res.Code != 2 {
