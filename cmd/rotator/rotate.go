@@ -75,11 +75,10 @@ func runRotateNow(cmd *cobra.Command, g *globalFlags, d deps, f *rotateFlags) er
 	// The same lock as `rotator run`: a manual and a scheduled rotation never overlap.
 	lock := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Identity: identity() + " (rotate now)"}
 	runner.Lock = func(ctx context.Context) (func(), error) { return lock.Acquire(ctx, f.waitLock) }
-	var reports []*rotation.Report
+	// Every credential's Secrets are written before any workload restarts (RotateAll).
+	reports := runner.RotateAll(cmd.Context(), creds, rotation.Options{IfDue: f.ifDue, DryRun: f.dryRun, SkipRolloutWait: f.skipRolloutWait})
 	ok := true
-	for _, c := range creds {
-		rep := runner.Rotate(cmd.Context(), c, rotation.Options{IfDue: f.ifDue, DryRun: f.dryRun, SkipRolloutWait: f.skipRolloutWait})
-		reports = append(reports, rep)
+	for _, rep := range reports {
 		ok = ok && rep.OK()
 		if f.output == "text" {
 			printReport(out, rep)

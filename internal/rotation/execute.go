@@ -24,7 +24,7 @@ func (r *Runner) Rotate(ctx context.Context, cred *config.Credential, opts Optio
 		// out, or dropped if ctx ended.
 		r.Events.Flush(ctx)
 		rep.Duration = r.Clock.Since(start)
-		if !opts.DryRun {
+		if !opts.DryRun && !rep.deferred { // a deferred run is counted when it is completed
 			r.Metrics.Run(cred.Name, rep.Result, r.Clock.Now())
 		}
 	}()
@@ -133,6 +133,11 @@ func (r *Runner) execute(ctx context.Context, p *plan, rep *Report) {
 			r.rollback(ctx, p, issued, rep)
 			return
 		}
+	}
+	if p.deferRestart && p.decision != repairOnly && rep.OK() {
+		rep.deferred = true
+		r.finish(ctx, p, rep, true)
+		return
 	}
 	restarted := r.restartWorkloads(ctx, p, fp, rep)
 	changed = changed || restarted > 0

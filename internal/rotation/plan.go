@@ -59,8 +59,8 @@ type plan struct {
 	// problems found while planning that fail the run but do not stop other targets.
 	problems []string
 	warnings []string
-	// skipRolloutWait: see Options.SkipRolloutWait.
-	skipRolloutWait bool
+	// skipRolloutWait, deferRestart: see Options.
+	skipRolloutWait, deferRestart bool
 }
 
 // restartAnnotation is the pod-template annotation holding the fingerprint of the credential
@@ -72,7 +72,8 @@ func (r *Runner) plan(ctx context.Context, cred *config.Credential, opts Options
 	if err != nil {
 		return nil, fmt.Errorf("credential %s: registry host: %w", cred.Name, err)
 	}
-	p := &plan{cred: cred, registry: registry, spec: cred.ProviderSpec(), skipRolloutWait: opts.SkipRolloutWait}
+	p := &plan{cred: cred, registry: registry, spec: cred.ProviderSpec(),
+		skipRolloutWait: opts.SkipRolloutWait, deferRestart: opts.DeferRestart}
 	if normalised {
 		p.warnings = append(p.warnings, fmt.Sprintf("registry host %q normalised to %q: kubelet matches it either way, but Docker, containerd and other tools match the auths key literally", cred.RegistryHost, registry))
 	}

@@ -29,6 +29,9 @@ type Report struct {
 	Warnings    []string         `json:"warnings,omitempty"`
 	Errors      []string         `json:"errors,omitempty"`
 	Duration    time.Duration    `json:"durationNanos"`
+
+	// deferred: the run stopped before restarting (Options.DeferRestart); RotateAll completes it.
+	deferred bool
 }
 
 // CredentialRef names a provider credential without its secret.

@@ -72,6 +72,12 @@ type Options struct {
 	// SkipRolloutWait patches the dependent workloads' templates but does not wait for their
 	// rollouts. The benchmark (bench/) uses it to time the write phase apart from the waiting.
 	SkipRolloutWait bool
+	// DeferRestart ends a run that issued or resumed a credential once its Secrets are written,
+	// bound and verified as kubelet: the credential stays pending, and the next run resumes it,
+	// restarts the dependents and promotes it. RotateAll uses it so that every credential's
+	// Secrets are in place before any workload restarts. A repair-only run is not deferred: its
+	// restarts are chosen by what it repaired.
+	DeferRestart bool
 }
 
 func (r *Runner) checker(credential string) verify.Checker { return r.Checkers[credential] }

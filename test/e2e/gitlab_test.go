@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -144,7 +145,8 @@ func TestGitLabGroupRotateNowEndToEnd(t *testing.T) {
 
 // A Harbor and a GitLab credential in one config rotate in one run; each writes its own
 // registry host; one namespace holds both secrets (and its ServiceAccount both bindings), and a
-// pod pulling from both registries, each image with its own secret, becomes Available.
+// pod pulling from both registries, each image with its own secret, that could not start before
+// the run becomes Available in that same run.
 func TestGitLabAndHarborInOneRun(t *testing.T) {
 	ctx := context.Background()
 	g := &gitlabRuns{t: t}
@@ -154,6 +156,7 @@ func TestGitLabAndHarborInOneRun(t *testing.T) {
 		sandbox.Deployment(nss[0], "harbor-web", harborImg, "harbor-pull", 1),
 		sandbox.Deployment(nss[0], "gitlab-web", gitlabImg, gitlabSecret, 1),
 		sandbox.Deployment(nss[1], "gitlab-only", rig.GitLabImages["group-a/api"], "", 1), // via ServiceAccount
+		bothRegistries(nss[0], harborImg, gitlabImg),
 	} {
 		if err := rig.Apply(ctx, o); err != nil {
 			t.Fatal(err)
@@ -220,17 +223,19 @@ func TestGitLabAndHarborInOneRun(t *testing.T) {
 	waitAvailable(t, nss[0], "harbor-web")
 	waitAvailable(t, nss[0], "gitlab-web")
 	waitAvailable(t, nss[1], "gitlab-only")
-	// A pod pulling from both registries, each image with its own secret as kubelet picks it.
-	// It is created after the run: in a first run, restarting it for the credential rotated
-	// first cannot complete before the other credential's secret exists.
-	both := sandbox.Deployment(nss[0], "both", harborImg, "harbor-pull", 1)
-	both.Spec.Template.Spec.Containers = append(both.Spec.Template.Spec.Containers, corev1.Container{Name: "gitlab", Image: gitlabImg})
-	both.Spec.Template.Spec.ImagePullSecrets = append(both.Spec.Template.Spec.ImagePullSecrets, corev1.LocalObjectReference{Name: gitlabSecret})
-	if err := rig.Apply(ctx, both); err != nil {
-		t.Fatal(err)
-	}
+	// The pod that pulls from both registries could only roll out once both secrets existed:
+	// every secret is written before any restart (rotation.Runner.RotateAll).
 	waitAvailable(t, nss[0], "both")
 	g.noSecrets(hp, gp)
+}
+
+// bothRegistries is a Deployment whose pod pulls one image from each registry, each with its own
+// secret as kubelet picks it.
+func bothRegistries(ns, harborImg, gitlabImg string) *appsv1.Deployment {
+	d := sandbox.Deployment(ns, "both", harborImg, "harbor-pull", 1)
+	d.Spec.Template.Spec.Containers = append(d.Spec.Template.Spec.Containers, corev1.Container{Name: "gitlab", Image: gitlabImg})
+	d.Spec.Template.Spec.ImagePullSecrets = append(d.Spec.Template.Spec.ImagePullSecrets, corev1.LocalObjectReference{Name: gitlabSecret})
+	return d
 }
 
 // GitLab project access tokens, the option: read_registry with the Reporter role, a date
