@@ -535,3 +535,22 @@ func TestRolloutPollsBackOff(t *testing.T) {
 		t.Fatalf("rollout seen done after %v on the fake clock, want %v", res.Duration, want)
 	}
 }
+
+// Once ctx has ended no workload is patched; each is reported as not started.
+func TestRestartStartsNothingAfterCancel(t *testing.T) {
+	c := newCluster()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res := (&Restarter{Client: c, Concurrency: 2}).Restart(ctx, workloads(), annoKey, "v1", true)
+	if len(res) != 3 {
+		t.Fatalf("%d results, want one per workload", len(res))
+	}
+	for _, x := range res {
+		if x.Patched || x.Err == nil || !strings.Contains(x.Err.Error(), "not started") {
+			t.Errorf("%s: patched=%v err=%v, want not started", x.Workload, x.Patched, x.Err)
+		}
+	}
+	if n := countVerb(c, "patch"); n != 0 {
+		t.Fatalf("%d patches after cancel", n)
+	}
+}
