@@ -19,9 +19,9 @@ const (
 	doctorClusterRoleFile  = "deploy/rbac/clusterrole-doctor.yaml"
 )
 
-// GrantRotator binds the "rotator" user to the rotator ClusterRole, and the "rotator-doctor"
-// user to the doctor's.
-func (r *Rig) GrantRotator(ctx context.Context) error {
+// GrantShippedRoles binds the "rotator" user to the rotator ClusterRole, and the
+// "rotator-doctor" user to the doctor's.
+func (r *Rig) GrantShippedRoles(ctx context.Context) error {
 	for _, g := range []struct{ user, file, name string }{
 		{rotatorUser, rotatorClusterRoleFile, rotatorClusterRoleName},
 		{doctorUser, doctorClusterRoleFile, "rotator-doctor"},

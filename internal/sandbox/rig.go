@@ -40,7 +40,7 @@ type Rig struct {
 	Dir string
 	// KubeURL is the API server; AdminKubeconfig is cluster-admin; RotatorKubeconfig is the user
 	// "rotator" and DoctorKubeconfig the user "rotator-doctor", each with only the rights of its
-	// shipped ClusterRole (see GrantRotator).
+	// shipped ClusterRole (see GrantShippedRoles).
 	KubeURL, AdminKubeconfig, RotatorKubeconfig, DoctorKubeconfig string
 	// AuditLog is the API server's audit log (JSON lines, metadata only).
 	AuditLog string
@@ -153,7 +153,7 @@ func Start(ctx context.Context, o Options) (_ *Rig, err error) {
 	if err := r.startGitLab(ctx, o.Dir); err != nil {
 		return nil, err
 	}
-	if err := r.GrantRotator(ctx); err != nil {
+	if err := r.GrantShippedRoles(ctx); err != nil {
 		return nil, err
 	}
 	if err := r.startVault(ctx); err != nil {

@@ -26,13 +26,7 @@ const (
 // explain.
 func (p *Provider) do(ctx context.Context, name string, idem idempotency, fn func(ctx context.Context) error) error {
 	return p.retry.Do(ctx, retry.Call{
-		Name: name, System: "GitLab", Log: p.log,
-		Unwrap: func(err error) error {
-			if apiErr := asAPIError(err); apiErr != nil {
-				return apiErr
-			}
-			return nil
-		},
+		Name: name, System: "GitLab", Log: p.log, Unwrap: retry.Unwrap[*APIError],
 		Classify: func(err error, attempt int) retry.Decision { return p.classify(err, idem, attempt) },
 	}, fn)
 }

@@ -23,14 +23,7 @@ const (
 // last error (an *APIError when Harbor answered, noting when retries ran out) for explain.
 func (p *Provider) do(ctx context.Context, name string, idem idempotency, fn func(ctx context.Context) error) error {
 	return p.retry.Do(ctx, retry.Call{
-		Name: name, System: "Harbor", Log: p.log,
-		Unwrap: func(err error) error {
-			var apiErr *APIError
-			if errors.As(err, &apiErr) {
-				return apiErr
-			}
-			return nil
-		},
+		Name: name, System: "Harbor", Log: p.log, Unwrap: retry.Unwrap[*APIError],
 		Classify: func(err error, attempt int) retry.Decision { return p.classify(err, idem, attempt) },
 	}, fn)
 }

@@ -58,6 +58,15 @@ type Call struct {
 	Classify func(err error, attempt int) Decision
 }
 
+// Unwrap is a Call.Unwrap for a provider whose API errors are of type T.
+func Unwrap[T error](err error) error {
+	var target T
+	if errors.As(err, &target) {
+		return target
+	}
+	return nil
+}
+
 // Do runs fn with a per-attempt deadline and repeats it while Classify says so. It returns fn's
 // last error (the API error alone when there is one), noting why the retries stopped.
 func (p Policy) Do(ctx context.Context, c Call, fn func(ctx context.Context) error) error {

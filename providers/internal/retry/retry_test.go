@@ -2,7 +2,7 @@ package retry
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -40,14 +40,7 @@ func (e *apiError) Error() string { return "HTTP " + http.StatusText(e.status) }
 
 func call(classify func(error, int) Decision) Call {
 	return Call{Name: "list", System: "Test", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Unwrap: func(err error) error {
-			var a *apiError
-			if errors.As(err, &a) {
-				return a
-			}
-			return nil
-		},
-		Classify: classify}
+		Unwrap: Unwrap[*apiError], Classify: classify}
 }
 
 func TestDoBacksOffAndGivesUp(t *testing.T) {
@@ -56,7 +49,8 @@ func TestDoBacksOffAndGivesUp(t *testing.T) {
 	p.Sleep = func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }
 	tries := 0
 	err := p.Do(context.Background(), call(func(_ error, attempt int) Decision { return After(p.Backoff(attempt)) }),
-		func(context.Context) error { tries++; return &apiError{503} })
+		func(context.Context) error { tries++; return fmt.Errorf("Get \"https://h/x\": %w", &apiError{503}) })
+	// fn's error wrapped as http.Client wraps it: the API error alone is kept.
 	if err == nil || !strings.Contains(err.Error(), "gave up after 4 attempts") || !strings.HasPrefix(err.Error(), "HTTP Service Unavailable") {
 		t.Fatalf("err = %v", err)
 	}
