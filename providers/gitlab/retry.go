@@ -31,14 +31,11 @@ func (p *Provider) do(ctx context.Context, name string, idem idempotency, fn fun
 	}, fn)
 }
 
-// classify: a refused connection and a 429 are retried for every call (a Retry-After longer
-// than the policy's MaxDelay is not waited for, and the error says so); idempotent calls are
-// also retried on 5xx and timeouts.
+// classify: a 429 is retried for every call (a Retry-After longer than the policy's MaxDelay is
+// not waited for, and the error says so); idempotent calls are also retried on 5xx and
+// timeouts. A refused connection is retried by the loop itself.
 func (p *Provider) classify(err error, idem idempotency, attempt int) retry.Decision {
 	backoff := p.retry.Backoff(attempt)
-	if retry.Refused(err) {
-		return retry.After(backoff)
-	}
 	apiErr := asAPIError(err)
 	if apiErr != nil && apiErr.Status == http.StatusTooManyRequests {
 		d, ok := retry.ParseRetryAfter(apiErr.retryAfter, p.now())

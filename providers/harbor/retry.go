@@ -28,13 +28,10 @@ func (p *Provider) do(ctx context.Context, name string, idem idempotency, fn fun
 	}, fn)
 }
 
-// classify: a refused connection is always retried; for idempotent calls also 429 and 5xx
-// (after Retry-After, capped at the policy's MaxDelay) and timeouts.
+// classify: idempotent calls are retried on 429 and 5xx (after Retry-After, capped at the
+// policy's MaxDelay) and timeouts; a refused connection is retried by the loop itself.
 func (p *Provider) classify(err error, idem idempotency, attempt int) retry.Decision {
 	backoff := p.retry.Backoff(attempt)
-	if retry.Refused(err) {
-		return retry.After(backoff)
-	}
 	if idem != idempotent {
 		return retry.Decision{}
 	}

@@ -54,7 +54,8 @@ type Call struct {
 	// Unwrap picks the provider's API error out of err (http.Client wraps it in a *url.Error
 	// that repeats the method and URL); nil when err holds none.
 	Unwrap func(err error) error
-	// Classify decides whether the failure of the given attempt (1 for the first) is retried.
+	// Classify decides whether the failure of the given attempt (1 for the first) is retried. A
+	// refused connection is retried without asking it.
 	Classify func(err error, attempt int) Decision
 }
 
@@ -80,7 +81,13 @@ func (p Policy) Do(ctx context.Context, c Call, fn func(ctx context.Context) err
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
-		d := c.Classify(err, attempt)
+		var d Decision
+		if Refused(err) {
+			// Never reached the server: safe to repeat for every call, even a create.
+			d = After(p.Backoff(attempt))
+		} else {
+			d = c.Classify(err, attempt)
+		}
 		if !d.Retry {
 			if d.Why != "" {
 				return fmt.Errorf("%w (%s)", err, d.Why)
