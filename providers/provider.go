@@ -21,6 +21,11 @@ type Spec struct {
 	Projects []string
 	// Lifetime of a new credential; 0 means the provider's "never expires".
 	Lifetime time.Duration
+	// Name, when set, is the exact name to give the credential at creation (it starts with
+	// NamePrefix). The rotation core chooses it and records it before the create call, so that
+	// after a crash it deletes exactly that credential and nothing else. Empty: the provider
+	// makes one up (NamePrefix + time + random).
+	Name string
 	// Description is stored with the credential so an admin sees who created it and why.
 	Description string
 }
@@ -38,6 +43,7 @@ type Credential struct {
 type Owned struct {
 	ID        string    // provider-specific id, e.g. a Harbor robot id "42"
 	Name      string    // full name as the provider stores it, e.g. "robot$proj+rotator-x-20261124t101500"
+	GivenName string    // the name given at creation (Spec.Name), without Harbor's robot prefix or project
 	IssuedAt  time.Time // creation time
 	ExpiresAt time.Time // zero when it never expires
 	Disabled  bool

@@ -56,7 +56,7 @@ func wire(ctx context.Context, cfg *config.Config, creds []*config.Credential, g
 		return nil, err
 	}
 	provs := map[string]providers.Provider{}
-	checkers := map[string]verify.Checker{}
+	checkers := map[string]rotation.RegistryChecker{}
 	for _, c := range creds {
 		p, tr, err := newProviderFrom(c, m, src)
 		if err != nil {

@@ -14,6 +14,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 
@@ -21,7 +23,6 @@ import (
 	"github.com/rotatorhq/rotator/internal/events"
 	"github.com/rotatorhq/rotator/internal/metrics"
 	"github.com/rotatorhq/rotator/internal/state"
-	"github.com/rotatorhq/rotator/internal/verify"
 	"github.com/rotatorhq/rotator/providers"
 )
 
@@ -33,7 +34,7 @@ type Runner struct {
 	Providers map[string]providers.Provider
 	// Checkers perform real pull checks against each credential's registry (its own TLS
 	// settings), by credential name.
-	Checkers map[string]verify.Checker
+	Checkers map[string]RegistryChecker
 	Clock    clock.WithTicker
 	Logger   *slog.Logger
 	// Events are recorded on the Secrets and workloads a run touches (nil: none).
@@ -80,7 +81,15 @@ type Options struct {
 	DeferRestart bool
 }
 
-func (r *Runner) checker(credential string) verify.Checker { return r.Checkers[credential] }
+// RegistryChecker performs pull checks against one registry; verify.Checker is the real one.
+type RegistryChecker interface {
+	// PullCheck requests image's manifest with auth (nil: anonymous).
+	PullCheck(ctx context.Context, image string, auth authn.Authenticator) error
+	// PullCheckAsKubelet resolves image's credential from secrets by kubelet's rules, then pulls.
+	PullCheckAsKubelet(ctx context.Context, image string, secrets []corev1.Secret) error
+}
+
+func (r *Runner) checker(credential string) RegistryChecker { return r.Checkers[credential] }
 
 func (r *Runner) store() *state.Store {
 	return &state.Store{Client: r.Kube, Namespace: r.Config.StateNamespace}

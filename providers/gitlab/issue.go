@@ -22,8 +22,12 @@ func (p *Provider) Issue(ctx context.Context, spec providers.Spec) (providers.Cr
 		return providers.Credential{}, err
 	}
 	now := p.now()
+	name, err := tokenName(spec, now)
+	if err != nil {
+		return providers.Credential{}, err
+	}
 	req := createRequest{
-		name:        newTokenName(spec.NamePrefix, now),
+		name:        name,
 		description: spec.Description,
 		username:    p.username,
 		expires:     expiryDate(now, spec.Lifetime),
@@ -64,9 +68,10 @@ func (p *Provider) Issue(ctx context.Context, spec providers.Spec) (providers.Cr
 
 	cred := providers.Credential{
 		Owned: providers.Owned{
-			ID:       strconv.FormatInt(created.id, 10),
-			Name:     created.name,
-			IssuedAt: now.UTC().Truncate(time.Second),
+			ID:        strconv.FormatInt(created.id, 10),
+			Name:      created.name,
+			GivenName: created.name,
+			IssuedAt:  now.UTC().Truncate(time.Second),
 			// GitLab's answer is the real expiry; what was asked for is the fallback.
 			ExpiresAt: req.expires,
 		},

@@ -49,7 +49,7 @@ func (p *Provider) List(ctx context.Context, spec providers.Spec) ([]providers.O
 				issued = t.createdAt
 			}
 			owned = append(owned, providers.Owned{
-				ID: strconv.FormatInt(t.id, 10), Name: t.name, IssuedAt: issued, ExpiresAt: t.expiresAt, Disabled: t.revoked,
+				ID: strconv.FormatInt(t.id, 10), Name: t.name, GivenName: t.name, IssuedAt: issued, ExpiresAt: t.expiresAt, Disabled: t.revoked,
 			})
 		}
 		switch {

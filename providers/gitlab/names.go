@@ -24,7 +24,20 @@ const maxPrefix = 200
 const nameTimeLayout = "20060102t150405"
 
 // generatedSuffix is what newTokenName appends to the prefix.
-var generatedSuffix = regexp.MustCompile(`^([0-9]{8}t[0-9]{6})-[0-9a-f]{4}$`)
+// The rotation core (providers.Spec.Name) adds the installation's tag.
+var generatedSuffix = regexp.MustCompile(`^([0-9]{8}t[0-9]{6})-[0-9a-f]{4}(-[0-9a-f]{8})?$`)
+
+// tokenName is the name to create a token with: the core's choice when it made one (it has
+// recorded it, to find this exact token after a crash), else a new one.
+func tokenName(spec providers.Spec, now time.Time) (string, error) {
+	if spec.Name == "" {
+		return newTokenName(spec.NamePrefix, now), nil
+	}
+	if _, ok := owns(spec.NamePrefix, spec.Name); !ok {
+		return "", fmt.Errorf("gitlab: credential %q: token name %q does not start with the prefix %q followed by a generated suffix", spec.Credential, spec.Name, spec.NamePrefix)
+	}
+	return spec.Name, nil
+}
 
 // checkSpec validates what every call needs from spec and returns the project or group the
 // tokens belong to. All problems are reported at once.

@@ -40,7 +40,11 @@ func (p *Provider) Issue(ctx context.Context, spec providers.Spec) (providers.Cr
 		}
 	}
 
-	body := robotRequest(p.newRobotName(spec.NamePrefix), spec.Description, spec.Lifetime, projects)
+	given, err := p.givenName(spec)
+	if err != nil {
+		return providers.Credential{}, err
+	}
+	body := robotRequest(given, spec.Description, spec.Lifetime, projects)
 	c := createCall(body, projects)
 	var created *models.RobotCreated
 	err = p.do(ctx, "CreateRobot", notIdempotent, func(ctx context.Context) error {
@@ -79,6 +83,7 @@ func (p *Provider) Issue(ctx context.Context, spec providers.Spec) (providers.Cr
 		Owned: providers.Owned{
 			ID:        strconv.FormatInt(created.ID, 10),
 			Name:      created.Name,
+			GivenName: given,
 			IssuedAt:  time.Time(created.CreationTime).UTC(),
 			ExpiresAt: expiresAt(created.ExpiresAt),
 		},

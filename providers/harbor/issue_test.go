@@ -92,6 +92,7 @@ func TestIssueProjectRobot(t *testing.T) {
 		Owned: providers.Owned{
 			ID:        "42",
 			Name:      "robot$team-a+" + name,
+			GivenName: name,
 			IssuedAt:  fakeNow,
 			ExpiresAt: fakeNow.AddDate(0, 0, 31),
 		},

@@ -63,7 +63,7 @@ func (p *Provider) List(ctx context.Context, spec providers.Spec) ([]providers.O
 		}
 		for _, r := range resp.Payload {
 			if r != nil && p.owns(spec.NamePrefix, projects, r.Name) {
-				owned = append(owned, ownedFrom(r))
+				owned = append(owned, p.ownedFrom(r))
 			}
 		}
 		seen += int64(len(resp.Payload))
@@ -74,10 +74,12 @@ func (p *Provider) List(ctx context.Context, spec providers.Spec) ([]providers.O
 	}
 }
 
-func ownedFrom(r *models.Robot) providers.Owned {
+func (p *Provider) ownedFrom(r *models.Robot) providers.Owned {
+	_, given, _ := p.splitName(r.Name)
 	return providers.Owned{
 		ID:        strconv.FormatInt(r.ID, 10),
 		Name:      r.Name,
+		GivenName: given,
 		IssuedAt:  time.Time(r.CreationTime).UTC(),
 		ExpiresAt: expiresAt(r.ExpiresAt),
 		Disabled:  r.Disable,

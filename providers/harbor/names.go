@@ -103,8 +103,22 @@ func (p *Provider) owns(prefix string, projects []string, full string) bool {
 	return project == "" || slices.Contains(projects, project)
 }
 
-// generatedSuffix is what newRobotName appends to the prefix.
-var generatedSuffix = regexp.MustCompile(`^[0-9]{8}t[0-9]{6}-[0-9a-f]{4}$`)
+// generatedSuffix is what newRobotName, or the rotation core (providers.Spec.Name), appends to
+// the prefix: the time, a random part and, from the core, the installation's tag.
+var generatedSuffix = regexp.MustCompile(`^[0-9]{8}t[0-9]{6}-[0-9a-f]{4}(-[0-9a-f]{8})?$`)
+
+// givenName is the name to create a robot with: the core's choice when it made one (it has
+// recorded it, to find this exact robot after a crash), else a new one.
+func (p *Provider) givenName(spec providers.Spec) (string, error) {
+	if spec.Name == "" {
+		return p.newRobotName(spec.NamePrefix), nil
+	}
+	suffix, ok := strings.CutPrefix(spec.Name, spec.NamePrefix)
+	if !ok || !generatedSuffix.MatchString(suffix) {
+		return "", fmt.Errorf("harbor: credential %q: robot name %q does not start with the prefix %q followed by a generated suffix", spec.Credential, spec.Name, spec.NamePrefix)
+	}
+	return spec.Name, nil
+}
 
 // quoteList renders names for messages: "a", "b".
 func quoteList(names []string) string {
