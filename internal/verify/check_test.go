@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/rotatorhq/rotator/internal/verify"
 	"github.com/rotatorhq/rotator/internal/verify/verifytest"
@@ -179,9 +180,79 @@ func TestPullCheckTimeout(t *testing.T) {
 	image := strings.TrimPrefix(hang.URL, "http://") + "/team/app:1"
 	start := time.Now()
 	err := (verify.Checker{}).PullCheck(ctx, image, nil)
-	requirePullError(t, err, image, verify.ReasonNetwork)
+	requirePullError(t, err, image, verify.ReasonTimeout)
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v despite a 300ms deadline", d)
+	}
+}
+
+// hangingRegistry accepts connections and never answers, until the test ends.
+func hangingRegistry(t *testing.T) string {
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(hang.Close)
+	// Runs before Close (cleanups run last first), which waits for the handlers.
+	t.Cleanup(func() { close(release) })
+	return strings.TrimPrefix(hang.URL, "http://")
+}
+
+// runGuarded runs check and fails the test if it has not returned within limit,
+// so a missing deadline fails the test instead of hanging it.
+func runGuarded(t *testing.T, limit time.Duration, check func() error) (time.Duration, error) {
+	t.Helper()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- check() }()
+	select {
+	case err := <-done:
+		return time.Since(start), err
+	case <-time.After(limit):
+		t.Fatalf("check still running after %v: no deadline", limit)
+		return 0, nil
+	}
+}
+
+// A registry that accepts the connection and never answers fails the check within
+// Checker.Timeout, although the caller's context has no deadline.
+func TestPullCheckStalledRegistry(t *testing.T) {
+	image := hangingRegistry(t) + "/team/app:1"
+	c := verify.Checker{Timeout: 200 * time.Millisecond}
+	took, err := runGuarded(t, 10*time.Second, func() error {
+		return c.PullCheck(t.Context(), image, basic("robot$team+pull", goodPass))
+	})
+	pe := requirePullError(t, err, image, verify.ReasonTimeout)
+	if !strings.Contains(pe.Detail, "200ms deadline (Checker.Timeout)") {
+		t.Errorf("Detail does not name the check's deadline: %q", pe.Detail)
+	}
+	if took > 3*time.Second {
+		t.Errorf("took %v with a 200ms Timeout", took)
+	}
+}
+
+// The same for the kubelet-like check, which may try several credentials: the
+// Timeout bounds the whole call.
+func TestPullCheckAsKubeletStalledRegistry(t *testing.T) {
+	host := hangingRegistry(t)
+	image := host + "/team/app:1"
+	secrets := []corev1.Secret{
+		pullSecret(t, "new", host, "robot$team+pull", goodPass),
+		pullSecret(t, "old", host, "robot$team+old", expiredPass),
+	}
+	c := verify.Checker{Timeout: 200 * time.Millisecond}
+	took, err := runGuarded(t, 10*time.Second, func() error {
+		return c.PullCheckAsKubelet(t.Context(), image, secrets)
+	})
+	pe := requirePullError(t, err, image, verify.ReasonTimeout)
+	if !strings.Contains(pe.Detail, "Checker.Timeout") {
+		t.Errorf("Detail does not name the check's deadline: %q", pe.Detail)
+	}
+	if took > 3*time.Second {
+		t.Errorf("took %v with a 200ms Timeout for the whole call", took)
 	}
 }
 

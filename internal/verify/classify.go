@@ -31,7 +31,7 @@ func classify(pe *PullError, err error) {
 	case realmRefused(err):
 		pe.Reason, pe.Stage = ReasonRealmRefused, StagePing
 	case isTimeout(err):
-		pe.Reason = ReasonNetwork
+		pe.Reason = ReasonTimeout
 	case isCertificate(err):
 		pe.Reason = ReasonTLS
 	case errors.As(err, &terr):

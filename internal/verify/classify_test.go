@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -43,7 +44,7 @@ func TestClassify(t *testing.T) {
 		{"plain http registry", errors.New(`Get "https://reg.io/v2/": http: server gave HTTP response to HTTPS client`), ReasonTLS, StageNone},
 		{"dns", &url.Error{Op: "Get", URL: "https://reg.io/v2/", Err: &net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "reg.io"}}}, ReasonNetwork, StageNone},
 		{"refused", &url.Error{Op: "Get", URL: "https://reg.io/v2/", Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, ReasonNetwork, StageNone},
-		{"deadline", fmt.Errorf("ping: %w", context.DeadlineExceeded), ReasonNetwork, StageNone},
+		{"deadline", fmt.Errorf("ping: %w", context.DeadlineExceeded), ReasonTimeout, StageNone},
 		{"canceled", fmt.Errorf("ping: %w", context.Canceled), ReasonOther, StageNone},
 		{"empty token", errors.New("no token in bearer response:\n{\"x\":1}"), ReasonOther, StageToken},
 		{"other", errors.New("something else"), ReasonOther, StageNone},
@@ -78,5 +79,14 @@ func TestScrub(t *testing.T) {
 	got := scrub("token endpoint said: bad password hunter2 (aHVudGVyMg==)", []string{"hunter2", "aHVudGVyMg=="})
 	if strings.Contains(got, "hunter2") || strings.Contains(got, "aHVudGVyMg==") {
 		t.Errorf("scrub = %q", got)
+	}
+}
+
+func TestTimeoutDefault(t *testing.T) {
+	if got := (Checker{}).timeout(); got != DefaultTimeout {
+		t.Errorf("zero Timeout: %v, want DefaultTimeout %v", got, DefaultTimeout)
+	}
+	if got := (Checker{Timeout: time.Second}).timeout(); got != time.Second {
+		t.Errorf("Timeout 1s: %v", got)
 	}
 }

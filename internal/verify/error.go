@@ -21,8 +21,12 @@ const (
 	ReasonNotFound Reason = "NotFound"
 	// ReasonTLS: certificate verification failed, or https met a plain-http registry.
 	ReasonTLS Reason = "TLS"
-	// ReasonNetwork: name resolution, connection or timeout failure.
+	// ReasonNetwork: name resolution or connection failure.
 	ReasonNetwork Reason = "Network"
+	// ReasonTimeout: the check's deadline (Checker.Timeout or the context's) ended
+	// it, or a connection timed out: the registry is unreachable or stalled. Says
+	// nothing about the credential.
+	ReasonTimeout Reason = "Timeout"
 	// ReasonRealmRefused: go-containerregistry refused the registry's token realm
 	// before sending the credential anywhere; not a credential problem.
 	ReasonRealmRefused Reason = "RealmRefused"
@@ -124,6 +128,8 @@ func (e *PullError) explain() string {
 		return "TLS failed: trust the registry's CA in the checker's transport, or set Insecure for a plain-http registry"
 	case ReasonNetwork:
 		return "the registry could not be reached"
+	case ReasonTimeout:
+		return "the registry did not answer in time (unreachable or stalled); this says nothing about the credential"
 	case ReasonRealmRefused:
 		if strings.Contains(e.Detail, "scheme") {
 			return realmSchemeText
