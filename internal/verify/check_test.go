@@ -116,6 +116,49 @@ func TestPullCheck(t *testing.T) {
 	}
 }
 
+// Harbor refuses an image of a project with a pull policy (signature required,
+// vulnerability prevention) with 412 PROJECTPOLICYVIOLATION after authorising the
+// pull, to HEAD (no body) and to GET: the check reports ReasonPolicy, which proves
+// the credential. A credential that is refused meets the refusal first.
+func TestPullCheckProjectPolicy(t *testing.T) {
+	const msg = "The image is not signed by cosign."
+	reg := verifytest.New(t, verifytest.Options{Users: users(), Policy: map[string]string{"signed/app": msg}})
+	reg.Push(t, "signed/app:1")
+	image := reg.Image("signed/app:1")
+	var c verify.Checker
+
+	err := c.PullCheck(ctxT(t), image, basic("robot$team+pull", goodPass))
+	pe := requirePullError(t, err, image, verify.ReasonPolicy)
+	if pe.Stage != verify.StageManifest || pe.Status != 412 || !strings.Contains(pe.Detail, msg) {
+		t.Errorf("Stage, Status, Detail = %q, %d, %q", pe.Stage, pe.Status, pe.Detail)
+	}
+	if !strings.Contains(err.Error(), "not a credential failure") {
+		t.Errorf("error does not say the credential is fine: %v", err)
+	}
+	var sawHead, sawGet bool
+	for _, r := range reg.Requests() {
+		sawHead = sawHead || (r.Method == http.MethodHead && r.Path == "/v2/signed/app/manifests/1" && r.Status == 412)
+		sawGet = sawGet || (r.Method == http.MethodGet && r.Path == "/v2/signed/app/manifests/1" && r.Status == 412)
+	}
+	if !sawHead || !sawGet {
+		t.Errorf("HEAD 412 %v, GET 412 %v; requests: %+v", sawHead, sawGet, reg.Requests())
+	}
+
+	for _, tt := range []struct {
+		name string
+		auth authn.Authenticator
+		want verify.Reason
+	}{
+		{"wrong password", basic("robot$team+pull", wrongPass), verify.ReasonUnauthorized},
+		{"expired robot", basic("robot$team+old", expiredPass), verify.ReasonUnauthorized},
+		{"no permission", basic("robot$other+pull", goodPass), verify.ReasonDenied},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			requirePullError(t, c.PullCheck(ctxT(t), image, tt.auth), image, tt.want)
+		})
+	}
+}
+
 // The token alone proves nothing: the check must have asked for the manifest with
 // the token it got.
 func TestPullCheckRequestsManifest(t *testing.T) {

@@ -79,6 +79,10 @@ func stageOf(req *http.Request) Stage {
 	}
 }
 
+// policyViolationCode is Harbor's error code for a pull its project policy
+// refuses (src/lib/errors/const.go); go-containerregistry does not know it.
+const policyViolationCode transport.ErrorCode = "PROJECTPOLICYVIOLATION"
+
 // reasonOf maps a registry answer to a Reason: the registry's error codes first
 // (they are the more precise), then the HTTP status.
 func reasonOf(terr *transport.Error, stage Stage) Reason {
@@ -90,6 +94,10 @@ func reasonOf(terr *transport.Error, stage Stage) Reason {
 			return ReasonDenied
 		case transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode:
 			return ReasonNotFound
+		case policyViolationCode:
+			if stage == StageManifest {
+				return ReasonPolicy
+			}
 		}
 	}
 	switch terr.StatusCode {
@@ -101,6 +109,12 @@ func reasonOf(terr *transport.Error, stage Stage) Reason {
 		// A 404 from /v2/ or from the realm means a wrong URL, not a missing image.
 		if stage == StageManifest {
 			return ReasonNotFound
+		}
+	case http.StatusPreconditionFailed:
+		// Harbor's policy refusal to a HEAD, which carries no body and so no code.
+		// A 412 with another code is something else.
+		if stage == StageManifest && len(terr.Errors) == 0 {
+			return ReasonPolicy
 		}
 	}
 	return ReasonOther

@@ -19,6 +19,11 @@ const (
 	ReasonDenied Reason = "Denied"
 	// ReasonNotFound: 404, MANIFEST_UNKNOWN or NAME_UNKNOWN. Repository or tag missing.
 	ReasonNotFound Reason = "NotFound"
+	// ReasonPolicy: 412 PROJECTPOLICYVIOLATION at the manifest request (a bare 412
+	// to HEAD, which has no body). Harbor answers so after authorising the pull,
+	// when the project requires a signature (cosign, notation) or prevents pulling
+	// vulnerable images: the credential is proven, the image is refused.
+	ReasonPolicy Reason = "Policy"
 	// ReasonTLS: certificate verification failed, or https met a plain-http registry.
 	ReasonTLS Reason = "TLS"
 	// ReasonNetwork: name resolution or connection failure.
@@ -124,6 +129,10 @@ func (e *PullError) explain() string {
 		return "the credential is valid but has no pull permission for this repository"
 	case ReasonNotFound:
 		return "the repository or tag does not exist, or is hidden from this credential"
+	case ReasonPolicy:
+		return "the credential was authorised to pull, but the project's policy refuses this image " +
+			"(Harbor: a cosign or notation signature is required, or vulnerable images may not be pulled); " +
+			"not a credential failure, but pods pulling this image fail the same way until it satisfies the policy"
 	case ReasonTLS:
 		return "TLS failed: trust the registry's CA in the checker's transport, or set Insecure for a plain-http registry"
 	case ReasonNetwork:
