@@ -275,6 +275,9 @@ func TestPullCheckStalledRegistry(t *testing.T) {
 	if took > 3*time.Second {
 		t.Errorf("took %v with a 200ms Timeout", took)
 	}
+	if verify.CredentialRefused(err) || verify.Authorised(err) {
+		t.Errorf("a stalled registry judged the credential: refused %v, authorised %v", verify.CredentialRefused(err), verify.Authorised(err))
+	}
 }
 
 // The same for the kubelet-like check, which may try several credentials: the
