@@ -400,3 +400,30 @@ func TestPullCheckScrubsEchoedPassword(t *testing.T) {
 		t.Errorf("Detail = %q", pe.Detail)
 	}
 }
+
+// go-containerregistry pings /v2/ without any credential, so a refusal there (a
+// proxy, firewall or IP allow-list in front of the registry) says nothing about
+// the credential and must not make the core revoke it.
+func TestPullCheckPingRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			t.Errorf("credential sent to %s", r.URL.Path)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"errors":[{"code":"DENIED","message":"access from this address is denied"}]}`)
+	}))
+	defer srv.Close()
+	image := strings.TrimPrefix(srv.URL, "http://") + "/team/app:1"
+	err := (verify.Checker{}).PullCheck(ctxT(t), image, basic("robot$team+pull", goodPass))
+	pe := requirePullError(t, err, image, verify.ReasonOther)
+	if pe.Stage != verify.StagePing || pe.Status != http.StatusForbidden {
+		t.Errorf("Stage, Status = %q, %d", pe.Stage, pe.Status)
+	}
+	if !strings.Contains(err.Error(), "before any credential was sent") || !strings.Contains(pe.Detail, "access from this address is denied") {
+		t.Errorf("error does not say the credential was not sent: %v", err)
+	}
+	if verify.CredentialRefused(err) || verify.Authorised(err) {
+		t.Errorf("refused %v, authorised %v; want neither: %v", verify.CredentialRefused(err), verify.Authorised(err), err)
+	}
+}

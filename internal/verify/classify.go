@@ -86,6 +86,12 @@ const policyViolationCode transport.ErrorCode = "PROJECTPOLICYVIOLATION"
 // reasonOf maps a registry answer to a Reason: the registry's error codes first
 // (they are the more precise), then the HTTP status.
 func reasonOf(terr *transport.Error, stage Stage) Reason {
+	if stage == StagePing {
+		// go-containerregistry pings /v2/ without the credential (transport.Ping), and
+		// takes a 401 there as the challenge: any failure at the ping, a 403 DENIED
+		// of a proxy's IP allow-list say, is no verdict on the credential.
+		return ReasonOther
+	}
 	for _, d := range terr.Errors {
 		switch d.Code {
 		case transport.UnauthorizedErrorCode:

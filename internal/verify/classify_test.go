@@ -41,6 +41,7 @@ func TestClassify(t *testing.T) {
 		{"412 with another code", &transport.Error{StatusCode: 412, Request: manifest, Errors: []transport.Diagnostic{{Code: "PRECONDITION"}}}, ReasonOther, StageManifest},
 		{"412 at token is no policy", &transport.Error{StatusCode: 412, Request: req(http.MethodGet, "https://harbor.example.com/service/token")}, ReasonOther, StageToken},
 		{"PROJECTPOLICYVIOLATION at /v2/ is no policy", &transport.Error{StatusCode: 412, Request: req(http.MethodGet, "https://reg.io/v2/"), Errors: []transport.Diagnostic{{Code: "PROJECTPOLICYVIOLATION"}}}, ReasonOther, StagePing},
+		{"403 DENIED at /v2/ is no refused credential", &transport.Error{StatusCode: 403, Request: req(http.MethodGet, "https://reg.io/v2/"), Errors: []transport.Diagnostic{{Code: transport.DeniedErrorCode}}}, ReasonOther, StagePing},
 		{"404 at /v2/ is no missing image", &transport.Error{StatusCode: 404, Request: req(http.MethodGet, "https://reg.io/v2/")}, ReasonOther, StagePing},
 		{"429", &transport.Error{StatusCode: 429, Request: manifest, Errors: []transport.Diagnostic{{Code: transport.TooManyRequestsErrorCode}}}, ReasonOther, StageManifest},
 		{"private realm", fmt.Errorf("invalid realm in www-authenticate: %w", errors.New(`realm host "10.0.0.5" is a private or link-local address`)), ReasonRealmRefused, StagePing},

@@ -144,6 +144,12 @@ func (e *PullError) explain() string {
 			return realmSchemeText
 		}
 		return realmPrivateText
+	case ReasonOther:
+		if e.Stage == StagePing && e.Status != 0 {
+			return "the registry answered the request to /v2/ that starts every pull with an error, before any " +
+				"credential was sent: not a credential failure (a wrong registry address, or a proxy, firewall " +
+				"or IP allow-list in front of the registry?)"
+		}
 	case ReasonNoMatchingKey:
 		return "no pull secret key matches the image's registry, so kubelet would pull anonymously"
 	case ReasonInvalidSecret:
