@@ -74,7 +74,10 @@ func runRotateNow(cmd *cobra.Command, g *globalFlags, d deps, f *rotateFlags) er
 	runner.Progress = printProgress(cmd.ErrOrStderr())
 	// The same lock as `rotator run`: a manual and a scheduled rotation never overlap.
 	lock := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Identity: identity() + " (rotate now)"}
-	runner.Lock = func(ctx context.Context) (func(), error) { return lock.Acquire(ctx, f.waitLock) }
+	runner.Lock = func(ctx context.Context) (context.Context, func(), error) {
+		release, err := lock.Acquire(ctx, f.waitLock)
+		return ctx, release, err
+	}
 	// Every credential's Secrets are written before any workload restarts (RotateAll).
 	reports := runner.RotateAll(cmd.Context(), creds, rotation.Options{IfDue: f.ifDue, DryRun: f.dryRun, SkipRolloutWait: f.skipRolloutWait})
 	ok := true

@@ -88,7 +88,10 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 			log.Info("leading", "identity", id)
 			for ctx.Err() == nil {
 				lock := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Identity: id + " (rotator run)"}
-				a.runner.Lock = func(ctx context.Context) (func(), error) { return lock.Acquire(ctx, true) }
+				a.runner.Lock = func(ctx context.Context) (context.Context, func(), error) {
+					release, err := lock.Acquire(ctx, true)
+					return ctx, release, err
+				}
 				svc := &service.Service{
 					Config: cfg, Rotator: a.runner, States: a.store, Clock: clock.RealClock{}, Logger: log, Metrics: m,
 					Reconcile: f.reconcile, NoJitter: f.noJitter, ShutdownGrace: f.shutdownGrace,
