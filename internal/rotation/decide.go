@@ -22,6 +22,9 @@ import (
 //  5. which retired credentials may be revoked once the run has distributed.
 func decide(p *plan, opts Options, now time.Time) {
 	st := p.state
+	if p.listErr != nil {
+		p.warnings = append(p.warnings, fmt.Sprintf("could not check the credentials at the provider, so none was judged dead: %v", p.listErr))
+	}
 	p.settleIntent()
 	if st.Pending != nil {
 		if dead, why := p.dead(st.Pending, now); dead {
