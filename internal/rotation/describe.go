@@ -64,4 +64,3 @@ func (r *Runner) describe(p *plan, rep *Report) {
 	rep.Held = append(rep.Held, p.held...)
 	rep.Verified = p.verifyImages
 }
-

@@ -64,4 +64,3 @@ func (r *Runner) verifyAsKubelet(ctx context.Context, p *plan, rep *Report) (ref
 	}
 	return refused
 }
-

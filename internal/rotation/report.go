@@ -15,20 +15,20 @@ type Report struct {
 	// Result: "succeeded", "failed", "nothing-due", or "planned" for a dry run.
 	Result Result `json:"result"`
 	// Action is what the run does with the credential (issue, resume, repair); Decision says why.
-	Action   Decision       `json:"action,omitempty"`
-	Decision string         `json:"decision"`
+	Action   Decision `json:"action,omitempty"`
+	Decision string   `json:"decision"`
 	// Cause of a failure: "permanent" when any error needs a person (config, RBAC, a tenant's
 	// object in the way), else "transient" (the service retries with back-off).
-	Cause Cause `json:"cause,omitempty"`
-	Issued   *CredentialRef `json:"issued,omitempty"`
+	Cause  Cause          `json:"cause,omitempty"`
+	Issued *CredentialRef `json:"issued,omitempty"`
 	// RolledBack is a new credential taken back out of the targets (it could not pull).
-	RolledBack      *CredentialRef   `json:"rolledBack,omitempty"`
-	Revoked         []CredentialRef  `json:"revoked,omitempty"`
+	RolledBack *CredentialRef  `json:"rolledBack,omitempty"`
+	Revoked    []CredentialRef `json:"revoked,omitempty"`
 	// Abandoned are credentials found dead (deleted, disabled, expired, renamed at the
 	// provider) and replaced in this run.
 	Abandoned []CredentialRef `json:"abandoned,omitempty"`
 	// Held are retired credentials not revoked (yet), each with the reason.
-	Held []CredentialRef `json:"held,omitempty"`
+	Held            []CredentialRef  `json:"held,omitempty"`
 	Secrets         []SecretResult   `json:"secrets,omitempty"`
 	ServiceAccounts []SAResult       `json:"serviceAccounts,omitempty"`
 	Workloads       []WorkloadResult `json:"workloads,omitempty"`

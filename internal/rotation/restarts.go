@@ -90,4 +90,3 @@ func (p *plan) restartTargets(rep *Report) []restart.Workload {
 	}
 	return out
 }
-
