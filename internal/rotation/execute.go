@@ -94,6 +94,9 @@ func (r *Runner) Rotate(ctx context.Context, cred *config.Credential, opts Optio
 func (r *Runner) execute(ctx context.Context, p *plan, rep *Report) {
 	st := p.state
 	changed := len(p.abandoned) > 0
+	for _, c := range p.abandoned {
+		r.Events.Warning(ctx, r.stateObject(p), events.ReasonAbandoned, "credential %s (id %s) abandoned: %s; a new one replaces it", c.Name, c.ID, c.Reason)
+	}
 
 	// Phase 1: the credential to distribute.
 	var issued *state.Issued

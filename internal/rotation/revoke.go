@@ -23,6 +23,7 @@ func (r *Runner) revoke(ctx context.Context, p *plan, rep *Report) int {
 			c.Reason = fmt.Sprintf("held by namespace(s) %s, whose managed secret still holds it", strings.Join(ns, ", "))
 			p.held = append(p.held, c)
 			rep.warn("revocation of %s (id %s) held back: %s; it is revoked once they hold the current credential or leave the targets", c.Name, c.ID, c.Reason)
+			r.Events.Warning(ctx, r.stateObject(p), events.ReasonRevocationHeld, "revocation of %s (id %s) held back: %s", c.Name, c.ID, c.Reason)
 			continue
 		}
 		if lost(ctx) {
