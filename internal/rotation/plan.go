@@ -145,24 +145,6 @@ func (p *plan) imagesToVerify() []string {
 	return out
 }
 
-// ownImage reports whether image is in one of the credential's projects on its registry: only
-// such an image refused with the credential says something about the credential. A workload
-// may pull other repositories of the same registry with a second pull secret of its own.
-func (p *plan) ownImage(image string) bool {
-	ref, err := name.ParseReference(image)
-	if err != nil || ref.Context().RegistryStr() != p.registry {
-		return false
-	}
-	repo := ref.Context().RepositoryStr()
-	for _, proj := range p.spec.Projects {
-		proj = strings.Trim(proj, "/")
-		if repo == proj || strings.HasPrefix(repo, proj+"/") {
-			return true
-		}
-	}
-	return false
-}
-
 func expiry(t time.Time) string {
 	if t.IsZero() {
 		return "never"
