@@ -54,16 +54,18 @@ func (r *Runner) Rotate(ctx context.Context, cred *config.Credential, opts Optio
 		}
 		return rep
 	}
+	run := ctx // the caller's ctx stays for the deferred Flush: it outlives the release
 	if r.Lock != nil {
-		release, err := r.Lock(ctx)
+		held, release, err := r.Lock(ctx)
 		if err != nil {
 			rep.Result = "failed"
 			rep.fail("%v", err)
 			return rep
 		}
 		defer release()
+		run = held // cancelled if the lock is lost: no write after that
 		// Another process may have run while this one waited: decide again under the lock.
-		if p, err = r.plan(ctx, cred, opts); err != nil {
+		if p, err = r.plan(run, cred, opts); err != nil {
 			rep.Result = "failed"
 			rep.fail("plan: %v", err)
 			return rep
@@ -75,7 +77,7 @@ func (r *Runner) Rotate(ctx context.Context, cred *config.Credential, opts Optio
 			return rep
 		}
 	}
-	r.execute(ctx, p, rep)
+	r.execute(run, p, rep)
 	return rep
 }
 

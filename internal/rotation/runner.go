@@ -45,8 +45,9 @@ type Runner struct {
 	Vault KVWriter
 	// Lock, when set, is taken before anything is changed (not for a run with nothing due, which
 	// then writes nothing at all) and released at the end of the credential's run. It is the
-	// lock shared by `rotator run` and `rotate now`.
-	Lock func(ctx context.Context) (release func(), err error)
+	// lock shared by `rotator run` and `rotate now`. The returned held context is cancelled when
+	// the lock is lost; everything the run does under the lock uses it.
+	Lock func(ctx context.Context) (held context.Context, release func(), err error)
 	// Progress receives a line per step as it happens (nil: silent).
 	Progress func(Progress)
 }
