@@ -12,7 +12,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	coordinationclient "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	k8stesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 )
@@ -57,6 +59,49 @@ func newAPI() *fake.Clientset {
 		return true, lease.DeepCopy(), nil
 	})
 	return c
+}
+
+// honourCtx is c whose Lease calls fail once their ctx ended, as a real client's do (the fake
+// clientset ignores ctx).
+func honourCtx(c kubernetes.Interface) kubernetes.Interface { return ctxClient{c} }
+
+type ctxClient struct{ kubernetes.Interface }
+
+func (c ctxClient) CoordinationV1() coordinationclient.CoordinationV1Interface {
+	return ctxCoordination{c.Interface.CoordinationV1()}
+}
+
+type ctxCoordination struct {
+	coordinationclient.CoordinationV1Interface
+}
+
+func (c ctxCoordination) Leases(ns string) coordinationclient.LeaseInterface {
+	return ctxLeases{c.CoordinationV1Interface.Leases(ns)}
+}
+
+type ctxLeases struct {
+	coordinationclient.LeaseInterface
+}
+
+func (l ctxLeases) Get(ctx context.Context, name string, o metav1.GetOptions) (*coordinationv1.Lease, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return l.LeaseInterface.Get(ctx, name, o)
+}
+
+func (l ctxLeases) Create(ctx context.Context, lease *coordinationv1.Lease, o metav1.CreateOptions) (*coordinationv1.Lease, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return l.LeaseInterface.Create(ctx, lease, o)
+}
+
+func (l ctxLeases) Update(ctx context.Context, lease *coordinationv1.Lease, o metav1.UpdateOptions) (*coordinationv1.Lease, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return l.LeaseInterface.Update(ctx, lease, o)
 }
 
 // failLeases makes the API server answer verb on Leases with a 500 from now on.

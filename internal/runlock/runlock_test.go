@@ -25,7 +25,7 @@ const (
 )
 
 func newLock(c kubernetes.Interface, clk clock.Clock, purpose string) *Lock {
-	return &Lock{Client: c, Namespace: testNS, Purpose: purpose, Clock: clk,
+	return &Lock{Client: honourCtx(c), Namespace: testNS, Purpose: purpose, Clock: clk,
 		Duration: duration, RenewDeadline: renewDeadline, RetryPeriod: retryPeriod}
 }
 
