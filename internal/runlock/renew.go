@@ -13,6 +13,11 @@ import (
 func (a *acquisition) keep(ctx context.Context, lose context.CancelCauseFunc, stop <-chan struct{}) {
 	var lastErr error
 	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
 		deadline := a.renewed.Add(a.RenewDeadline)
 		if wait := min(a.RetryPeriod, deadline.Sub(a.Clock.Now())); wait > 0 {
 			t := a.Clock.NewTimer(wait)
