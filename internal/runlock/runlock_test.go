@@ -8,10 +8,14 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 )
@@ -239,6 +243,29 @@ func TestHeldContextEndsWithTheCallersButTheLockIsKeptUntilRelease(t *testing.T)
 		if renewed := getLease(t, c).Spec.RenewTime.Time; !renewed.Equal(clk.Now()) {
 			t.Fatalf("after the caller's ctx ended: lease last renewed at %s, now is %s", renewed, clk.Now())
 		}
+	}
+}
+
+// Two runs race for a free lease: the one whose update conflicts sees the winner and is refused.
+func TestTheLoserOfARaceForAFreeLeaseSeesTheWinner(t *testing.T) {
+	c := newAPI()
+	putHolder(t, c, "", t0) // freed by its last holder
+	once := sync.Once{}
+	c.PrependReactor("update", "leases", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		once.Do(func() { // the winner's update lands between our Get and our Update
+			won := action.(k8stesting.UpdateAction).GetObject().(*coordinationv1.Lease).DeepCopy()
+			racer := "other-host/1/12345678 (rotator run)"
+			won.Spec.HolderIdentity, won.ResourceVersion = &racer, "racer"
+			if err := c.Tracker().Update(leasesGVR, won, testNS); err != nil {
+				t.Error(err)
+			}
+		})
+		return false, nil, nil
+	})
+	_, _, err := newLock(c, clocktesting.NewFakeClock(t0), "rotate now").Acquire(context.Background(), false)
+	var held *HeldError
+	if !errors.As(err, &held) || held.Holder != "other-host/1/12345678 (rotator run)" {
+		t.Fatalf("want HeldError naming the winner, got %v", err)
 	}
 }
 
