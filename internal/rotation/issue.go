@@ -99,7 +99,7 @@ func (r *Runner) revokeNew(ctx context.Context, p *plan, issued *state.Issued, r
 			p.state.RetireIssued(issued, r.Clock.Now(), r.Clock.Now(), "abandoned: "+why)
 			p.state.Pending = nil
 		}
-		r.finish(ctx, p, rep, true)
+		r.finish(ctx, p, rep, true) // the run's ctx: a run that lost its lock saves nothing
 		return
 	}
 	rep.Revoked = append(rep.Revoked, CredentialRef{ID: issued.ID, Name: issued.Name, Reason: why})
