@@ -101,12 +101,14 @@ func deployment(ns, name, sa, image string, pullSecrets []string) *appsv1.Deploy
 	return d
 }
 
-// namespaceList is every namespace of the cluster, sorted by name.
+// namespaceList is every namespace of the cluster, sorted by name. The harness reads the
+// tracker directly: the clientset would record (and copy) every read as an action.
 func (c *Cluster) namespaceList() []corev1.Namespace {
-	l, err := c.cs.CoreV1().Namespaces().List(bg, metav1.ListOptions{})
+	obj, err := c.cs.Tracker().List(namespacesGVR, corev1.SchemeGroupVersion.WithKind("Namespace"), "")
 	if err != nil {
 		panic(err)
 	}
+	l := obj.(*corev1.NamespaceList)
 	sort.Slice(l.Items, func(i, j int) bool { return l.Items[i].Name < l.Items[j].Name })
 	return l.Items
 }
@@ -217,10 +219,11 @@ func (c *Cluster) loadState(cred string) (*state.State, error) {
 
 // secrets is every Secret of the cluster, sorted by namespace and name.
 func (c *Cluster) secrets() []corev1.Secret {
-	l, err := c.cs.CoreV1().Secrets(metav1.NamespaceAll).List(bg, metav1.ListOptions{})
+	obj, err := c.cs.Tracker().List(corev1.SchemeGroupVersion.WithResource("secrets"), corev1.SchemeGroupVersion.WithKind("Secret"), metav1.NamespaceAll)
 	if err != nil {
 		panic(err)
 	}
+	l := obj.(*corev1.SecretList)
 	sort.Slice(l.Items, func(i, j int) bool {
 		a, b := l.Items[i], l.Items[j]
 		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name

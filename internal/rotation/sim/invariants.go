@@ -43,12 +43,15 @@ func invNoTargetLosesPull(c *Cluster, before pullSnapshot) []Violation {
 	v := c.view()
 	for _, s := range credSpecs {
 		now := v.targets(credential(c.w.cfg, s.name))
+		var lost []string
 		for _, ns := range sortedKeys(before[s.name]) {
-			if !before[s.name][ns] || !contains(now, ns) || v.pulls(ns, s.name) {
-				continue
+			if before[s.name][ns] && contains(now, ns) && !v.pulls(ns, s.name) {
+				lost = append(lost, ns+" ("+v.describe(ns, s.name)+")")
 			}
+		}
+		if len(lost) > 0 {
 			out = append(out, Violation{Invariant: "NoTargetLosesPull", Detail: fmt.Sprintf(
-				"cluster %s: %s/%s pulled before the run and no longer does: %s", c.Name, ns, s.secretName, v.describe(ns, s.name))})
+				"cluster %s, credential %s: pulled before the run and no longer: %s", c.Name, s.name, strings.Join(lost, "; "))})
 		}
 	}
 	return out

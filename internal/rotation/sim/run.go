@@ -78,6 +78,8 @@ type run struct {
 	lost      bool
 	holdsLock bool
 	cancels   []context.CancelFunc
+
+	writesAfterLoss, dryRunWrites int
 }
 
 // gate is the single door of every fake call of the run. fn performs the call and reports
@@ -127,13 +129,18 @@ func (r *run) gate(ctx context.Context, kind callKind, what string, fn func() (e
 	return err
 }
 
-// wrote checks a write that took effect against the invariants about who may write.
+// wrote checks a write that took effect against the invariants about who may write. Each is
+// reported once per run, at its first offending write; the others are counted.
 func (r *run) wrote(what string) {
 	if r.lost {
-		r.w.violate(invNoWriteAfterLockLost(r, what))
+		if r.writesAfterLoss++; r.writesAfterLoss == 1 {
+			r.w.violate(invNoWriteAfterLockLost(r, what))
+		}
 	}
 	if r.op.dryRun {
-		r.w.violate(invDryRunWritesNothing(r, what))
+		if r.dryRunWrites++; r.dryRunWrites == 1 {
+			r.w.violate(invDryRunWritesNothing(r, what))
+		}
 	}
 }
 
@@ -260,6 +267,7 @@ func (w *World) execRun(c *Cluster, op runOp, nested, chaos bool) *run {
 	w.stack = append(w.stack, r)
 	reports := w.invoke(r, op)
 	w.stack = w.stack[:len(w.stack)-1]
+	c.cs.ClearActions() // the fake keeps a deep copy of every action; nothing here reads them
 	if c.lockHolder == r { // a dead process's lease expires before the next step
 		c.lockHolder = nil
 	}
@@ -268,6 +276,12 @@ func (w *World) execRun(c *Cluster, op runOp, nested, chaos bool) *run {
 	}
 	if !r.dead && !r.lost {
 		w.noteCalls(op, r.calls)
+	}
+	if r.writesAfterLoss > 0 {
+		w.logf("  %d writes took effect after the lock was lost", r.writesAfterLoss)
+	}
+	if r.dryRunWrites > 0 {
+		w.logf("  the dry run wrote %d times", r.dryRunWrites)
 	}
 	switch {
 	case r.dead:
