@@ -267,7 +267,7 @@ func (w *World) execRun(c *Cluster, op runOp, nested, chaos bool) *run {
 	w.stack = append(w.stack, r)
 	reports := w.invoke(r, op)
 	w.stack = w.stack[:len(w.stack)-1]
-	c.cs.ClearActions() // the fake keeps a deep copy of every action; nothing here reads them
+	c.cs.ClearActions()    // the fake keeps a deep copy of every action; nothing here reads them
 	if c.lockHolder == r { // a dead process's lease expires before the next step
 		c.lockHolder = nil
 	}
