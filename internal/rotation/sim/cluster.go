@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -229,4 +230,30 @@ func (c *Cluster) secrets() []corev1.Secret {
 		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
 	})
 	return l.Items
+}
+
+// stateSummary names the credentials cred's state knows, for the replay's trace.
+func (c *Cluster) stateSummary(cred string) string {
+	st, err := c.loadState(cred)
+	if err != nil {
+		return "unreadable: " + err.Error()
+	}
+	var parts []string
+	if st.Current != nil {
+		parts = append(parts, "current "+st.Current.ID)
+	}
+	if st.Pending != nil {
+		pw := ""
+		if st.Pending.Password == "" {
+			pw = " (no password)"
+		}
+		parts = append(parts, "pending "+st.Pending.ID+pw)
+	}
+	for _, r := range st.Retired {
+		parts = append(parts, "retired "+r.ID)
+	}
+	if len(parts) == 0 {
+		return "empty"
+	}
+	return strings.Join(parts, ", ")
 }

@@ -165,7 +165,8 @@ func invConverged(w *World, runs int) []Violation {
 }
 
 // invNoWriteAfterLockLost (invariant 6): a run that has lost its run lock stops before its next
-// write; no write of it (Kubernetes or provider) takes effect after the loss.
+// write; no write of it (Kubernetes or provider) takes effect after the loss. One write is
+// allowed: revoking a credential the run itself issued and never recorded (run.cleansOwn).
 func invNoWriteAfterLockLost(r *run, what string) Violation {
 	return Violation{Invariant: "NoWriteAfterLockLost", Detail: fmt.Sprintf("cluster %s run %d wrote after losing its lock: %s", r.cluster.Name, r.id, what)}
 }
