@@ -18,7 +18,28 @@
 //   - the clock: k8s.io/utils/clock/testing, advanced only by the schedule.
 //
 // After every step the invariants (invariants.go) are checked; a violation names the seed,
-// the step and the trace. Nothing in the harness depends on map order or goroutine order:
-// the config's kubernetes.concurrency and restart.concurrency are 1, keys are iterated sorted,
-// and every random choice comes from a PCG source seeded by the seed.
+// the step and the trace:
+//
+//  1. NoTargetLosesPull: a run never takes a working pull secret from an existing target;
+//  2. NoRevokeWhileHeld: no live credential is revoked while a target's managed secret holds it;
+//  3. NoCrossClusterRevoke: a cluster never revokes what the other cluster issued;
+//  4. NoLeakAtQuiescence: after the quiet phase, per credential and cluster, at most current +
+//     pending + retired credentials are live, and each is known to the state or held by a secret;
+//  5. ConvergesAfterFaults: within two quiet runs every existing target (bar one a tenant made
+//     unwritable) holds a managed secret that pulls;
+//  6. NoWriteAfterLockLost: a run that lost its lock writes nothing more;
+//  7. DryRunWritesNothing; and CorePanics, for a panic of the core.
+//
+// Nothing in the harness depends on map order or goroutine order: the config's
+// kubernetes.concurrency and restart.concurrency are 1, keys are iterated sorted, and every
+// random choice (the core's credential names too, through Runner.Entropy) comes from PCG
+// sources seeded by the seed.
+//
+// Run and replay:
+//
+//	go test ./internal/rotation/sim/                    # 2,000 seeds; prints seeds, steps, seeds/s
+//	go test ./internal/rotation/sim/ -sim.seeds=20000   # more
+//	go test ./internal/rotation/sim/ -run 'TestSimulation$' -sim.seed=N   # one seed, every call traced
+//
+// A failing run prints, per invariant, the failing seeds with the replay command of each.
 package sim

@@ -156,8 +156,12 @@ func invConverged(w *World, runs int) []Violation {
 				}
 			}
 			if len(bad) > 0 {
+				skew := ""
+				if c.skew != 0 {
+					skew = fmt.Sprintf(" [cluster %s's clock is %v off the provider's]", c.Name, c.skew)
+				}
 				out = append(out, Violation{Invariant: "ConvergesAfterFaults", Detail: fmt.Sprintf(
-					"cluster %s, credential %s: after %d quiet runs no pulling managed secret in %s", c.Name, s.name, runs, strings.Join(bad, "; "))})
+					"cluster %s, credential %s: after %d quiet runs no pulling managed secret in %s%s", c.Name, s.name, runs, strings.Join(bad, "; "), skew)})
 			}
 		}
 	}
