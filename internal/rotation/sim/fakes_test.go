@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"testing"
 
@@ -117,5 +119,56 @@ func TestSimulationIsDeterministic(t *testing.T) {
 		if len(a.Violations) != len(b.Violations) {
 			t.Fatalf("seed %d: %d and %d violations", seed, len(a.Violations), len(b.Violations))
 		}
+	}
+}
+
+// The gate of a run: a crash before a call has no effect, one after it has; a lost lock
+// cancels the held context; a write that still takes effect after the loss, or in a dry run,
+// is a violation.
+func TestGate(t *testing.T) {
+	w, err := newWorld(1, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := w.clusters[0]
+	effects := 0
+	write := func(r *run, ctx context.Context) error {
+		return r.gate(ctx, kubeWrite, "write", func() (bool, error) { effects++; return true, nil })
+	}
+
+	r := &run{w: w, id: 100, cluster: c, op: runOp{creds: []string{"main"}}, crashAt: 2}
+	_ = write(r, bg)
+	if err := write(r, bg); !errors.Is(err, errDead) || effects != 1 {
+		t.Fatalf("crash before call 2: %v, %d effects", err, effects)
+	}
+	if err := write(r, bg); !errors.Is(err, errDead) || effects != 1 {
+		t.Fatalf("after the crash: %v, %d effects", err, effects)
+	}
+	r = &run{w: w, id: 101, cluster: c, op: runOp{creds: []string{"main"}}, crashAt: 1, crashAfter: true}
+	if err := write(r, bg); !errors.Is(err, errDead) || effects != 2 {
+		t.Fatalf("crash after call 1: %v, %d effects", err, effects)
+	}
+
+	r = &run{w: w, id: 102, cluster: c, op: runOp{creds: []string{"main"}}, loseAt: 1}
+	held, release, err := r.lock(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if err := write(r, held); !errors.Is(err, context.Canceled) || effects != 2 {
+		t.Fatalf("a write under the lost lock: %v, %d effects", err, effects)
+	}
+	if len(w.violations) != 0 {
+		t.Fatalf("violations %v", w.violations)
+	}
+	_ = write(r, bg) // a core that ignores the held context
+	if len(w.violations) != 1 || w.violations[0].Invariant != "NoWriteAfterLockLost" {
+		t.Fatalf("violations %v, want NoWriteAfterLockLost", w.violations)
+	}
+
+	r = &run{w: w, id: 103, cluster: c, op: runOp{creds: []string{"main"}, dryRun: true}}
+	_ = write(r, bg)
+	if len(w.violations) != 2 || w.violations[1].Invariant != "DryRunWritesNothing" {
+		t.Fatalf("violations %v, want DryRunWritesNothing", w.violations)
 	}
 }
