@@ -57,9 +57,10 @@ func invNoTargetLosesPull(c *Cluster, before pullSnapshot) []Violation {
 	return out
 }
 
-// invNoRevokeWhileHeld (invariant 2): a live credential is never revoked while an existing target
+// invNoRevokeWhileHeld (invariant 2): a credential is never revoked while an existing target
 // namespace's managed Secret of the revoking cluster holds it (annotation
-// rotator.dev/credential-id). A dead one (expired, disabled) may go: it pulls for nobody.
+// rotator.dev/credential-id) and pulls with it. One that pulls for none of its holders may go:
+// expired, disabled, or renamed at the provider (the holders' username no longer logs in).
 // Checked at the Revoke call, before it takes effect.
 func invNoRevokeWhileHeld(r *run, b *Robot) []Violation {
 	c := r.cluster
@@ -70,7 +71,7 @@ func invNoRevokeWhileHeld(r *run, b *Robot) []Violation {
 	v := c.view()
 	for _, s := range credSpecs {
 		for _, ns := range v.targets(credential(c.w.cfg, s.name)) {
-			if sec := v.managedSecret(ns, s.name); sec != nil && sec.Annotations[secretsync.AnnotationCredentialID] == fmt.Sprint(b.ID) {
+			if sec := v.managedSecret(ns, s.name); sec != nil && sec.Annotations[secretsync.AnnotationCredentialID] == fmt.Sprint(b.ID) && v.pulls(ns, s.name) {
 				holders = append(holders, ns+"/"+sec.Name)
 			}
 		}
@@ -79,7 +80,7 @@ func invNoRevokeWhileHeld(r *run, b *Robot) []Violation {
 		return nil
 	}
 	return []Violation{{Invariant: "NoRevokeWhileHeld", Detail: fmt.Sprintf(
-		"cluster %s run %d revoked live %s while %s still hold(s) it", c.Name, r.id, b, strings.Join(holders, ", "))}}
+		"cluster %s run %d revoked %s while %s still hold(s) it and pull(s) with it", c.Name, r.id, b, strings.Join(holders, ", "))}}
 }
 
 // invNoCrossClusterRevoke (invariant 3): a cluster never revokes a credential another cluster
