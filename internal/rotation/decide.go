@@ -42,6 +42,7 @@ func decide(p *plan, opts Options, now time.Time) {
 	if !st.Exists() {
 		p.rebuild(now)
 	}
+	p.sweep()
 	p.decision, p.reason = p.choose(opts, now)
 	if p.decision != RepairOnly {
 		p.verifyImages = p.imagesToVerify()
@@ -151,14 +152,25 @@ func (p *plan) rebuild(now time.Time) {
 	if found > 0 {
 		p.warnings = append(p.warnings, fmt.Sprintf("no state Secret: %d credential(s) found in the managed secrets are retired and replaced", found))
 	}
-	if p.installTag == "" || p.listErr != nil {
+	st.SweepPending = true
+}
+
+// sweep, after a lost state, retires this installation's credentials that nothing knows. It
+// waits for a run that can list the provider (SweepPending stays in the state until then).
+func (p *plan) sweep() {
+	st := p.state
+	if !st.SweepPending || p.listErr != nil {
 		return
 	}
-	for _, o := range p.owned {
-		if strings.HasPrefix(o.GivenName, p.spec.NamePrefix) && strings.HasSuffix(o.GivenName, "-"+p.installTag) && !st.Known(o.ID) && len(p.holders(o.ID)) == 0 {
-			p.retireOrphan(o.ID, o.Name, "created by this installation, unknown since its state was lost")
+	if p.installTag != "" {
+		for _, o := range p.owned {
+			if strings.HasPrefix(o.GivenName, p.spec.NamePrefix) && strings.HasSuffix(o.GivenName, "-"+p.installTag) && !st.Known(o.ID) && len(p.holders(o.ID)) == 0 {
+				p.retireOrphan(o.ID, o.Name, "created by this installation, unknown since its state was lost")
+			}
 		}
 	}
+	st.SweepPending = false
+	p.swept = true
 }
 
 // choose what happens to the credential itself; see Decision.

@@ -79,6 +79,12 @@ func (r *Runner) issue(ctx context.Context, p *plan, rep *Report) (issued *state
 	st.Pending, st.Intent = issued, nil
 	if err := r.store().Save(ctx, p.cred.Name, st); err != nil {
 		rep.fail(Transient, "record the issued credential: %v", err)
+		if lost(ctx) {
+			// No write after the lock is lost, not even this delete: the recorded Intent names
+			// the credential, and the next holder of the lock deletes exactly that one.
+			rep.Issued = nil
+			return nil, false
+		}
 		r.revokeNew(ctx, p, issued, rep, "could not be recorded")
 		return nil, false
 	}

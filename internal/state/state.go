@@ -77,6 +77,9 @@ type State struct {
 	// Intent is written just before a credential is requested from the provider and cleared
 	// once the answer is recorded (see Intent).
 	Intent *Intent `json:"intent,omitempty"`
+	// SweepPending: this state was started after the previous one was lost, and the provider
+	// has not yet been searched for this installation's credentials nobody knows any more.
+	SweepPending bool `json:"sweepPending,omitempty"`
 	// Issuing is the time-only mark of earlier versions. It cannot name an orphan, so it is
 	// only cleared (a run that finds it says so); it is never used to delete anything.
 	Issuing *time.Time `json:"issuing,omitempty"`
