@@ -73,8 +73,9 @@ func runRotateNow(cmd *cobra.Command, g *globalFlags, d deps, f *rotateFlags) er
 	runner := a.runner
 	runner.Progress = printProgress(cmd.ErrOrStderr())
 	// The same lock as `rotator run`: a manual and a scheduled rotation never overlap.
-	lock := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Identity: identity() + " (rotate now)"}
-	runner.Lock = func(ctx context.Context) (func(), error) { return lock.Acquire(ctx, f.waitLock) }
+	// Each credential's run is an acquisition of its own, named after this process and the command.
+	lock := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Purpose: "rotate now"}
+	runner.Lock = func(ctx context.Context) (context.Context, func(), error) { return lock.Acquire(ctx, f.waitLock) }
 	// Every credential's Secrets are written before any workload restarts (RotateAll).
 	reports := runner.RotateAll(cmd.Context(), creds, rotation.Options{IfDue: f.ifDue, DryRun: f.dryRun, SkipRolloutWait: f.skipRolloutWait})
 	ok := true

@@ -87,8 +87,10 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 		return election.Run(ctx, func(ctx context.Context) {
 			log.Info("leading", "identity", id)
 			for ctx.Err() == nil {
-				lock := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Identity: id + " (rotator run)"}
-				a.runner.Lock = func(ctx context.Context) (func(), error) { return lock.Acquire(ctx, true) }
+				// Every run is an acquisition of its own: a run left over from an earlier leadership
+				// of this process excludes the next one like another replica's would.
+				lock := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Purpose: "rotator run"}
+				a.runner.Lock = func(ctx context.Context) (context.Context, func(), error) { return lock.Acquire(ctx, true) }
 				svc := &service.Service{
 					Config: cfg, Rotator: a.runner, States: a.store, Clock: clock.RealClock{}, Logger: log, Metrics: m,
 					Reconcile: f.reconcile, NoJitter: f.noJitter, ShutdownGrace: f.shutdownGrace,

@@ -85,7 +85,8 @@ func wire(ctx context.Context, cfg *config.Config, creds []*config.Credential, g
 	}, nil
 }
 
-// identity names this process in locks, leases and events: host/pid.
+// identity names this process in the leader lease and in events: host/pid. (The run lock names
+// each acquisition itself: runlock adds a random part, so two runs of one process exclude.)
 func identity() string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s/%d", host, os.Getpid())

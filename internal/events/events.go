@@ -25,8 +25,13 @@ const (
 	ReasonRolloutTimedOut = "RolloutFailed"
 	ReasonRevoked         = "CredentialRevoked"
 	ReasonWriteFailed     = "WriteFailed"
-	reportingController   = "rotator.dev/rotator"
-	sourceComponent       = "rotator"
+	// ReasonAbandoned: a credential no longer authenticates (deleted, disabled, expired, renamed
+	// at the provider) and is replaced in the same run.
+	ReasonAbandoned = "CredentialAbandoned"
+	// ReasonRevocationHeld: a retired credential is kept because a target namespace still holds it.
+	ReasonRevocationHeld = "RevocationHeld"
+	reportingController  = "rotator.dev/rotator"
+	sourceComponent      = "rotator"
 )
 
 // Recorder writes Events. A nil *Recorder records nothing.

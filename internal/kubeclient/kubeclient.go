@@ -15,6 +15,11 @@ import (
 // for a rate-limit token before it is not bounded (events.Recorder puts no deadline on it).
 const EventsTimeout = 10 * time.Second
 
+// MainTimeout bounds one request of the main client. Its lists are paged (500 objects) and it
+// opens no watches, so a request that takes this long is a stalled API server: without a bound
+// one stall would freeze `rotator run` for every credential while /healthz still says ok.
+const MainTimeout = 60 * time.Second
+
 // Clients are the two clients of one process.
 type Clients struct {
 	// Main reads and writes Secrets, ServiceAccounts, workloads, leases and state.
@@ -32,6 +37,7 @@ func New(rc *rest.Config, userAgent string, qps float32, burst int) (Clients, er
 	mainCfg, eventsCfg := rest.CopyConfig(rc), rest.CopyConfig(rc)
 	mainCfg.UserAgent, eventsCfg.UserAgent = userAgent, userAgent
 	eventsCfg.Timeout = EventsTimeout
+	mainCfg.Timeout = MainTimeout
 	mainCfg.RateLimiter = first{b}
 	// 1/qps: a writer that waits needs about one token's time to get it.
 	eventsCfg.RateLimiter = yielding{b: b, recheck: max(time.Duration(float64(time.Second)/float64(qps)), time.Millisecond)}

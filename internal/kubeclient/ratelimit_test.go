@@ -89,7 +89,7 @@ func TestEventsClientBoundsItsRequests(t *testing.T) {
 	if !ok || rc.Client == nil || rc.Client.Timeout != EventsTimeout {
 		t.Fatalf("events client: %T, want a request timeout of %s", c.Events.CoreV1().RESTClient(), EventsTimeout)
 	}
-	if mc := c.Main.CoreV1().RESTClient().(*rest.RESTClient); mc.Client.Timeout != 0 {
-		t.Fatalf("main client timeout %s: its watches and long lists must not be cut", mc.Client.Timeout)
+	if mc := c.Main.CoreV1().RESTClient().(*rest.RESTClient); mc.Client.Timeout != MainTimeout {
+		t.Fatalf("main client timeout %s, want %s: a stalled API server must not freeze a run", mc.Client.Timeout, MainTimeout)
 	}
 }

@@ -55,13 +55,14 @@ func discover(ctx context.Context, c kubernetes.Interface, listNamespace string,
 			return
 		}
 		out = append(out, Workload{
-			Kind:           kind,
-			Namespace:      meta.Namespace,
-			Name:           meta.Name,
-			ServiceAccount: serviceAccountName(tmpl.Spec),
-			Images:         images(tmpl.Spec),
-			Via:            via,
-			Annotations:    maps.Clone(tmpl.Annotations),
+			Kind:             kind,
+			Namespace:        meta.Namespace,
+			Name:             meta.Name,
+			ServiceAccount:   serviceAccountName(tmpl.Spec),
+			Images:           images(tmpl.Spec),
+			Via:              via,
+			Annotations:      maps.Clone(tmpl.Annotations),
+			OtherPullSecrets: otherPullSecrets(tmpl.Spec, secretName),
 		})
 	}
 
@@ -151,4 +152,15 @@ func kindOrder(k Kind) int {
 		return 2
 	}
 	return 3
+}
+
+// otherPullSecrets are the pull secrets the template names besides secretName.
+func otherPullSecrets(spec corev1.PodSpec, secretName string) []string {
+	var out []string
+	for _, r := range spec.ImagePullSecrets {
+		if r.Name != secretName && r.Name != "" {
+			out = append(out, r.Name)
+		}
+	}
+	return out
 }

@@ -60,6 +60,9 @@ type Workload struct {
 	// Annotations are the pod template's annotations at discovery time, so a
 	// caller can tell whether the workload already carries a restart value.
 	Annotations map[string]string
+	// OtherPullSecrets are the template's imagePullSecrets other than the managed one: an image
+	// the managed secret cannot pull may be pulled with one of them.
+	OtherPullSecrets []string
 }
 
 // String names the workload the way errors and progress output do:

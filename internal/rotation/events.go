@@ -15,7 +15,7 @@ func (r *Runner) secretEvent(ctx context.Context, p *plan, c secretsync.Content,
 	case res.Error != "":
 		r.Events.Warning(ctx, obj, events.ReasonWriteFailed, "%s", res.Error)
 	case res.Action == string(secretsync.Unchanged):
-	case p.decision == repairOnly:
+	case p.decision == RepairOnly:
 		r.Events.Normal(ctx, obj, events.ReasonRepaired, "restored with the current credential %s of %s", c.Name, p.cred.Name)
 	default:
 		r.Events.Normal(ctx, obj, events.ReasonRotated, "now holds %s (id %s) of %s, expires %s", c.Name, c.ID, p.cred.Name, expiry(c.ExpiresAt))

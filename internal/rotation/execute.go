@@ -2,8 +2,8 @@ package rotation
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
@@ -12,11 +12,21 @@ import (
 	"github.com/rotatorhq/rotator/internal/faultpoint"
 	"github.com/rotatorhq/rotator/internal/secretsync"
 	"github.com/rotatorhq/rotator/internal/state"
+	"github.com/rotatorhq/rotator/internal/verify"
 )
 
 // Rotate plans and, unless opts.DryRun, carries out the rotation of one credential. The report
 // says what was done, target by target; Report.OK is false if any target is not done.
 func (r *Runner) Rotate(ctx context.Context, cred *config.Credential, opts Options) *Report {
+	lk, own := lockFrom(ctx)
+	if !own {
+		lk = &runLock{take: r.Lock}
+		ctx = withLock(ctx, lk)
+		defer lk.release()
+	}
+	if lk.held() {
+		ctx = lk.ctx
+	}
 	start := r.Clock.Now()
 	rep := &Report{Credential: cred.Name, Provider: cred.Provider, DryRun: opts.DryRun}
 	defer func() {
@@ -25,160 +35,199 @@ func (r *Runner) Rotate(ctx context.Context, cred *config.Credential, opts Optio
 		r.Events.Flush(ctx)
 		rep.Duration = r.Clock.Since(start)
 		if !opts.DryRun && !rep.deferred { // a deferred run is counted when it is completed
-			r.Metrics.Run(cred.Name, rep.Result, r.Clock.Now())
+			r.Metrics.Run(cred.Name, string(rep.Result), r.Clock.Now())
 		}
 	}()
 
 	p, err := r.plan(ctx, cred, opts)
 	if err != nil {
-		rep.Result = "failed"
-		rep.fail("plan: %v", err)
+		rep.Result = Failed
+		rep.fail(Transient, "plan: %v", err)
 		return rep
 	}
-	rep.Registry, rep.Decision = p.registry, p.reason
-	rep.Warnings = append(rep.Warnings, p.warnings...)
-	rep.Errors = append(rep.Errors, p.problems...)
+	rep.setPlan(p)
 	r.progress(cred.Name, "plan", start, 0, 0, "%d namespaces, %d dependent workloads, %d to revoke: %s",
 		len(p.namespaces), len(p.workloads), len(p.revoke), p.reason)
 
 	if opts.DryRun {
-		r.describePlan(p, rep)
-		rep.Result = "planned"
+		r.describe(p, rep)
+		rep.Result = Planned
 		return rep
 	}
 	if p.idle() {
 		// Nothing due: no lock, no write, not even to the state.
-		rep.Result = "nothing-due"
+		rep.Result = NothingDue
 		for _, ns := range p.namespaces {
 			rep.Secrets = append(rep.Secrets, SecretResult{Namespace: ns, Name: cred.Targets.SecretName, Action: string(secretsync.Unchanged)})
 		}
 		return rep
 	}
-	if r.Lock != nil {
-		release, err := r.Lock(ctx)
-		if err != nil {
-			rep.Result = "failed"
-			rep.fail("%v", err)
+	if !lk.held() {
+		if ctx, err = lk.acquire(ctx); err != nil {
+			rep.Result = Failed
+			rep.fail(Transient, "%v", err)
 			return rep
 		}
-		defer release()
 		// Another process may have run while this one waited: decide again under the lock.
 		if p, err = r.plan(ctx, cred, opts); err != nil {
-			rep.Result = "failed"
-			rep.fail("plan: %v", err)
+			rep.Result = Failed
+			rep.fail(Transient, "plan: %v", err)
 			return rep
 		}
-		rep.Warnings, rep.Errors = append([]string(nil), p.warnings...), append([]string(nil), p.problems...)
-		rep.Decision = p.reason
+		rep.setPlan(p)
 		if p.idle() {
-			rep.Result = "nothing-due"
+			rep.Result = NothingDue
 			return rep
 		}
+	}
+	if len(p.blocking) > 0 {
+		r.finish(ctx, p, rep, p.clearIntent || len(p.abandoned) > 0)
+		return rep
 	}
 	r.execute(ctx, p, rep)
 	return rep
 }
 
-// execute carries out p. Each step records its outcome in rep; a step that makes later steps
-// unsafe (a credential that fails verification) stops the run.
+// execute carries out p, phase by phase. A phase that makes later phases unsafe (a credential
+// refused by the registry, a lost lock) ends the run; a target that fails is reported and
+// does not hold the others back.
 func (r *Runner) execute(ctx context.Context, p *plan, rep *Report) {
 	st := p.state
-	changed := false
+	changed := len(p.abandoned) > 0
+	for _, c := range p.abandoned {
+		r.Events.Warning(ctx, r.stateObject(p), events.ReasonAbandoned, "credential %s (id %s) abandoned: %s; a new one replaces it", c.Name, c.ID, c.Reason)
+	}
 
+	// Phase 1: the credential to distribute.
 	var issued *state.Issued
 	switch p.decision {
-	case issueNew:
+	case IssueNew:
 		var ok bool
 		if issued, ok = r.issue(ctx, p, rep); !ok {
 			return
 		}
 		changed = true
-	case resumePending:
+	case ResumePending:
 		issued = st.Pending
 		rep.Issued = &CredentialRef{ID: issued.ID, Name: issued.Name, ExpiresAt: issued.ExpiresAt}
-	case repairOnly:
+	case RepairOnly:
 		issued = st.Current
 	}
-	content := secretsync.Content{Credential: p.cred.Name, Registry: p.registry, Username: issued.Username,
-		Password: issued.Password, ID: issued.ID, Name: issued.Name, IssuedAt: issued.IssuedAt, ExpiresAt: issued.ExpiresAt}
+	content := contentOf(p, issued)
 	fp, err := content.Fingerprint()
 	if err != nil {
-		rep.fail("build the pull secret: %v", err)
+		rep.fail(Permanent, "build the pull secret: %v", err)
 		r.finish(ctx, p, rep, changed)
 		return
 	}
 	issued.Fingerprint = fp
 
-	// Verify before anyone depends on it: a manifest pull per verify image.
-	if p.decision != repairOnly {
+	// Phase 2: verify before anyone depends on it.
+	if p.decision != RepairOnly {
 		if err := r.verifyNew(ctx, p, issued, rep); err != nil {
-			rep.fail("%v", err)
 			r.Events.Warning(ctx, r.stateObject(p), events.ReasonVerifyFailed, "%v", err)
-			if p.decision == issueNew {
-				r.revokeNew(ctx, p, issued, rep)
+			if verify.CredentialRefused(err) {
+				rep.fail(Permanent, "%v; nothing was written", err)
+				r.revokeNew(ctx, p, issued, rep, "was refused by the registry")
+				return
 			}
+			// Not a verdict on the credential (the registry did not answer): it stays pending
+			// and the next run verifies it again.
+			rep.fail(Transient, "%v; nothing was written, the credential stays pending", err)
+			r.finish(ctx, p, rep, true)
 			return
 		}
 	}
 
+	// Phase 3: distribute. Every target is attempted; one that fails keeps what it had.
 	faultpoint.Hit(faultpoint.AfterVerify)
 	wrote := r.writeSecrets(ctx, p, content, fp, rep)
 	bound := r.bindServiceAccounts(ctx, p, rep)
 	faultpoint.Hit(faultpoint.AfterBind)
 	changed = changed || wrote > 0 || bound > 0
-	if p.decision != repairOnly || wrote > 0 {
+	if lost(ctx) {
+		r.stop(ctx, p, rep)
+		return
+	}
+
+	// Phase 4: check as kubelet; roll back only to a previous credential that verifies now.
+	if p.decision != RepairOnly || wrote > 0 {
 		// Pulling is not free for the registry: a run that wrote nothing has nothing new to prove.
-		if refused := r.verifyAsKubelet(ctx, p, rep); refused > 0 && p.decision != repairOnly && st.Current != nil {
-			// Restarting now would break those workloads' new pods: put the previous credential back.
-			r.rollback(ctx, p, issued, rep)
-			return
+		if refused := r.verifyAsKubelet(ctx, p, rep); refused > 0 && p.decision != RepairOnly {
+			if r.rollback(ctx, p, issued, rep) {
+				return
+			}
 		}
 	}
-	if p.deferRestart && p.decision != repairOnly && rep.OK() {
+	if p.deferRestart && p.decision != RepairOnly {
 		rep.deferred = true
 		r.finish(ctx, p, rep, true)
 		return
 	}
+
+	// Phase 5: restart what needs it. Failures are reported; they never keep a credential pending.
 	restarted := r.restartWorkloads(ctx, p, fp, rep)
 	changed = changed || restarted > 0
+	if lost(ctx) {
+		r.stop(ctx, p, rep)
+		return
+	}
 
-	if p.decision != repairOnly {
-		if rep.OK() {
-			now := r.Clock.Now()
-			st.Promote(now, now.Add(p.cred.RevokeAfter.Duration))
-			changed = true
-			// With no grace period the replaced credential goes in this same run.
-			for _, ret := range st.Retired {
-				if !now.Before(ret.RevokeAt) && !p.revoking(ret.ID) {
-					p.revoke = append(p.revoke, CredentialRef{ID: ret.ID, Name: ret.Name, Reason: "replaced; grace period ended"})
-				}
-			}
-		} else {
-			rep.fail("the new credential %s is not everywhere yet; the previous one stays valid and the next run resumes", issued.Name)
-		}
+	// Phase 6: promote. Every target was attempted; those that failed are reported and keep
+	// the previous credential, which is then held back from revocation (phase 7).
+	if p.decision != RepairOnly {
+		now := r.Clock.Now()
+		st.Promote(now, now.Add(p.cred.RevokeAfter.Duration))
+		changed = true
 	}
 	changed = r.writeBack(ctx, p, rep) || changed
-	if n := r.revoke(ctx, p, rep); n > 0 || p.clearIssuing {
+
+	// Phase 7: revoke what no target holds any more.
+	if n := r.revoke(ctx, p, rep); n > 0 || p.clearIntent {
 		changed = true
 	}
 	r.finish(ctx, p, rep, changed)
 }
 
+// lost reports whether the run's context ended: the run lock was lost or the process is
+// stopping. No further write may be made.
+func lost(ctx context.Context) bool { return ctx.Err() != nil }
+
+// stop ends a run that may not write any more (lock lost, cancelled). What it recorded stays;
+// the next run resumes from there.
+func (r *Runner) stop(ctx context.Context, p *plan, rep *Report) {
+	cause := context.Cause(ctx)
+	if cause == nil || errors.Is(cause, context.Canceled) {
+		cause = ctx.Err()
+	}
+	rep.fail(Transient, "stopped before its next write (%v): the next run resumes", cause)
+	rep.Result = Failed
+}
+
 // finish records the run in the state when it changed anything, and sets the result. A run
 // with nothing due writes nothing at all, not even its own record.
 func (r *Runner) finish(ctx context.Context, p *plan, rep *Report, changed bool) {
+	for _, b := range p.blocking {
+		rep.fail(Permanent, "%s", b)
+	}
 	switch {
 	case !rep.OK():
-		rep.Result = "failed"
+		rep.Result = Failed
 	case changed:
-		rep.Result = "succeeded"
+		rep.Result = Succeeded
 	default:
-		rep.Result = "nothing-due"
+		rep.Result = NothingDue
+	}
+	if lost(ctx) {
+		return
+	}
+	if p.clearIntent {
+		p.state.Intent, p.state.Issuing = nil, nil
 	}
 	if !changed && rep.OK() {
 		return
 	}
-	run := &state.Run{Time: r.Clock.Now(), Result: rep.Result}
+	run := &state.Run{Time: r.Clock.Now(), Result: string(rep.Result)}
 	if !rep.OK() {
 		run.Error = rep.Errors[0]
 	}
@@ -187,51 +236,36 @@ func (r *Runner) finish(ctx context.Context, p *plan, rep *Report, changed bool)
 		r.Metrics.Expiry(p.cred.Name, c.ExpiresAt)
 	}
 	if err := r.store().Save(ctx, p.cred.Name, p.state); err != nil {
-		rep.Result = "failed"
-		rep.fail("save state: %v", err)
+		rep.Result = Failed
+		rep.fail(Transient, "save state: %v", err)
 		return
 	}
 	faultpoint.Hit(faultpoint.AfterPromoted)
 }
 
-// verifyNew pulls each verify image with the new credential, as a client that has only it.
+// verifyNew pulls each verify image with the new credential, as a client that has only it. A
+// missing tag (404) or a project policy's refusal after authorisation (412) prove the
+// credential as well as a pull; they are reported as warnings.
 func (r *Runner) verifyNew(ctx context.Context, p *plan, issued *state.Issued, rep *Report) error {
-	images := p.verifyImages()
-	if len(images) == 0 {
-		return fmt.Errorf("no image to verify the new credential with: set credentials[%s].verifyImages to an image in each project", p.cred.Name)
-	}
 	t := r.Clock.Now()
 	auth := authn.FromConfig(authn.AuthConfig{Username: issued.Username, Password: issued.Password})
-	for i, img := range images {
-		if err := r.checker(p.cred.Name).PullCheck(ctx, img, auth); err != nil {
-			return fmt.Errorf("verify the new credential %s: pull %s failed: %w; nothing was written", issued.Name, img, err)
+	for i, img := range p.verifyImages {
+		err := r.checker(p.cred.Name).PullCheck(ctx, img, auth)
+		switch {
+		case err == nil:
+		case verify.Authorised(err):
+			rep.warn("verify image %s: %v (the credential was authorised, so it is proven)", img, err)
+		default:
+			return fmt.Errorf("verify the new credential %s: pull %s failed: %w", issued.Name, img, err)
 		}
 		rep.Verified = append(rep.Verified, img)
-		r.progress(p.cred.Name, "verify", t, i+1, len(images), "pulled %s with the new credential", img)
+		r.progress(p.cred.Name, "verify", t, i+1, len(p.verifyImages), "pulled %s with the new credential", img)
 	}
 	return nil
 }
 
-// revokeNew deletes a credential this run issued and that must not be used, and forgets it.
-func (r *Runner) revokeNew(ctx context.Context, p *plan, issued *state.Issued, rep *Report) {
-	// A fresh context: the run's may be what was cancelled, and the credential must not leak.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if err := r.Providers[p.cred.Name].Revoke(cctx, p.spec, issued.ID); err != nil {
-		rep.fail("delete the unverified credential %s (id %s): %v; the next run deletes it", issued.Name, issued.ID, err)
-		return
-	}
-	rep.Revoked = append(rep.Revoked, CredentialRef{ID: issued.ID, Name: issued.Name, Reason: "failed verification"})
-	rep.Issued = nil
-	if p.state.Pending != nil && p.state.Pending.ID == issued.ID {
-		p.state.Pending = nil
-	}
-	r.finish(cctx, p, rep, true)
-}
-
-func expiry(t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	return t.UTC().Format(time.RFC3339)
+// contentOf is what the managed Secrets hold for credential c.
+func contentOf(p *plan, c *state.Issued) secretsync.Content {
+	return secretsync.Content{Credential: p.cred.Name, Registry: p.registry, Username: c.Username,
+		Password: c.Password, ID: c.ID, Name: c.Name, IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt}
 }

@@ -13,13 +13,22 @@ type Report struct {
 	Registry   string `json:"registry"`
 	DryRun     bool   `json:"dryRun,omitempty"`
 	// Result: "succeeded", "failed", "nothing-due", or "planned" for a dry run.
-	Result string `json:"result"`
-	// Decision says why the run did what it did (new credential, resumed, repair only...).
-	Decision string         `json:"decision"`
-	Issued   *CredentialRef `json:"issued,omitempty"`
+	Result Result `json:"result"`
+	// Action is what the run does with the credential (issue, resume, repair); Decision says why.
+	Action   Decision `json:"action,omitempty"`
+	Decision string   `json:"decision"`
+	// Cause of a failure: "permanent" when any error needs a person (config, RBAC, a tenant's
+	// object in the way), else "transient" (the service retries with back-off).
+	Cause  Cause          `json:"cause,omitempty"`
+	Issued *CredentialRef `json:"issued,omitempty"`
 	// RolledBack is a new credential taken back out of the targets (it could not pull).
-	RolledBack      *CredentialRef   `json:"rolledBack,omitempty"`
-	Revoked         []CredentialRef  `json:"revoked,omitempty"`
+	RolledBack *CredentialRef  `json:"rolledBack,omitempty"`
+	Revoked    []CredentialRef `json:"revoked,omitempty"`
+	// Abandoned are credentials found dead (deleted, disabled, expired, renamed at the
+	// provider) and replaced in this run.
+	Abandoned []CredentialRef `json:"abandoned,omitempty"`
+	// Held are retired credentials not revoked (yet), each with the reason.
+	Held            []CredentialRef  `json:"held,omitempty"`
 	Secrets         []SecretResult   `json:"secrets,omitempty"`
 	ServiceAccounts []SAResult       `json:"serviceAccounts,omitempty"`
 	Workloads       []WorkloadResult `json:"workloads,omitempty"`
@@ -72,8 +81,22 @@ type WorkloadResult struct {
 // OK reports whether every target is done.
 func (r *Report) OK() bool { return len(r.Errors) == 0 }
 
-func (r *Report) fail(format string, args ...any) {
+func (r *Report) fail(cause Cause, format string, args ...any) {
 	r.Errors = append(r.Errors, fmt.Sprintf(format, args...))
+	if r.Cause != Permanent {
+		r.Cause = cause
+	}
+}
+
+// setPlan starts the report from the plan's decision, warnings and problems.
+func (r *Report) setPlan(p *plan) {
+	r.Registry, r.Action, r.Decision = p.registry, p.decision, p.reason
+	r.Warnings = append([]string(nil), p.warnings...)
+	r.Errors, r.Cause = nil, ""
+	for _, prob := range p.problems {
+		r.fail(Permanent, "%s", prob)
+	}
+	r.Abandoned = append([]CredentialRef(nil), p.abandoned...)
 }
 
 func (r *Report) warn(format string, args ...any) {

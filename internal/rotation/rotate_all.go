@@ -13,8 +13,12 @@ import (
 // promotion, revocation. A pod that pulls with the Secrets of two credentials (a Harbor image
 // and a GitLab one) is then restarted only once both are in place; one pass would restart it for
 // the first credential while the second's Secret is still missing, and that rollout could not
-// finish.
+// finish. The run lock, once a credential takes it, is held to the end of both passes: another
+// process must not run between them.
 func (r *Runner) RotateAll(ctx context.Context, creds []*config.Credential, opts Options) []*Report {
+	lk := &runLock{take: r.Lock}
+	defer lk.release()
+	ctx = withLock(ctx, lk)
 	out := make([]*Report, len(creds))
 	if len(creds) < 2 || opts.DryRun {
 		for i, c := range creds {
@@ -28,7 +32,7 @@ func (r *Runner) RotateAll(ctx context.Context, creds []*config.Credential, opts
 		out[i] = r.Rotate(ctx, c, first)
 	}
 	for i, c := range creds {
-		if !out[i].deferred || ctx.Err() != nil {
+		if !out[i].deferred || ctx.Err() != nil || (lk.held() && lost(lk.ctx)) {
 			continue // done (or failed) in the first pass; a cancelled run is resumed next time
 		}
 		out[i] = merge(out[i], r.Rotate(ctx, c, opts))
@@ -54,6 +58,7 @@ func merge(first, second *Report) *Report {
 	m.Warnings = union(first.Warnings, second.Warnings)
 	m.Errors = union(first.Errors, second.Errors)
 	m.Revoked = append(append([]CredentialRef(nil), first.Revoked...), second.Revoked...)
+	m.Abandoned = append(append([]CredentialRef(nil), first.Abandoned...), second.Abandoned...)
 	m.Duration = first.Duration + second.Duration
 	return &m
 }

@@ -1,8 +1,11 @@
 package rotation
 
 import (
+	"context"
 	"slices"
 	"testing"
+
+	"github.com/rotatorhq/rotator/internal/config"
 )
 
 // The report of a two-pass run shows what the first pass wrote, not the second's "unchanged".
@@ -27,5 +30,41 @@ func TestMergeKeepsTheFirstPassWrites(t *testing.T) {
 	}
 	if !slices.Equal(m.Verified, []string{"img"}) || !slices.Equal(m.Warnings, []string{"w", "x"}) || m.Duration != 5 {
 		t.Errorf("verified %v, warnings %v, duration %v", m.Verified, m.Warnings, m.Duration)
+	}
+}
+
+// RotateAll takes the run lock once and holds it across every credential and both passes;
+// a run with nothing due never takes it.
+func TestRotateAllHoldsTheLockAcrossPasses(t *testing.T) {
+	w := newWorld(t, "a")
+	second := w.cfg.Credentials[0]
+	second.Name = "h2"
+	second.Harbor = &(*w.cfg.Credentials[0].Harbor)
+	second.Harbor.RobotNamePrefix = "rotator-h2-"
+	second.Targets.SecretName = "pull2"
+	w.cfg.Credentials = append(w.cfg.Credentials, second)
+	r := w.runner()
+	r.Providers["h2"], r.Checkers["h2"] = w.prov, w.reg
+	takes, releases, heldNow := 0, 0, false
+	r.Lock = func(ctx context.Context) (context.Context, func(), error) {
+		if heldNow {
+			t.Fatal("the lock was taken again while held")
+		}
+		takes++
+		heldNow = true
+		return ctx, func() { releases++; heldNow = false }, nil
+	}
+	creds := []*config.Credential{&w.cfg.Credentials[0], &w.cfg.Credentials[1]}
+	for _, rep := range r.RotateAll(context.Background(), creds, Options{SkipRolloutWait: true}) {
+		must(t, rep, Succeeded)
+	}
+	if takes != 1 || releases != 1 {
+		t.Fatalf("lock taken %d and released %d times over two credentials and two passes, want once", takes, releases)
+	}
+	for _, rep := range r.RotateAll(context.Background(), creds, Options{IfDue: true, SkipRolloutWait: true}) {
+		must(t, rep, NothingDue)
+	}
+	if takes != 1 {
+		t.Fatalf("a run with nothing due took the lock")
 	}
 }

@@ -1,16 +1,18 @@
-// Package rotation is the pipeline every credential goes through:
+// Package rotation is the state machine every credential goes through. A run is:
 //
-//	plan → issue → verify → write → bind → verify as kubelet → restart → promote → revoke
+//	snapshot → decide (a plan fixed before anything runs; the dry run prints it)
+//	  → issue + verify → distribute (write, bind) → check as kubelet → restart → promote → revoke
 //
-// Plan reads the cluster and the state and decides what is due; Execute carries a plan out. The
-// state Secret records each step that matters (an issued credential before anything depends on
-// it, the promotion after every target holds it), so a run that dies anywhere is resumed by the
-// next one, and no namespace is ever left without a working credential: the previous credential
-// is revoked only after the new one is everywhere, restarts are done, and its grace period ended.
+// Each phase returns a typed outcome into the Report; the report is rendered at the end. The
+// state Secret records each step that matters (the exact name of a credential before it is
+// requested, the credential once issued, the promotion), so a run that dies anywhere is resumed
+// from the persisted state alone. docs/architecture.md describes the states, the transitions,
+// who may revoke what, and the invariants the simulation (sim/) checks.
 package rotation
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"time"
 
@@ -45,9 +47,17 @@ type Runner struct {
 	// no vault section.
 	Vault KVWriter
 	// Lock, when set, is taken before anything is changed (not for a run with nothing due, which
-	// then writes nothing at all) and released at the end of the credential's run. It is the
-	// lock shared by `rotator run` and `rotate now`.
-	Lock func(ctx context.Context) (release func(), err error)
+	// then writes nothing at all) and held to the end of the run: of one credential for Rotate,
+	// of every credential and pass for RotateAll. The ctx it returns ends when the lock is lost;
+	// the run does everything under it, so it stops before its next write. It is the lock
+	// shared by `rotator run` and `rotate now`.
+	Lock func(ctx context.Context) (held context.Context, release func(), err error)
+	// States reads and saves the credentials' state; nil: state.Store on Kube in
+	// Config.StateNamespace.
+	States StateStore
+	// Entropy feeds the random part of new credential names; nil: crypto/rand. The simulation
+	// sets a seeded source so that one seed is one reproducible run.
+	Entropy io.Reader
 	// Progress receives a line per step as it happens (nil: silent).
 	Progress func(Progress)
 }
@@ -91,7 +101,16 @@ type RegistryChecker interface {
 
 func (r *Runner) checker(credential string) RegistryChecker { return r.Checkers[credential] }
 
-func (r *Runner) store() *state.Store {
+// StateStore loads and saves one credential's state; Save fails on a concurrent change.
+type StateStore interface {
+	Load(ctx context.Context, credential string) (*state.State, error)
+	Save(ctx context.Context, credential string, st *state.State) error
+}
+
+func (r *Runner) store() StateStore {
+	if r.States != nil {
+		return r.States
+	}
 	return &state.Store{Client: r.Kube, Namespace: r.Config.StateNamespace}
 }
 

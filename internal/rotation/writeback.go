@@ -46,7 +46,7 @@ func (r *Runner) writeBack(ctx context.Context, p *plan, rep *Report) bool {
 		where = wb.Mount + ": " + wb.Path
 	}
 	if r.Vault == nil {
-		rep.fail("write the credential %s back to Vault (%s): no Vault client: set the top-level vault section", cur.Name, where)
+		rep.fail(Transient, "write the credential %s back to Vault (%s): no Vault client: set the top-level vault section", cur.Name, where)
 		r.holdRevocation(p, rep)
 		return false
 	}
@@ -72,7 +72,7 @@ func (r *Runner) writeBack(ctx context.Context, p *plan, rep *Report) bool {
 	}
 	version, err := r.Vault.WriteKV(ctx, wb.Mount, wb.Path, data, meta)
 	if err != nil {
-		rep.fail("write the credential %s back to Vault (%s): %v; the rotation itself stands (every target holds the new credential) and the next run writes it back again",
+		rep.fail(Transient, "write the credential %s back to Vault (%s): %v; the rotation itself stands (every target holds the new credential) and the next run writes it back again",
 			cur.Name, where, err)
 		r.holdRevocation(p, rep)
 		return false

@@ -2,6 +2,14 @@
 // `rotator run` and a manual `rotator rotate now` take the same Lease, and the second one either
 // waits or fails at once naming the holder. A Lease (not a Secret) because its holder and renew
 // time are what `kubectl get lease` shows people, and it expires by itself if a holder dies.
+//
+// The lock is held by one acquisition, not by a process: every Acquire has an identity of its own,
+// so two runs of one process exclude each other like runs of two processes. Expiry follows
+// client-go's leader election: a lease's RenewTime, written by another machine's clock, is never
+// compared with the local clock; a lease is expired only once this acquisition has seen it
+// unchanged for its LeaseDuration of local time. A holder that cannot renew within RenewDeadline
+// (well before anyone can take the lease over) loses the lock: its context is cancelled so the run
+// stops before its next write.
 package runlock
 
 import (
@@ -11,9 +19,6 @@ import (
 	"sync"
 	"time"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 )
@@ -21,155 +26,112 @@ import (
 // DefaultName of the run lock Lease in the rotator's namespace.
 const DefaultName = "rotator-run-lock"
 
+// ErrLost is the cause (context.Cause) of a held context cancelled because the lock was lost:
+// another holder took the lease, or it could not be renewed in time.
+var ErrLost = errors.New("run lock lost")
+
+// errReleased is the cause of a held context ended by its release.
+var errReleased = errors.New("run lock released")
+
 // HeldError says who holds the lock.
 type HeldError struct {
-	Holder  string
+	Holder string
+	// RenewAt is the holder's last renewal, by the holder's clock (shown, never compared).
 	RenewAt time.Time
+	// Duration after which a holder that stopped renewing is taken over by a waiting run.
+	Duration time.Duration
 }
 
 func (e *HeldError) Error() string {
-	return fmt.Sprintf("another rotation is running: lock held by %q (renewed %s); wait for it, or pass --wait-lock", e.Holder, e.RenewAt.UTC().Format(time.RFC3339))
+	return fmt.Sprintf("another rotation is running: lock held by %q (renewed %s by its clock); wait for it, or pass --wait-lock (a holder that stopped renewing is then taken over after %s)",
+		e.Holder, e.RenewAt.UTC().Format(time.RFC3339), e.Duration)
 }
 
-// Lock is a Lease-based mutual exclusion between rotator processes.
+// Lock is a Lease-based mutual exclusion between rotations. One Lock may be used by any number of
+// concurrent Acquire calls; each is an acquisition of its own.
 type Lock struct {
 	Client    kubernetes.Interface
 	Namespace string
 	Name      string // default DefaultName
-	Identity  string // who holds it, shown to others: "host/pid (rotate now)"
-	// Duration after which a holder that stopped renewing loses the lock. Default 30s.
+	// Purpose ends each acquisition's identity, for people reading the Lease:
+	// "host/pid/1a2b3c4d (rotate now)".
+	Purpose string
+	// Duration a holder that stopped renewing keeps the lock (LeaseDurationSeconds). Default 30s.
 	Duration time.Duration
-	Clock    clock.WithTicker
+	// RenewDeadline: a holder that could not renew for this long gives the lock up (its context
+	// is cancelled). Shorter than Duration, so that the run has stopped before another can have
+	// seen the lease unchanged for Duration. Default 2/3 of Duration.
+	RenewDeadline time.Duration
+	// RetryPeriod between renewals, and between tries of a waiting Acquire. Default Duration/15.
+	RetryPeriod time.Duration
+	Clock       clock.Clock
 }
 
 // Acquire takes the lock. With wait it retries until ctx ends; without, a held lock is a
-// *HeldError. The returned release stops renewing and frees the lock.
-func (l *Lock) Acquire(ctx context.Context, wait bool) (release func(), err error) {
-	l.defaults()
+// *HeldError, unless its holder is a dead process of this host.
+//
+// held is derived from ctx and is cancelled when the lock is lost (cause: ErrLost) or released:
+// everything the run writes must use it. The lock is renewed until release, even after ctx ends,
+// so that a run winding down keeps its exclusion; release must always be called. It stops the
+// renewals, cancels held, and frees the Lease if it is still this acquisition's.
+func (l *Lock) Acquire(ctx context.Context, wait bool) (held context.Context, release func(), err error) {
+	cfg := l.withDefaults()
+	a := &acquisition{Lock: cfg, identity: newIdentity(cfg.Purpose)}
 	for {
-		err := l.tryAcquire(ctx)
+		err := a.tryAcquire(ctx)
 		if err == nil {
 			break
 		}
-		var held *HeldError
-		if !wait || !errors.As(err, &held) {
-			return nil, err
+		var heldErr *HeldError
+		if !wait || !errors.As(err, &heldErr) {
+			return nil, nil, err
 		}
+		t := cfg.Clock.NewTimer(cfg.RetryPeriod)
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for the run lock: %w (%v)", ctx.Err(), err)
-		case <-l.Clock.After(time.Second):
+			t.Stop()
+			return nil, nil, fmt.Errorf("waiting for the run lock: %w (%v)", ctx.Err(), err)
+		case <-t.C():
 		}
 	}
-	renewCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Add(1)
+	held, lose := context.WithCancelCause(ctx)
+	stop, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
-		defer wg.Done()
-		t := l.Clock.NewTicker(l.Duration / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-renewCtx.Done():
-				return
-			case <-t.C():
-				_ = l.tryAcquire(renewCtx) // renewing our own lease; a failure shows at the next try
-			}
-		}
+		defer close(stopped)
+		a.keep(context.WithoutCancel(ctx), lose, stop)
 	}()
-	return func() {
-		cancel()
-		wg.Wait()
-		l.release(context.WithoutCancel(ctx))
-	}, nil
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			close(stop)
+			<-stopped
+			lose(errReleased) // before the Lease is freed: nothing of this run writes after another took it
+			// The run may end because ctx did; freeing the Lease must still be tried. An unfreed
+			// lock is taken over after Duration anyway, so waiting longer than that is pointless.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Duration)
+			defer cancel()
+			a.release(rctx)
+		})
+	}
+	return held, release, nil
 }
 
-func (l *Lock) defaults() {
-	if l.Name == "" {
-		l.Name = DefaultName
+func (l *Lock) withDefaults() Lock {
+	c := *l
+	if c.Name == "" {
+		c.Name = DefaultName
 	}
-	if l.Duration == 0 {
-		l.Duration = 30 * time.Second
+	if c.Duration <= 0 {
+		c.Duration = 30 * time.Second
 	}
-	if l.Clock == nil {
-		l.Clock = clock.RealClock{}
+	if c.RenewDeadline <= 0 {
+		c.RenewDeadline = c.Duration * 2 / 3
 	}
-}
-
-// tryAcquire creates the Lease, or takes it over when it is free, expired or already ours.
-func (l *Lock) tryAcquire(ctx context.Context) error {
-	l.defaults()
-	leases := l.Client.CoordinationV1().Leases(l.Namespace)
-	now := metav1.NewMicroTime(l.Clock.Now())
-	secs := int32(l.Duration / time.Second)
-	lease, err := leases.Get(ctx, l.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		_, err = leases.Create(ctx, &coordinationv1.Lease{
-			ObjectMeta: metav1.ObjectMeta{Name: l.Name, Namespace: l.Namespace},
-			Spec:       coordinationv1.LeaseSpec{HolderIdentity: &l.Identity, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now},
-		}, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			return l.tryAcquire(ctx)
-		}
-		return l.describe(err)
+	if c.RetryPeriod <= 0 {
+		c.RetryPeriod = c.Duration / 15
 	}
-	if err != nil {
-		return l.describe(err)
+	if c.Clock == nil {
+		c.Clock = clock.RealClock{}
 	}
-	holder := ""
-	if lease.Spec.HolderIdentity != nil {
-		holder = *lease.Spec.HolderIdentity
-	}
-	if holder != "" && holder != l.Identity && !l.expired(lease) && !deadOnThisHost(holder) {
-		renew := time.Time{}
-		if lease.Spec.RenewTime != nil {
-			renew = lease.Spec.RenewTime.Time
-		}
-		return &HeldError{Holder: holder, RenewAt: renew}
-	}
-	if holder != l.Identity {
-		lease.Spec.AcquireTime = &now
-	}
-	lease.Spec.HolderIdentity, lease.Spec.RenewTime, lease.Spec.LeaseDurationSeconds = &l.Identity, &now, &secs
-	// The resourceVersion of the Get makes two processes racing for a free lock conflict; the
-	// loser sees the winner on its next try.
-	if _, err := leases.Update(ctx, lease, metav1.UpdateOptions{}); err != nil {
-		if apierrors.IsConflict(err) {
-			return l.tryAcquire(ctx)
-		}
-		return l.describe(err)
-	}
-	return nil
-}
-
-func (l *Lock) expired(lease *coordinationv1.Lease) bool {
-	if lease.Spec.RenewTime == nil || lease.Spec.LeaseDurationSeconds == nil {
-		return true
-	}
-	end := lease.Spec.RenewTime.Add(time.Duration(*lease.Spec.LeaseDurationSeconds) * time.Second)
-	return l.Clock.Now().After(end)
-}
-
-func (l *Lock) release(ctx context.Context) {
-	leases := l.Client.CoordinationV1().Leases(l.Namespace)
-	lease, err := leases.Get(ctx, l.Name, metav1.GetOptions{})
-	if err != nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != l.Identity {
-		return
-	}
-	empty := ""
-	lease.Spec.HolderIdentity = &empty
-	_, _ = leases.Update(ctx, lease, metav1.UpdateOptions{}) // an unreleased lock expires by itself
-}
-
-func (l *Lock) describe(err error) error {
-	if err == nil {
-		return nil
-	}
-	if apierrors.IsForbidden(err) {
-		return fmt.Errorf("run lock lease %s/%s: the rotator may not get/create/update leases there (deploy/ RBAC): %w", l.Namespace, l.Name, err)
-	}
-	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("run lock lease %s/%s: namespace %s must exist (it also holds the rotator's state): %w", l.Namespace, l.Name, l.Namespace, err)
-	}
-	return fmt.Errorf("run lock lease %s/%s: %w", l.Namespace, l.Name, err)
+	return c
 }

@@ -24,12 +24,27 @@ type Issued struct {
 	Password string `json:"-"`
 }
 
-// Retired is a credential replaced by a newer one, revoked once RevokeAt has passed.
+// Retired is a credential replaced by a newer one (or abandoned because it no longer
+// authenticates). It is revoked once RevokeAt has passed and no target namespace holds it.
 type Retired struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	RetiredAt time.Time `json:"retiredAt"`
 	RevokeAt  time.Time `json:"revokeAt"`
+	// ExpiresAt of the credential (zero: never): an expired credential is revoked even while a
+	// target still holds it, since it no longer works for anyone.
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+	// Why it was retired: "replaced", "abandoned: ...", "found in a managed secret".
+	Reason string `json:"reason,omitempty"`
+}
+
+// Intent is the exact name of a credential about to be requested from the provider, written
+// before the request. Found set by a later run, it means the run that wrote it died before
+// recording the result: the provider may hold a credential of exactly that name, which nobody
+// knows the password of, and which is this cluster's to delete. Nothing else ever is.
+type Intent struct {
+	Name string    `json:"name"`
+	At   time.Time `json:"at"`
 }
 
 // WrittenBack records a credential written to a Vault KV v2 secret (no secret value).
@@ -59,9 +74,11 @@ type State struct {
 	// Retired credentials await revocation.
 	Retired []Retired `json:"retired,omitempty"`
 	LastRun *Run      `json:"lastRun,omitempty"`
-	// Issuing is written just before a credential is requested from the provider and cleared
-	// once it is recorded as Pending. Found set, it means a run died in between: the provider
-	// may hold a credential nobody knows, created at about that time (see rotation's orphans).
+	// Intent is written just before a credential is requested from the provider and cleared
+	// once the answer is recorded (see Intent).
+	Intent *Intent `json:"intent,omitempty"`
+	// Issuing is the time-only mark of earlier versions. It cannot name an orphan, so it is
+	// only cleared (a run that finds it says so); it is never used to delete anything.
 	Issuing *time.Time `json:"issuing,omitempty"`
 	// WrittenBack is the credential last written to the Vault write-back secret; a run writes
 	// again while it differs from Current (a new credential, or an earlier failure).
@@ -84,13 +101,26 @@ func (s *State) Known(id string) bool {
 	return false
 }
 
+// Exists reports whether a state was ever saved (false for a state Secret not found).
+func (s *State) Exists() bool { return s.resourceVersion != "" }
+
 // Retire moves Current to Retired, revocable at revokeAt.
 func (s *State) Retire(now, revokeAt time.Time) {
 	if s.Current == nil {
 		return
 	}
-	s.Retired = append(s.Retired, Retired{ID: s.Current.ID, Name: s.Current.Name, RetiredAt: now, RevokeAt: revokeAt})
+	s.RetireIssued(s.Current, now, revokeAt, "replaced")
 	s.Current = nil
+}
+
+// RetireIssued adds c to Retired (once), revocable at revokeAt.
+func (s *State) RetireIssued(c *Issued, now, revokeAt time.Time, reason string) {
+	for _, r := range s.Retired {
+		if r.ID == c.ID {
+			return
+		}
+	}
+	s.Retired = append(s.Retired, Retired{ID: c.ID, Name: c.Name, RetiredAt: now, RevokeAt: revokeAt, ExpiresAt: c.ExpiresAt, Reason: reason})
 }
 
 // Promote makes Pending the Current credential, retiring the previous one.

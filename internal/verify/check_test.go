@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/rotatorhq/rotator/internal/verify"
 	"github.com/rotatorhq/rotator/internal/verify/verifytest"
@@ -115,6 +116,49 @@ func TestPullCheck(t *testing.T) {
 	}
 }
 
+// Harbor refuses an image of a project with a pull policy (signature required,
+// vulnerability prevention) with 412 PROJECTPOLICYVIOLATION after authorising the
+// pull, to HEAD (no body) and to GET: the check reports ReasonPolicy, which proves
+// the credential. A credential that is refused meets the refusal first.
+func TestPullCheckProjectPolicy(t *testing.T) {
+	const msg = "The image is not signed by cosign."
+	reg := verifytest.New(t, verifytest.Options{Users: users(), Policy: map[string]string{"signed/app": msg}})
+	reg.Push(t, "signed/app:1")
+	image := reg.Image("signed/app:1")
+	var c verify.Checker
+
+	err := c.PullCheck(ctxT(t), image, basic("robot$team+pull", goodPass))
+	pe := requirePullError(t, err, image, verify.ReasonPolicy)
+	if pe.Stage != verify.StageManifest || pe.Status != 412 || !strings.Contains(pe.Detail, msg) {
+		t.Errorf("Stage, Status, Detail = %q, %d, %q", pe.Stage, pe.Status, pe.Detail)
+	}
+	if !strings.Contains(err.Error(), "not a credential failure") {
+		t.Errorf("error does not say the credential is fine: %v", err)
+	}
+	var sawHead, sawGet bool
+	for _, r := range reg.Requests() {
+		sawHead = sawHead || (r.Method == http.MethodHead && r.Path == "/v2/signed/app/manifests/1" && r.Status == 412)
+		sawGet = sawGet || (r.Method == http.MethodGet && r.Path == "/v2/signed/app/manifests/1" && r.Status == 412)
+	}
+	if !sawHead || !sawGet {
+		t.Errorf("HEAD 412 %v, GET 412 %v; requests: %+v", sawHead, sawGet, reg.Requests())
+	}
+
+	for _, tt := range []struct {
+		name string
+		auth authn.Authenticator
+		want verify.Reason
+	}{
+		{"wrong password", basic("robot$team+pull", wrongPass), verify.ReasonUnauthorized},
+		{"expired robot", basic("robot$team+old", expiredPass), verify.ReasonUnauthorized},
+		{"no permission", basic("robot$other+pull", goodPass), verify.ReasonDenied},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			requirePullError(t, c.PullCheck(ctxT(t), image, tt.auth), image, tt.want)
+		})
+	}
+}
+
 // The token alone proves nothing: the check must have asked for the manifest with
 // the token it got.
 func TestPullCheckRequestsManifest(t *testing.T) {
@@ -179,9 +223,82 @@ func TestPullCheckTimeout(t *testing.T) {
 	image := strings.TrimPrefix(hang.URL, "http://") + "/team/app:1"
 	start := time.Now()
 	err := (verify.Checker{}).PullCheck(ctx, image, nil)
-	requirePullError(t, err, image, verify.ReasonNetwork)
+	requirePullError(t, err, image, verify.ReasonTimeout)
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v despite a 300ms deadline", d)
+	}
+}
+
+// hangingRegistry accepts connections and never answers, until the test ends.
+func hangingRegistry(t *testing.T) string {
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(hang.Close)
+	// Runs before Close (cleanups run last first), which waits for the handlers.
+	t.Cleanup(func() { close(release) })
+	return strings.TrimPrefix(hang.URL, "http://")
+}
+
+// runGuarded runs check and fails the test if it has not returned within limit,
+// so a missing deadline fails the test instead of hanging it.
+func runGuarded(t *testing.T, limit time.Duration, check func() error) (time.Duration, error) {
+	t.Helper()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- check() }()
+	select {
+	case err := <-done:
+		return time.Since(start), err
+	case <-time.After(limit):
+		t.Fatalf("check still running after %v: no deadline", limit)
+		return 0, nil
+	}
+}
+
+// A registry that accepts the connection and never answers fails the check within
+// Checker.Timeout, although the caller's context has no deadline.
+func TestPullCheckStalledRegistry(t *testing.T) {
+	image := hangingRegistry(t) + "/team/app:1"
+	c := verify.Checker{Timeout: 200 * time.Millisecond}
+	took, err := runGuarded(t, 10*time.Second, func() error {
+		return c.PullCheck(t.Context(), image, basic("robot$team+pull", goodPass))
+	})
+	pe := requirePullError(t, err, image, verify.ReasonTimeout)
+	if !strings.Contains(pe.Detail, "200ms deadline (Checker.Timeout)") {
+		t.Errorf("Detail does not name the check's deadline: %q", pe.Detail)
+	}
+	if took > 3*time.Second {
+		t.Errorf("took %v with a 200ms Timeout", took)
+	}
+	if verify.CredentialRefused(err) || verify.Authorised(err) {
+		t.Errorf("a stalled registry judged the credential: refused %v, authorised %v", verify.CredentialRefused(err), verify.Authorised(err))
+	}
+}
+
+// The same for the kubelet-like check, which may try several credentials: the
+// Timeout bounds the whole call.
+func TestPullCheckAsKubeletStalledRegistry(t *testing.T) {
+	host := hangingRegistry(t)
+	image := host + "/team/app:1"
+	secrets := []corev1.Secret{
+		pullSecret(t, "new", host, "robot$team+pull", goodPass),
+		pullSecret(t, "old", host, "robot$team+old", expiredPass),
+	}
+	c := verify.Checker{Timeout: 200 * time.Millisecond}
+	took, err := runGuarded(t, 10*time.Second, func() error {
+		return c.PullCheckAsKubelet(t.Context(), image, secrets)
+	})
+	pe := requirePullError(t, err, image, verify.ReasonTimeout)
+	if !strings.Contains(pe.Detail, "Checker.Timeout") {
+		t.Errorf("Detail does not name the check's deadline: %q", pe.Detail)
+	}
+	if took > 3*time.Second {
+		t.Errorf("took %v with a 200ms Timeout for the whole call", took)
 	}
 }
 
@@ -281,5 +398,32 @@ func TestPullCheckScrubsEchoedPassword(t *testing.T) {
 	pe := requirePullError(t, err, image, verify.ReasonUnauthorized)
 	if !strings.Contains(pe.Detail, "password [redacted] is wrong") {
 		t.Errorf("Detail = %q", pe.Detail)
+	}
+}
+
+// go-containerregistry pings /v2/ without any credential, so a refusal there (a
+// proxy, firewall or IP allow-list in front of the registry) says nothing about
+// the credential and must not make the core revoke it.
+func TestPullCheckPingRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			t.Errorf("credential sent to %s", r.URL.Path)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"errors":[{"code":"DENIED","message":"access from this address is denied"}]}`)
+	}))
+	defer srv.Close()
+	image := strings.TrimPrefix(srv.URL, "http://") + "/team/app:1"
+	err := (verify.Checker{}).PullCheck(ctxT(t), image, basic("robot$team+pull", goodPass))
+	pe := requirePullError(t, err, image, verify.ReasonOther)
+	if pe.Stage != verify.StagePing || pe.Status != http.StatusForbidden {
+		t.Errorf("Stage, Status = %q, %d", pe.Stage, pe.Status)
+	}
+	if !strings.Contains(err.Error(), "before any credential was sent") || !strings.Contains(pe.Detail, "access from this address is denied") {
+		t.Errorf("error does not say the credential was not sent: %v", err)
+	}
+	if verify.CredentialRefused(err) || verify.Authorised(err) {
+		t.Errorf("refused %v, authorised %v; want neither: %v", verify.CredentialRefused(err), verify.Authorised(err), err)
 	}
 }

@@ -31,7 +31,7 @@ func classify(pe *PullError, err error) {
 	case realmRefused(err):
 		pe.Reason, pe.Stage = ReasonRealmRefused, StagePing
 	case isTimeout(err):
-		pe.Reason = ReasonNetwork
+		pe.Reason = ReasonTimeout
 	case isCertificate(err):
 		pe.Reason = ReasonTLS
 	case errors.As(err, &terr):
@@ -79,9 +79,19 @@ func stageOf(req *http.Request) Stage {
 	}
 }
 
+// policyViolationCode is Harbor's error code for a pull its project policy
+// refuses (src/lib/errors/const.go); go-containerregistry does not know it.
+const policyViolationCode transport.ErrorCode = "PROJECTPOLICYVIOLATION"
+
 // reasonOf maps a registry answer to a Reason: the registry's error codes first
 // (they are the more precise), then the HTTP status.
 func reasonOf(terr *transport.Error, stage Stage) Reason {
+	if stage == StagePing {
+		// go-containerregistry pings /v2/ without the credential (transport.Ping), and
+		// takes a 401 there as the challenge: any failure at the ping, a 403 DENIED
+		// of a proxy's IP allow-list say, is no verdict on the credential.
+		return ReasonOther
+	}
 	for _, d := range terr.Errors {
 		switch d.Code {
 		case transport.UnauthorizedErrorCode:
@@ -90,6 +100,10 @@ func reasonOf(terr *transport.Error, stage Stage) Reason {
 			return ReasonDenied
 		case transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode:
 			return ReasonNotFound
+		case policyViolationCode:
+			if stage == StageManifest {
+				return ReasonPolicy
+			}
 		}
 	}
 	switch terr.StatusCode {
@@ -101,6 +115,12 @@ func reasonOf(terr *transport.Error, stage Stage) Reason {
 		// A 404 from /v2/ or from the realm means a wrong URL, not a missing image.
 		if stage == StageManifest {
 			return ReasonNotFound
+		}
+	case http.StatusPreconditionFailed:
+		// Harbor's policy refusal to a HEAD, which carries no body and so no code.
+		// A 412 with another code is something else.
+		if stage == StageManifest && len(terr.Errors) == 0 {
+			return ReasonPolicy
 		}
 	}
 	return ReasonOther

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -34,6 +35,13 @@ func TestClassify(t *testing.T) {
 		{"DENIED code", &transport.Error{StatusCode: 403, Request: manifest, Errors: []transport.Diagnostic{{Code: transport.DeniedErrorCode}}}, ReasonDenied, StageManifest},
 		{"404 at HEAD without body", &transport.Error{StatusCode: 404, Request: req(http.MethodHead, manifest.URL.String())}, ReasonNotFound, StageManifest},
 		{"NAME_UNKNOWN", &transport.Error{StatusCode: 404, Request: manifest, Errors: []transport.Diagnostic{{Code: transport.NameUnknownErrorCode}}}, ReasonNotFound, StageManifest},
+		{"Harbor NOT_FOUND at manifest", &transport.Error{StatusCode: 404, Request: manifest, Errors: []transport.Diagnostic{{Code: "NOT_FOUND"}}}, ReasonNotFound, StageManifest},
+		{"412 PROJECTPOLICYVIOLATION at GET", &transport.Error{StatusCode: 412, Request: manifest, Errors: []transport.Diagnostic{{Code: "PROJECTPOLICYVIOLATION", Message: "The image is not signed by cosign."}}}, ReasonPolicy, StageManifest},
+		{"412 at HEAD without body", &transport.Error{StatusCode: 412, Request: req(http.MethodHead, manifest.URL.String())}, ReasonPolicy, StageManifest},
+		{"412 with another code", &transport.Error{StatusCode: 412, Request: manifest, Errors: []transport.Diagnostic{{Code: "PRECONDITION"}}}, ReasonOther, StageManifest},
+		{"412 at token is no policy", &transport.Error{StatusCode: 412, Request: req(http.MethodGet, "https://harbor.example.com/service/token")}, ReasonOther, StageToken},
+		{"PROJECTPOLICYVIOLATION at /v2/ is no policy", &transport.Error{StatusCode: 412, Request: req(http.MethodGet, "https://reg.io/v2/"), Errors: []transport.Diagnostic{{Code: "PROJECTPOLICYVIOLATION"}}}, ReasonOther, StagePing},
+		{"403 DENIED at /v2/ is no refused credential", &transport.Error{StatusCode: 403, Request: req(http.MethodGet, "https://reg.io/v2/"), Errors: []transport.Diagnostic{{Code: transport.DeniedErrorCode}}}, ReasonOther, StagePing},
 		{"404 at /v2/ is no missing image", &transport.Error{StatusCode: 404, Request: req(http.MethodGet, "https://reg.io/v2/")}, ReasonOther, StagePing},
 		{"429", &transport.Error{StatusCode: 429, Request: manifest, Errors: []transport.Diagnostic{{Code: transport.TooManyRequestsErrorCode}}}, ReasonOther, StageManifest},
 		{"private realm", fmt.Errorf("invalid realm in www-authenticate: %w", errors.New(`realm host "10.0.0.5" is a private or link-local address`)), ReasonRealmRefused, StagePing},
@@ -43,7 +51,7 @@ func TestClassify(t *testing.T) {
 		{"plain http registry", errors.New(`Get "https://reg.io/v2/": http: server gave HTTP response to HTTPS client`), ReasonTLS, StageNone},
 		{"dns", &url.Error{Op: "Get", URL: "https://reg.io/v2/", Err: &net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "reg.io"}}}, ReasonNetwork, StageNone},
 		{"refused", &url.Error{Op: "Get", URL: "https://reg.io/v2/", Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, ReasonNetwork, StageNone},
-		{"deadline", fmt.Errorf("ping: %w", context.DeadlineExceeded), ReasonNetwork, StageNone},
+		{"deadline", fmt.Errorf("ping: %w", context.DeadlineExceeded), ReasonTimeout, StageNone},
 		{"canceled", fmt.Errorf("ping: %w", context.Canceled), ReasonOther, StageNone},
 		{"empty token", errors.New("no token in bearer response:\n{\"x\":1}"), ReasonOther, StageToken},
 		{"other", errors.New("something else"), ReasonOther, StageNone},
@@ -78,5 +86,14 @@ func TestScrub(t *testing.T) {
 	got := scrub("token endpoint said: bad password hunter2 (aHVudGVyMg==)", []string{"hunter2", "aHVudGVyMg=="})
 	if strings.Contains(got, "hunter2") || strings.Contains(got, "aHVudGVyMg==") {
 		t.Errorf("scrub = %q", got)
+	}
+}
+
+func TestTimeoutDefault(t *testing.T) {
+	if got := (Checker{}).timeout(); got != DefaultTimeout {
+		t.Errorf("zero Timeout: %v, want DefaultTimeout %v", got, DefaultTimeout)
+	}
+	if got := (Checker{Timeout: time.Second}).timeout(); got != time.Second {
+		t.Errorf("Timeout 1s: %v", got)
 	}
 }

@@ -10,4 +10,10 @@
 // Checker.PullCheckAsKubelet first picks the credential from pull secrets exactly
 // as kubelet would (package pullsecret), so it also catches a secret whose key does
 // not match the image's registry.
+//
+// Every check has a deadline (Checker.Timeout). What a failed check means for the
+// credential is answered by CredentialRefused (the registry refused it: revoke or
+// abandon it) and Authorised (it got through authentication and authorisation,
+// even if the image itself was missing or refused by a project policy); every
+// other failure, network, TLS or timeout above all, says nothing either way.
 package verify

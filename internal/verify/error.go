@@ -19,10 +19,19 @@ const (
 	ReasonDenied Reason = "Denied"
 	// ReasonNotFound: 404, MANIFEST_UNKNOWN or NAME_UNKNOWN. Repository or tag missing.
 	ReasonNotFound Reason = "NotFound"
+	// ReasonPolicy: 412 PROJECTPOLICYVIOLATION at the manifest request (a bare 412
+	// to HEAD, which has no body). Harbor answers so after authorising the pull,
+	// when the project requires a signature (cosign, notation) or prevents pulling
+	// vulnerable images: the credential is proven, the image is refused.
+	ReasonPolicy Reason = "Policy"
 	// ReasonTLS: certificate verification failed, or https met a plain-http registry.
 	ReasonTLS Reason = "TLS"
-	// ReasonNetwork: name resolution, connection or timeout failure.
+	// ReasonNetwork: name resolution or connection failure.
 	ReasonNetwork Reason = "Network"
+	// ReasonTimeout: the check's deadline (Checker.Timeout or the context's) ended
+	// it, or a connection timed out: the registry is unreachable or stalled. Says
+	// nothing about the credential.
+	ReasonTimeout Reason = "Timeout"
 	// ReasonRealmRefused: go-containerregistry refused the registry's token realm
 	// before sending the credential anywhere; not a credential problem.
 	ReasonRealmRefused Reason = "RealmRefused"
@@ -120,15 +129,27 @@ func (e *PullError) explain() string {
 		return "the credential is valid but has no pull permission for this repository"
 	case ReasonNotFound:
 		return "the repository or tag does not exist, or is hidden from this credential"
+	case ReasonPolicy:
+		return "the credential was authorised to pull, but the project's policy refuses this image " +
+			"(Harbor: a cosign or notation signature is required, or vulnerable images may not be pulled); " +
+			"not a credential failure, but pods pulling this image fail the same way until it satisfies the policy"
 	case ReasonTLS:
 		return "TLS failed: trust the registry's CA in the checker's transport, or set Insecure for a plain-http registry"
 	case ReasonNetwork:
 		return "the registry could not be reached"
+	case ReasonTimeout:
+		return "the registry did not answer in time (unreachable or stalled); this says nothing about the credential"
 	case ReasonRealmRefused:
 		if strings.Contains(e.Detail, "scheme") {
 			return realmSchemeText
 		}
 		return realmPrivateText
+	case ReasonOther:
+		if e.Stage == StagePing && e.Status != 0 {
+			return "the registry answered the request to /v2/ that starts every pull with an error, before any " +
+				"credential was sent: not a credential failure (a wrong registry address, or a proxy, firewall " +
+				"or IP allow-list in front of the registry?)"
+		}
 	case ReasonNoMatchingKey:
 		return "no pull secret key matches the image's registry, so kubelet would pull anonymously"
 	case ReasonInvalidSecret:

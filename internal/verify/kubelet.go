@@ -56,7 +56,22 @@ func KeychainFromSecrets(ctx context.Context, secrets []corev1.Secret) (authn.Ke
 //
 // To prove a new credential rather than "some credential", pass only the secret
 // that holds it: with old and new secrets both present, the old one may succeed.
+//
+// The whole call, every credential tried, takes at most c.Timeout (DefaultTimeout
+// when zero): the credentials all talk to the same registry, so one that stalls
+// would stall the next as well.
 func (c Checker) PullCheckAsKubelet(ctx context.Context, image string, secrets []corev1.Secret) error {
+	tctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	err := c.pullCheckAsKubelet(tctx, image, secrets)
+	if pe := (*PullError)(nil); errors.As(err, &pe) {
+		noteTimeout(tctx, pe)
+	}
+	return err
+}
+
+// pullCheckAsKubelet is PullCheckAsKubelet without its own deadline.
+func (c Checker) pullCheckAsKubelet(ctx context.Context, image string, secrets []corev1.Secret) error {
 	host, err := pullsecret.ImageHost(image)
 	if err != nil {
 		return &PullError{Image: image, Reason: ReasonOther, Detail: "invalid image reference: " + err.Error(), Err: err}
@@ -88,7 +103,7 @@ func (c Checker) PullCheckAsKubelet(ctx context.Context, image string, secrets [
 	var first *PullError
 	for _, cand := range candidates {
 		auth := authn.FromConfig(authn.AuthConfig{Username: cand.Entry.Username, Password: cand.Entry.Password})
-		err := c.PullCheck(ctx, image, auth)
+		err := c.pullCheck(ctx, image, auth)
 		if err == nil {
 			return nil
 		}

@@ -314,7 +314,7 @@ func TestGitLabDemoConfigRotatesBothProviders(t *testing.T) {
 	}
 	providersRun := map[string]string{}
 	for _, r := range res.Reports {
-		providersRun[r.Provider] = r.Result
+		providersRun[r.Provider] = string(r.Result)
 	}
 	if providersRun["harbor"] != "succeeded" || providersRun["gitlab"] != "succeeded" {
 		t.Fatalf("results %v", providersRun)

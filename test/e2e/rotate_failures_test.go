@@ -15,8 +15,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// A new credential that fails verification (the image does not exist) leaves the target
-// namespaces exactly as they were and no new robot behind.
+// A new credential that the registry refuses (its verify image is in a project it may not pull)
+// leaves the target namespaces exactly as they were and no new robot behind. A missing tag is
+// no such verdict: TestMissingVerifyImageIsNoCredentialFailure.
 func TestVerificationFailureChangesNothing(t *testing.T) {
 	nss, _ := rotatedOnce(t, "verifyfail", 2)
 	before := map[string]string{}
@@ -25,15 +26,15 @@ func TestVerificationFailureChangesNothing(t *testing.T) {
 		before[ns] = u + p
 	}
 	robotsBefore := len(robotsNamed("rotator-verifyfail-"))
-	missing := rig.RegistryHost + "/proj-a/does-not-exist:1.0"
-	cfg := rotatorConfig(t, cfgOpts{name: "verifyfail", namespaces: nss, projects: []string{"proj-a"}, verifyImages: []string{missing}})
+	refused := rig.Images["proj-b"]
+	cfg := rotatorConfig(t, cfgOpts{name: "verifyfail", namespaces: nss, projects: []string{"proj-a"}, verifyImages: []string{refused}})
 	mark := auditMark(t)
 	res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
 	if res.Code != 1 {
 		t.Fatalf("want exit 1, got %d:\n%s\n%s", res.Code, res.Stdout, res.Stderr)
 	}
 	msg := strings.Join(res.Reports[0].Errors, "\n")
-	if !strings.Contains(msg, missing) || !strings.Contains(strings.ToLower(msg), "not found") && !strings.Contains(strings.ToUpper(msg), "MANIFEST_UNKNOWN") {
+	if !strings.Contains(msg, refused) || !strings.Contains(strings.ToUpper(msg), "DENIED") && !strings.Contains(strings.ToUpper(msg), "UNAUTHORIZED") {
 		t.Fatalf("the error must name the image and the registry's answer: %s", msg)
 	}
 	for _, w := range writes(requestsSince(t, mark, "rotator")) {
@@ -49,6 +50,25 @@ func TestVerificationFailureChangesNothing(t *testing.T) {
 	}
 	if n := len(robotsNamed("rotator-verifyfail-")); n != robotsBefore {
 		t.Fatalf("robots before %d, after %d: the unverified robot was left behind", robotsBefore, n)
+	}
+}
+
+// A verify image whose tag is gone (404) proves the credential as well as a pull: the rotation
+// succeeds and says so, instead of failing at every run on one stale image.
+func TestMissingVerifyImageIsNoCredentialFailure(t *testing.T) {
+	nss, _ := rotatedOnce(t, "verify404", 1)
+	missing := rig.RegistryHost + "/proj-a/does-not-exist:1.0"
+	cfg := rotatorConfig(t, cfgOpts{name: "verify404", namespaces: nss, projects: []string{"proj-a"}, verifyImages: []string{missing}})
+	res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
+	if res.Code != 0 || res.Reports[0].Issued == nil {
+		t.Fatalf("a missing tag must not fail the rotation: exit %d\n%s\n%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if w := strings.Join(res.Reports[0].Warnings, "\n"); !strings.Contains(w, missing) {
+		t.Fatalf("the report must warn about the missing image: %v", res.Reports[0].Warnings)
+	}
+	u, p := secretCredential(t, nss[0], "harbor-pull")
+	if err := pull(rig.Images["proj-a"], u, p); err != nil {
+		t.Fatalf("the new credential does not pull: %v", err)
 	}
 }
 
@@ -82,13 +102,15 @@ func TestPartialFailureLeavesWorkingSecretsAndNextRunCompletes(t *testing.T) {
 		t.Fatalf("the old robot was revoked while a namespace still uses it: %v", err)
 	}
 
+	// One namespace does not hold promotion back: the new credential is current, and the next
+	// run that is due repairs the namespace with it, then revokes the old one.
 	grant(t, user, nss[2])
-	res = runRotator(t, kubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
+	res = runRotator(t, kubeconfig, "rotate", "now", "--if-due", "--config", cfg, "-o", "json")
 	if res.Code != 0 {
 		t.Fatalf("the next run must complete:\n%s\n%s", res.Stdout, res.Stderr)
 	}
-	if res.Reports[0].Issued == nil || res.Reports[0].Issued.Name != newUser {
-		t.Fatalf("the next run must resume the pending credential, not issue another: %+v", res.Reports[0].Issued)
+	if res.Reports[0].Issued != nil {
+		t.Fatalf("the next run must repair with the promoted credential, not issue another: %+v", res.Reports[0].Issued)
 	}
 	for _, ns := range nss {
 		if u, _ := secretCredential(t, ns, "harbor-pull"); u != newUser {

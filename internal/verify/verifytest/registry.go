@@ -53,6 +53,12 @@ type Options struct {
 	TLS bool
 	// DisallowHead answers 405 to manifest HEAD requests, like some proxies.
 	DisallowHead bool
+	// Policy maps a repository ("team/app") to the message of Harbor's 412
+	// PROJECTPOLICYVIOLATION, which every manifest request of that repository gets
+	// once its token has passed (after authorisation, as Harbor's contenttrust and
+	// vulnerable middlewares answer): with the error body to GET, without a body to
+	// HEAD.
+	Policy map[string]string
 }
 
 // Request is one request the double received.
@@ -182,9 +188,25 @@ func (r *Registry) serveRegistry(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusForbidden, "DENIED", "requested access to the resource is denied")
 	case r.opts.DisallowHead && req.Method == http.MethodHead && strings.Contains(req.URL.Path, "/manifests/"):
 		w.WriteHeader(http.StatusMethodNotAllowed)
+	case r.policyRefuses(req) != "":
+		if req.Method == http.MethodHead {
+			w.WriteHeader(http.StatusPreconditionFailed)
+			return
+		}
+		writeError(w, http.StatusPreconditionFailed, "PROJECTPOLICYVIOLATION", r.policyRefuses(req))
 	default:
 		r.inner.ServeHTTP(w, req)
 	}
+}
+
+// policyRefuses returns the policy message for a manifest request of a repository
+// under Options.Policy, or "".
+func (r *Registry) policyRefuses(req *http.Request) string {
+	repo, _, ok := strings.Cut(strings.TrimPrefix(req.URL.Path, "/v2/"), "/manifests/")
+	if !ok {
+		return ""
+	}
+	return r.opts.Policy[repo]
 }
 
 // challenge sets the WWW-Authenticate header distribution sends.

@@ -1,0 +1,66 @@
+package rotation
+
+import (
+	"strings"
+
+	"github.com/rotatorhq/rotator/internal/secretsync"
+)
+
+// describe fills a dry run's report with the plan: exactly what a real run of it would do if
+// every target can be written (TestDryRunPrintsThePlanTheRunExecutes holds the two together).
+func (r *Runner) describe(p *plan, rep *Report) {
+	for _, b := range p.blocking {
+		rep.fail(Permanent, "%s", b)
+	}
+	if len(p.blocking) > 0 {
+		return
+	}
+	if p.decision == IssueNew {
+		rep.Issued = &CredentialRef{Name: p.spec.NamePrefix + "<time>", Reason: "would be issued: pull on " + strings.Join(p.spec.Projects, ", ")}
+	}
+	fp := ""
+	if p.decision == RepairOnly {
+		fp = p.state.Current.Fingerprint
+	}
+	for _, ns := range p.namespaces {
+		res := SecretResult{Namespace: ns, Name: p.cred.Targets.SecretName}
+		existing := p.secrets[ns]
+		switch {
+		case existing == nil:
+			res.Action, res.Reason = "create", "missing"
+		case fp != "" && secretsync.UpToDate(existing, fp):
+			res.Action = "unchanged"
+		case fp != "":
+			res.Action, res.Reason = "update", "drifted from the current credential"
+		default:
+			res.Action, res.Reason = "update", "new credential"
+		}
+		rep.Secrets = append(rep.Secrets, res)
+	}
+	for _, ns := range p.namespaces {
+		for _, sa := range p.cred.Targets.ServiceAccounts {
+			if s := p.serviceAccounts[ns][sa]; s == nil || !secretsync.HasPullSecret(s, p.cred.Targets.SecretName) {
+				rep.ServiceAccounts = append(rep.ServiceAccounts, SAResult{Namespace: ns, Name: sa, Action: "bind"})
+			}
+		}
+	}
+	touched := map[string]bool{}
+	for _, s := range rep.Secrets {
+		if s.Action != "unchanged" {
+			touched[s.Namespace] = true
+		}
+	}
+	for _, s := range rep.ServiceAccounts {
+		touched[s.Namespace] = true
+	}
+	for _, w := range p.workloads {
+		action := "restart"
+		if p.decision == RepairOnly && !touched[w.Namespace] {
+			action = "unchanged"
+		}
+		rep.Workloads = append(rep.Workloads, WorkloadResult{Kind: string(w.Kind), Namespace: w.Namespace, Name: w.Name, Via: w.Via, Action: action})
+	}
+	rep.Revoked = append(rep.Revoked, p.revoke...)
+	rep.Held = append(rep.Held, p.held...)
+	rep.Verified = p.verifyImages
+}

@@ -1,0 +1,119 @@
+package rotation
+
+import (
+	"context"
+	"sync"
+
+	"github.com/rotatorhq/rotator/internal/faultpoint"
+	"github.com/rotatorhq/rotator/internal/secretsync"
+)
+
+// writeSecrets writes content into every target namespace, Concurrency at a time, and returns
+// how many Secrets it changed. A namespace that fails keeps the Secret it had.
+func (r *Runner) writeSecrets(ctx context.Context, p *plan, content secretsync.Content, fp string, rep *Report) int {
+	start := r.Clock.Now()
+	w := &secretsync.Writer{Client: r.Kube}
+	results := make([]SecretResult, len(p.namespaces))
+	for i, ns := range p.namespaces {
+		// What a namespace reports if the run is stopped before reaching it.
+		results[i] = SecretResult{Namespace: ns, Name: p.cred.Targets.SecretName, Action: "failed", Error: "secret " + ns + "/" + p.cred.Targets.SecretName + ": not written: the run was stopped"}
+	}
+	var mu sync.Mutex
+	done, changed := 0, 0
+	forEach(ctx, r.Config.Kubernetes.Concurrency, len(p.namespaces), func(i int) {
+		ns := p.namespaces[i]
+		res := SecretResult{Namespace: ns, Name: p.cred.Targets.SecretName}
+		action, err := w.Write(ctx, ns, res.Name, content, p.secrets[ns], p.cred.Targets.Adopt)
+		res.Action = string(action)
+		if err != nil {
+			res.Action, res.Error = "failed", err.Error()
+		}
+		r.secretEvent(ctx, p, content, res)
+		faultpoint.Hit(faultpoint.AfterWrite)
+		results[i] = res
+		mu.Lock()
+		if err == nil {
+			p.holds[ns] = content.ID
+		}
+		done++
+		if action != secretsync.Unchanged && err == nil {
+			changed++
+		}
+		if changed > 0 || err != nil {
+			r.progress(p.cred.Name, "write", start, done, len(p.namespaces), "secret %s/%s %s", ns, res.Name, res.Action)
+		}
+		mu.Unlock()
+	})
+	for _, res := range results {
+		rep.Secrets = append(rep.Secrets, res)
+		if res.Error != "" {
+			rep.fail(Permanent, "%s", res.Error)
+		}
+	}
+	return changed
+}
+
+// bindServiceAccounts adds the secret to each configured ServiceAccount that lacks it.
+func (r *Runner) bindServiceAccounts(ctx context.Context, p *plan, rep *Report) int {
+	type job struct{ ns, name string }
+	var jobs []job
+	for _, ns := range p.namespaces {
+		for _, sa := range p.cred.Targets.ServiceAccounts {
+			if s := p.serviceAccounts[ns][sa]; s != nil && secretsync.HasPullSecret(s, p.cred.Targets.SecretName) {
+				continue
+			}
+			jobs = append(jobs, job{ns, sa})
+		}
+	}
+	start := r.Clock.Now()
+	results := make([]SAResult, len(jobs))
+	for i, j := range jobs {
+		results[i] = SAResult{Namespace: j.ns, Name: j.name, Action: "failed", Error: "serviceaccount " + j.ns + "/" + j.name + ": not bound: the run was stopped"}
+	}
+	var mu sync.Mutex
+	done, bound := 0, 0
+	forEach(ctx, r.Config.Kubernetes.Concurrency, len(jobs), func(i int) {
+		j := jobs[i]
+		changed, err := secretsync.Bind(ctx, r.Kube, j.ns, j.name, p.cred.Targets.SecretName, p.serviceAccounts[j.ns][j.name])
+		res := SAResult{Namespace: j.ns, Name: j.name, Action: "bound"}
+		if err != nil {
+			res.Action, res.Error = "failed", err.Error()
+		}
+		results[i] = res
+		mu.Lock()
+		done++
+		if changed {
+			bound++
+		}
+		r.progress(p.cred.Name, "bind", start, done, len(jobs), "serviceaccount %s/%s %s", j.ns, j.name, res.Action)
+		mu.Unlock()
+	})
+	for _, res := range results {
+		rep.ServiceAccounts = append(rep.ServiceAccounts, res)
+		if res.Error != "" {
+			rep.fail(Permanent, "%s", res.Error)
+		}
+	}
+	return bound
+}
+
+// forEach runs fn(0..n-1) with at most limit running at once, stopping early when ctx ends.
+func forEach(ctx context.Context, limit, n int, fn func(i int)) {
+	if limit < 1 {
+		limit = 1
+	}
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(i int) {
+			defer func() { <-sem; wg.Done() }()
+			fn(i)
+		}(i)
+	}
+	wg.Wait()
+}

@@ -1,0 +1,235 @@
+package rotation
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/rotatorhq/rotator/internal/restart"
+	"github.com/rotatorhq/rotator/internal/secretsync"
+	"github.com/rotatorhq/rotator/internal/state"
+	"github.com/rotatorhq/rotator/providers"
+)
+
+// snapshot is everything a run knows before it decides: read once, then fixed. Every decision
+// is taken from it (decide.go), so the dry run and the run decide the same.
+type snapshot struct {
+	state *state.State
+	// installTag identifies this installation (cluster + state namespace) in the names of the
+	// credentials it creates: two clusters sharing a provider, a prefix and a config never
+	// take each other's credentials for their own. "" when the state namespace is missing.
+	installTag string
+	// namespaces are the existing target namespaces, sorted.
+	namespaces []string
+	// secrets are the managed Secrets found, by namespace.
+	secrets map[string]*corev1.Secret
+	// holds is the provider id of the credential each target namespace's managed Secret holds
+	// (its rotator.dev/credential-id): read from the snapshot, then kept up to date by every
+	// write of the run. A credential is never revoked while a target namespace holds it.
+	holds map[string]string
+	// serviceAccounts found among the configured names, by namespace and name.
+	serviceAccounts map[string]map[string]*corev1.ServiceAccount
+	// workloads depending on the secret (counting ServiceAccounts about to be bound).
+	workloads []restart.Workload
+	// owned is the provider's list of this credential's credentials; listErr why it is
+	// missing (then nothing is judged dead and no orphan is looked for).
+	owned   []providers.Owned
+	listErr error
+}
+
+// installTag: 8 hex digits of the state namespace's UID.
+func installTag(uid types.UID) string {
+	t := strings.ReplaceAll(strings.ToLower(string(uid)), "-", "")
+	if len(t) < 8 {
+		return ""
+	}
+	return t[:8]
+}
+
+// read fills the snapshot: state, namespaces, managed secrets, ServiceAccounts, dependent
+// workloads, and the provider's list. A failure to read the cluster fails the run; a failure
+// to list at the provider only makes the run more careful (snapshot.listErr).
+func (r *Runner) read(ctx context.Context, p *plan) error {
+	var err error
+	if p.state, err = r.store().Load(ctx, p.cred.Name); err != nil {
+		return err
+	}
+	for _, step := range []func(context.Context, *plan) error{r.resolveNamespaces, r.listSecrets, r.listServiceAccounts, r.discoverWorkloads} {
+		if err := step(ctx, p); err != nil {
+			return err
+		}
+	}
+	prov, ok := r.Providers[p.cred.Name]
+	if !ok {
+		return fmt.Errorf("credential %s: no provider configured", p.cred.Name)
+	}
+	cctx, cancel := providerCall(ctx)
+	defer cancel()
+	if p.owned, p.listErr = prov.List(cctx, p.spec); p.listErr != nil {
+		p.listErr = fmt.Errorf("list the credential's own credentials at the provider: %w", p.listErr)
+	}
+	return nil
+}
+
+// resolveNamespaces: the explicit list plus the selector's matches, minus exclusions. One list
+// call, whatever the number of namespaces.
+func (r *Runner) resolveNamespaces(ctx context.Context, p *plan) error {
+	t := p.cred.Targets
+	var sel labels.Selector
+	if t.NamespaceSelector != "" {
+		var err error
+		if sel, err = labels.Parse(t.NamespaceSelector); err != nil {
+			return err
+		}
+	}
+	existing := map[string]bool{}
+	want := map[string]bool{}
+	err := listPages(ctx, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+		l, err := r.Kube.CoreV1().Namespaces().List(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		for _, ns := range l.Items {
+			if ns.Name == r.Config.StateNamespace {
+				p.installTag = installTag(ns.UID)
+			}
+			if ns.DeletionTimestamp != nil {
+				continue
+			}
+			existing[ns.Name] = true
+			if sel != nil && sel.Matches(labels.Set(ns.Labels)) {
+				want[ns.Name] = true
+			}
+		}
+		return l.Continue, nil
+	})
+	if err != nil {
+		return fmt.Errorf("list namespaces: %w", err)
+	}
+	for _, ns := range t.Namespaces {
+		if !existing[ns] {
+			p.problems = append(p.problems, fmt.Sprintf("namespace %s does not exist: create it or remove it from credentials[%s].targets.namespaces", ns, p.cred.Name))
+			continue
+		}
+		want[ns] = true
+	}
+	for _, ns := range t.ExcludeNamespaces {
+		delete(want, ns)
+	}
+	for ns := range want {
+		p.namespaces = append(p.namespaces, ns)
+	}
+	sort.Strings(p.namespaces)
+	if len(p.namespaces) == 0 && len(p.problems) == 0 {
+		p.problems = append(p.problems, "no target namespace: the namespace list and selector match no existing namespace")
+	}
+	return nil
+}
+
+// listSecrets finds this credential's managed Secrets in one labelled list across the cluster.
+func (r *Runner) listSecrets(ctx context.Context, p *plan) error {
+	p.secrets = map[string]*corev1.Secret{}
+	p.holds = map[string]string{}
+	targets := setOf(p.namespaces)
+	sel := labels.SelectorFromSet(labels.Set{secretsync.LabelCredential: p.cred.Name}).String()
+	return listPages(ctx, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+		o.LabelSelector = sel
+		l, err := r.Kube.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, o)
+		if err != nil {
+			return "", fmt.Errorf("list managed secrets: %w", err)
+		}
+		for i := range l.Items {
+			s := &l.Items[i]
+			if targets[s.Namespace] && s.Name == p.cred.Targets.SecretName && secretsync.IsManaged(s, p.cred.Name) {
+				p.secrets[s.Namespace] = s
+				if id := s.Annotations[secretsync.AnnotationCredentialID]; id != "" {
+					p.holds[s.Namespace] = id
+				}
+			}
+		}
+		return l.Continue, nil
+	})
+}
+
+// listServiceAccounts reads the configured ServiceAccounts. With one configured name a field
+// selector keeps the list small; in any case it is one paged list, not a GET per namespace.
+func (r *Runner) listServiceAccounts(ctx context.Context, p *plan) error {
+	p.serviceAccounts = map[string]map[string]*corev1.ServiceAccount{}
+	names := p.cred.Targets.ServiceAccounts
+	if len(names) == 0 {
+		return nil
+	}
+	targets, wanted := setOf(p.namespaces), setOf(names)
+	var fieldSel string
+	if len(names) == 1 {
+		fieldSel = fields.OneTermEqualSelector("metadata.name", names[0]).String()
+	}
+	return listPages(ctx, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+		o.FieldSelector = fieldSel
+		l, err := r.Kube.CoreV1().ServiceAccounts(metav1.NamespaceAll).List(ctx, o)
+		if err != nil {
+			return "", fmt.Errorf("list serviceaccounts: %w", err)
+		}
+		for i := range l.Items {
+			sa := &l.Items[i]
+			if targets[sa.Namespace] && wanted[sa.Name] {
+				if p.serviceAccounts[sa.Namespace] == nil {
+					p.serviceAccounts[sa.Namespace] = map[string]*corev1.ServiceAccount{}
+				}
+				p.serviceAccounts[sa.Namespace][sa.Name] = sa
+			}
+		}
+		return l.Continue, nil
+	})
+}
+
+// discoverWorkloads finds the dependent workloads of every target namespace in one paged list
+// per kind across the cluster. Three lists per namespace would cost 6,000 requests to plan
+// 2,000 namespaces, and a run with nothing due must not grow per namespace.
+func (r *Runner) discoverWorkloads(ctx context.Context, p *plan) error {
+	bound := setOf(p.cred.Targets.ServiceAccounts)
+	secret := p.cred.Targets.SecretName
+	ws, err := restart.DiscoverIn(ctx, r.Kube, setOf(p.namespaces), secret, func(ns, sa string) bool {
+		// Bound after this run either way: configured, or already carrying the secret.
+		if bound[sa] {
+			return true
+		}
+		s, ok := p.serviceAccounts[ns][sa]
+		return ok && secretsync.HasPullSecret(s, secret)
+	})
+	if err != nil {
+		return err
+	}
+	p.workloads = ws
+	return nil
+}
+
+func setOf(xs []string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+// listPages runs a paged list until the server says it is complete.
+func listPages(ctx context.Context, page func(context.Context, metav1.ListOptions) (string, error)) error {
+	o := metav1.ListOptions{Limit: 500}
+	for {
+		cont, err := page(ctx, o)
+		if err != nil {
+			return err
+		}
+		if cont == "" {
+			return nil
+		}
+		o.Continue = cont
+	}
+}
