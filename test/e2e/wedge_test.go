@@ -21,41 +21,61 @@ import (
 // next runs must not resume the dead credential: within two runs (of `rotate now --if-due`, and
 // of a plain `rotate now`) a fresh robot is issued and written, every existing namespace's pods
 // pull with it, and the report names only the missing namespace as an error.
+//
+// The new core promotes despite the missing namespace, so there the partial run leaves the robot
+// current, not pending. Variant "crashed" makes sure a dead *pending* robot is met by every core:
+// a run dies after writing the first namespace (pending robot held there, the previous one
+// elsewhere), then that robot is deleted.
 func TestWedgeDeadPending(t *testing.T) {
 	for _, mode := range []struct {
-		name string
-		args []string
+		name  string
+		args  []string
+		crash bool
 	}{
-		{"ifdue", []string{"--if-due"}},
-		{"now", nil},
+		{"ifdue", []string{"--if-due"}, false},
+		{"now", nil, false},
+		{"crashed", []string{"--if-due"}, true},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			cred := "deadpend-" + mode.name
 			nss := namespaces(t, cred, 2)
-			missing := fmt.Sprintf("%s-missing-%d", cred, nsCounter.Add(1))
 			webDeployments(t, nss)
-			cfg := wedgeConfig(t, cred, stateNS, append(append([]string(nil), nss...), missing), "1h")
+			targets, missing := nss, ""
+			if !mode.crash {
+				missing = fmt.Sprintf("%s-missing-%d", cred, nsCounter.Add(1))
+				targets = append(append([]string(nil), nss...), missing)
+			}
+			cfg := wedgeConfig(t, cred, stateNS, targets, "1h")
+			var dead string
+			if mode.crash {
+				dead = pendingAfterCrash(t, cred, cfg, nss)
+			} else {
+				res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
+				rep := onlyReport(t, res)
+				if res.Code != 1 || !mentions(strings.Join(rep.Errors, "\n"), missing) {
+					t.Fatalf("the first run must fail naming the missing namespace %s: exit %d\n%s\n%s", missing, res.Code, reportSummary(rep), res.Stderr)
+				}
+				if rep.Issued == nil {
+					t.Fatalf("the first run issued nothing: %s", reportSummary(rep))
+				}
+				dead = rep.Issued.Name
+				for _, ns := range nss {
+					if u, _ := secretCredential(t, ns, "harbor-pull"); u != dead {
+						t.Fatalf("namespace %s holds %s, want the robot of the partial run %s", ns, u, dead)
+					}
+				}
+				st := rotatorStatus(t, rig.RotatorKubeconfig, cfg, cred)
+				t.Logf("after the partial run: current %q, pending %q", st.Name, st.Pending)
+			}
 
-			res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
-			rep := onlyReport(t, res)
-			if res.Code != 1 || !mentions(strings.Join(rep.Errors, "\n"), missing) {
-				t.Fatalf("the first run must fail naming the missing namespace %s: exit %d\n%s\n%s", missing, res.Code, reportSummary(rep), res.Stderr)
-			}
-			if rep.Issued == nil {
-				t.Fatalf("the first run issued nothing: %s", reportSummary(rep))
-			}
-			dead := rep.Issued.Name
+			deadPass := ""
 			for _, ns := range nss {
-				if u, _ := secretCredential(t, ns, "harbor-pull"); u != dead {
-					t.Fatalf("namespace %s holds %s, want the robot of the partial run %s", ns, u, dead)
+				if u, p := secretCredential(t, ns, "harbor-pull"); u == dead {
+					deadPass = p
 				}
 			}
-			st := rotatorStatus(t, rig.RotatorKubeconfig, cfg, cred)
-			t.Logf("after the partial run: current %q, pending %q", st.Name, st.Pending)
-
-			deadUser, deadPass := secretCredential(t, nss[0], "harbor-pull")
 			deleteRobotAtHarbor(t, dead)
-			mustNotPull(t, rig.Images["proj-a"], deadUser, deadPass, "the robot deleted at Harbor")
+			mustNotPull(t, rig.Images["proj-a"], dead, deadPass, "the robot deleted at Harbor")
 
 			args := append([]string{"rotate", "now", "--config", cfg, "-o", "json"}, mode.args...)
 			var (
@@ -83,8 +103,11 @@ func TestWedgeDeadPending(t *testing.T) {
 				t.Fatalf("no fresh robot issued:\n%s", strings.Join(history, "\n"))
 			}
 			t.Logf("%s", strings.Join(history, "\n"))
-			if lastCode != 1 || !mentions(strings.Join(last.Errors, "\n"), missing) {
+			switch {
+			case missing != "" && (lastCode != 1 || !mentions(strings.Join(last.Errors, "\n"), missing)):
 				t.Errorf("the run must still fail naming the missing namespace %s: exit %d %s", missing, lastCode, reportSummary(last))
+			case missing == "" && lastCode != 0:
+				t.Errorf("the run that replaced the dead robot must succeed: exit %d %s", lastCode, reportSummary(last))
 			}
 			for _, ns := range nss {
 				if s := secretResult(last, ns); s == nil || s.Error != "" || s.Action == "failed" {
@@ -94,6 +117,45 @@ func TestWedgeDeadPending(t *testing.T) {
 			assertNamespacesPull(t, cred, nss, fresh)
 		})
 	}
+}
+
+// pendingAfterCrash rotates once, then runs a rotation that dies right after writing the first
+// namespace, and returns the robot that run issued: pending, held by at least that namespace.
+func pendingAfterCrash(t *testing.T, cred, cfg string, nss []string) string {
+	t.Helper()
+	bin := faultBinary(t)
+	if res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg); res.Code != 0 {
+		t.Fatalf("first rotation failed (exit %d):\n%s\n%s", res.Code, res.Stdout, res.Stderr)
+	}
+	known := map[string]bool{}
+	for _, r := range robotsNamed("rotator-" + cred + "-") {
+		known[r.Name] = true
+	}
+	res := runRotatorWith(t, bin, []string{"ROTATOR_FAULTPOINT=write#1"}, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg)
+	if res.Code == 0 || !strings.Contains(res.Stderr, "faultpoint: dying at") {
+		t.Fatalf("the rotation did not die after its first write (exit %d):\n%s", res.Code, res.Stderr)
+	}
+	var issued []string
+	for _, r := range robotsNamed("rotator-" + cred + "-") {
+		if !known[r.Name] {
+			issued = append(issued, r.Name)
+		}
+	}
+	if len(issued) != 1 {
+		t.Fatalf("want one robot issued by the crashed run, got %v", issued)
+	}
+	var holders []string
+	for _, ns := range nss {
+		if u, _ := secretCredential(t, ns, "harbor-pull"); u == issued[0] {
+			holders = append(holders, ns)
+		}
+	}
+	st := rotatorStatus(t, rig.RotatorKubeconfig, cfg, cred)
+	if st.Pending != issued[0] || len(holders) == 0 {
+		t.Fatalf("premise: want %s pending and held by a namespace, got pending %q, held by %v\nstate: %s", issued[0], st.Pending, holders, stateJSON(stateNS, cred))
+	}
+	t.Logf("after the crash: current %q, pending %q held by %v", st.Name, st.Pending, holders)
+	return issued[0]
 }
 
 // The current robot is deleted, or disabled, at Harbor after a successful rotation. The cheap
