@@ -22,6 +22,7 @@ import (
 //  5. which retired credentials may be revoked once the run has distributed.
 func decide(p *plan, opts Options, now time.Time) {
 	st := p.state
+	p.now = now
 	if p.listErr != nil {
 		p.warnings = append(p.warnings, fmt.Sprintf("could not check the credentials at the provider, so none was judged dead: %v", p.listErr))
 	}
@@ -73,10 +74,18 @@ func (p *plan) settleIntent() {
 	}
 	for _, o := range p.owned {
 		if o.GivenName == st.Intent.Name && !st.Known(o.ID) {
-			p.revoke = append(p.revoke, CredentialRef{ID: o.ID, Name: o.Name, Reason: "requested by a run that died before recording it"})
+			p.retireOrphan(o.ID, o.Name, "requested by a run that died before recording it")
 		}
 	}
 	p.clearIntent = true
+}
+
+// retireOrphan records a credential of this installation nobody can use as retired, revocable
+// now: in the state, not only in this run's plan, so that a run that stops before its revoke
+// phase (RotateAll's deferred first pass, a crash) leaves it known to the next one.
+func (p *plan) retireOrphan(id, name, why string) {
+	p.state.Retired = append(p.state.Retired, state.Retired{ID: id, Name: name, RetiredAt: p.now, RevokeAt: p.now, Reason: "orphan: " + why})
+	p.orphans++
 }
 
 // dead says whether c no longer authenticates, and why. It needs no registry request: the
@@ -86,7 +95,7 @@ func (p *plan) dead(c *state.Issued, now time.Time) (bool, string) {
 	if c.Password == "" {
 		return true, "its password is missing from the state Secret"
 	}
-	if !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt) {
+	if nearlyExpired(c.ExpiresAt, now) {
 		return true, "it expired at " + expiry(c.ExpiresAt)
 	}
 	if p.listErr != nil {
@@ -99,7 +108,7 @@ func (p *plan) dead(c *state.Issued, now time.Time) (bool, string) {
 		switch {
 		case o.Disabled:
 			return true, "it is disabled at the provider"
-		case !o.ExpiresAt.IsZero() && !now.Before(o.ExpiresAt):
+		case nearlyExpired(o.ExpiresAt, now):
 			return true, "it expired at the provider at " + expiry(o.ExpiresAt)
 		case c.Name != "" && o.Name != c.Name:
 			return true, fmt.Sprintf("the provider renamed it to %s (a change of Harbor's robot name prefix?): its username no longer logs in", o.Name)
@@ -146,8 +155,8 @@ func (p *plan) rebuild(now time.Time) {
 		return
 	}
 	for _, o := range p.owned {
-		if strings.HasSuffix(o.GivenName, "-"+p.installTag) && !st.Known(o.ID) && len(p.holders(o.ID)) == 0 {
-			p.revoke = append(p.revoke, CredentialRef{ID: o.ID, Name: o.Name, Reason: "created by this installation, unknown since its state was lost"})
+		if strings.HasPrefix(o.GivenName, p.spec.NamePrefix) && strings.HasSuffix(o.GivenName, "-"+p.installTag) && !st.Known(o.ID) && len(p.holders(o.ID)) == 0 {
+			p.retireOrphan(o.ID, o.Name, "created by this installation, unknown since its state was lost")
 		}
 	}
 }
@@ -186,7 +195,7 @@ func (p *plan) planRevocations(now time.Time) {
 	}
 	for _, ret := range retired {
 		ref := CredentialRef{ID: ret.ID, Name: ret.Name, ExpiresAt: ret.ExpiresAt, Reason: "replaced; grace period ended"}
-		if strings.HasPrefix(ret.Reason, "abandoned") {
+		if strings.HasPrefix(ret.Reason, "abandoned") || strings.HasPrefix(ret.Reason, "orphan") {
 			ref.Reason = ret.Reason
 		}
 		switch {
@@ -216,3 +225,10 @@ func (p *plan) holders(id string) []string {
 }
 
 func expired(at, now time.Time) bool { return !at.IsZero() && !now.Before(at) }
+
+// clockSkewAllowance: the provider's clock decides when a credential expires, and ours may be
+// behind it. A credential this close to its expiry is judged dead already, so a skewed replica
+// never keeps distributing one the provider refuses (renewal is due long before, in any case).
+const clockSkewAllowance = 5 * time.Minute
+
+func nearlyExpired(at, now time.Time) bool { return expired(at, now.Add(clockSkewAllowance)) }

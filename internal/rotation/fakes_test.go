@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,14 +76,16 @@ func (f *fakeProvider) Revoke(_ context.Context, _ providers.Spec, id string) er
 	return nil
 }
 
-func (f *fakeProvider) List(_ context.Context, _ providers.Spec) ([]providers.Owned, error) {
+func (f *fakeProvider) List(_ context.Context, spec providers.Spec) ([]providers.Owned, error) {
 	f.calls = append(f.calls, "list")
 	if f.failList != nil {
 		return nil, f.failList
 	}
 	var out []providers.Owned
 	for _, c := range f.creds {
-		out = append(out, c.Owned)
+		if strings.HasPrefix(c.GivenName, spec.NamePrefix) {
+			out = append(out, c.Owned)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil

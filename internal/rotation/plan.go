@@ -35,6 +35,10 @@ type plan struct {
 	held []CredentialRef
 	// clearIntent: the state's Intent (or old Issuing mark) is settled by this run.
 	clearIntent bool
+	// orphans recorded as retired by decide (the state changed: the run must save it).
+	orphans int
+	// now is the time decide ran at.
+	now time.Time
 	// verifyImages prove a new credential before anything depends on it.
 	verifyImages []string
 	// problems found while planning fail the run but do not stop other targets; blocking
@@ -92,7 +96,7 @@ func (p *plan) hostMismatches() []string {
 // idle reports whether a run of this plan would change nothing: the current credential stays,
 // every target already holds it, every ServiceAccount is bound and nothing awaits revocation.
 func (p *plan) idle() bool {
-	if p.decision != RepairOnly || len(p.revoke) > 0 || len(p.abandoned) > 0 || len(p.problems) > 0 ||
+	if p.decision != RepairOnly || len(p.revoke) > 0 || len(p.abandoned) > 0 || p.orphans > 0 || len(p.problems) > 0 ||
 		len(p.blocking) > 0 || p.clearIntent || p.writeBackDue() {
 		return false
 	}

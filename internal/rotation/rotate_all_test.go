@@ -39,7 +39,8 @@ func TestRotateAllHoldsTheLockAcrossPasses(t *testing.T) {
 	w := newWorld(t, "a")
 	second := w.cfg.Credentials[0]
 	second.Name = "h2"
-	second.Harbor = &(*w.cfg.Credentials[0].Harbor)
+	harbor := *w.cfg.Credentials[0].Harbor
+	second.Harbor = &harbor
 	second.Harbor.RobotNamePrefix = "rotator-h2-"
 	second.Targets.SecretName = "pull2"
 	w.cfg.Credentials = append(w.cfg.Credentials, second)
