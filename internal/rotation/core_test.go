@@ -272,6 +272,21 @@ func TestStateMachine(t *testing.T) {
 			}
 		},
 	}, {
+		name: "changed projects: a new credential, and the old one is not taken for dead (listed elsewhere)",
+		ns:   []string{"a"},
+		setup: func(w *world) {
+			must(w.t, w.rotate(Options{IfDue: true}), Succeeded)
+			w.cred().Harbor.Projects = []string{"proj", "other"}
+			w.prov.hideFromList = w.state().Current.ID // Harbor lists system robots apart
+		},
+		run: func(w *world) []*Report { return []*Report{w.rotate(Options{IfDue: true})} },
+		check: func(t *testing.T, w *world, reps []*Report) {
+			must(t, reps[0], Succeeded)
+			if len(reps[0].Abandoned) != 0 || !strings.Contains(reps[0].Decision, "projects changed") {
+				t.Fatalf("decision %q, abandoned %v", reps[0].Decision, reps[0].Abandoned)
+			}
+		},
+	}, {
 		name: "the provider cannot list: nothing is judged dead, the run goes on",
 		ns:   []string{"a"},
 		setup: func(w *world) {

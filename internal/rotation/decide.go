@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -102,6 +103,12 @@ func (p *plan) dead(c *state.Issued, now time.Time) (bool, string) {
 	if p.listErr != nil {
 		return false, ""
 	}
+	if !p.sameProjects(c) {
+		// Listed among other projects' credentials (Harbor: project robots of one project,
+		// system robots of several): absence from this list says nothing. The change of
+		// projects makes a new credential due anyway (choose).
+		return false, ""
+	}
 	for _, o := range p.owned {
 		if o.ID != c.ID {
 			continue
@@ -187,6 +194,8 @@ func (p *plan) choose(opts Options, now time.Time) (Decision, string) {
 		return IssueNew, "no credential issued yet"
 	case st.Current.Registry != p.registry:
 		return IssueNew, fmt.Sprintf("registry host changed from %s to %s", st.Current.Registry, p.registry)
+	case !p.sameProjects(st.Current):
+		return IssueNew, fmt.Sprintf("projects changed from %s to %s", strings.Join(st.Current.Projects, ","), strings.Join(p.spec.Projects, ","))
 	}
 	if renewAt := p.cred.RenewAt(st.Current.IssuedAt, st.Current.ExpiresAt); !renewAt.IsZero() && !now.Before(renewAt) {
 		return IssueNew, fmt.Sprintf("credential %s expires at %s (renew from %s)", st.Current.Name,
@@ -234,6 +243,18 @@ func (p *plan) holders(id string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// sameProjects: c was issued for the projects of the current config (or by a version that did
+// not record them, when that is assumed).
+func (p *plan) sameProjects(c *state.Issued) bool {
+	if len(c.Projects) == 0 {
+		return true
+	}
+	a, b := slices.Clone(c.Projects), slices.Clone(p.spec.Projects)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }
 
 func expired(at, now time.Time) bool { return !at.IsZero() && !now.Before(at) }

@@ -42,6 +42,8 @@ type fakeProvider struct {
 	failIssue, failList, failRevoke error
 	// brokenIssue hands out a wrong password, as a credential the registry will refuse.
 	brokenIssue bool
+	// hideFromList leaves this id out of List (listed among another scope's credentials).
+	hideFromList string
 }
 
 type fakeCred struct {
@@ -83,7 +85,7 @@ func (f *fakeProvider) List(_ context.Context, spec providers.Spec) ([]providers
 	}
 	var out []providers.Owned
 	for _, c := range f.creds {
-		if strings.HasPrefix(c.GivenName, spec.NamePrefix) {
+		if strings.HasPrefix(c.GivenName, spec.NamePrefix) && c.ID != f.hideFromList {
 			out = append(out, c.Owned)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/rotatorhq/rotator/internal/faultpoint"
@@ -68,7 +69,7 @@ func (r *Runner) issue(ctx context.Context, p *plan, rep *Report) (issued *state
 	}
 	faultpoint.Hit(faultpoint.AfterIssue)
 	issued = &state.Issued{ID: c.ID, Name: c.Name, Username: c.Username, Password: c.Password,
-		Registry: p.registry, IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt}
+		Registry: p.registry, IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt, Projects: slices.Clone(p.spec.Projects)}
 	if issued.IssuedAt.IsZero() {
 		issued.IssuedAt = t
 	}

@@ -19,6 +19,9 @@ type Issued struct {
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 	// Fingerprint of the dockerconfigjson built from it.
 	Fingerprint string `json:"fingerprint"`
+	// Projects it was issued for (empty in states of earlier versions): the provider lists a
+	// credential only among those of the same projects, and a change means a new credential.
+	Projects []string `json:"projects,omitempty"`
 
 	// Password is loaded from and saved to the state Secret's data; not part of state.json.
 	Password string `json:"-"`

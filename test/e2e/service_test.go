@@ -185,12 +185,14 @@ func TestServiceLeaderElectionHandOverMetricsAndStatus(t *testing.T) {
 // status shows a failure truthfully.
 func TestStatusAfterFailure(t *testing.T) {
 	nss, _ := rotatedOnce(t, "stfail", 1)
-	bad := rotatorConfig(t, cfgOpts{name: "stfail", namespaces: nss, projects: []string{"proj-a"}, verifyImages: []string{rig.RegistryHost + "/proj-a/missing:1"}})
+	// A verify image the credential may not pull: the registry refuses it (a missing tag would
+	// prove the credential, TestMissingVerifyImageIsNoCredentialFailure).
+	bad := rotatorConfig(t, cfgOpts{name: "stfail", namespaces: nss, projects: []string{"proj-a"}, verifyImages: []string{rig.Images["proj-b"]}})
 	if res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", bad); res.Code != 1 {
 		t.Fatalf("want a failed rotation, got exit %d", res.Code)
 	}
 	st := statusJSON(t, bad)
-	if st.LastResult != "failed" || !strings.Contains(st.LastError, "missing:1") || st.InSync != 1 {
+	if st.LastResult != "failed" || !strings.Contains(st.LastError, rig.Images["proj-b"]) || st.InSync != 1 {
 		t.Fatalf("status after a failure: %+v", st)
 	}
 }
