@@ -18,8 +18,14 @@ const MinRotationInterval = time.Hour
 const scheduleHorizon = 2 * 365 * 24 * time.Hour
 
 // scheduleReference is where the measure starts: a fixed time, so that a config valid today is
-// valid tomorrow. Local, because the service reads a spec without CRON_TZ in its own zone.
-var scheduleReference = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.Local)
+// valid tomorrow; and UTC, so that it is valid on a laptop in Berlin as in a cluster in UTC (cron
+// reads a spec without CRON_TZ in the zone of the time it is given; CRON_TZ keeps its own).
+var scheduleReference = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+// dstSlack is how much longer than the renewal window a schedule's gap may be: the hour clocks
+// move for daylight saving stretches a weekly gap to 7d1h once a year, and a schedule that short
+// of the window renews by age an hour early once a year, which is harmless.
+const dstSlack = time.Hour
 
 // firings sums up a schedule over the horizon.
 type firings struct {

@@ -57,8 +57,12 @@ func validateRenewal(cr *Credential, p *field.Path) field.ErrorList {
 	if !hasWindow && cr.AllowFrequentRotation {
 		return errs
 	}
-	f := measure(s, window, !cr.AllowFrequentRotation)
-	if hasWindow && f.longest > window {
+	limit := time.Duration(0) // the longest gap allowed; 0: none
+	if hasWindow {
+		limit = window + dstSlack
+	}
+	f := measure(s, limit, !cr.AllowFrequentRotation)
+	if hasWindow && f.longest > limit {
 		errs = append(errs, field.Invalid(sp, cr.Schedule, fmt.Sprintf(
 			"leaves up to %s between two firings (until %s), longer than the renewal window of %s (%s): the credential would be renewed by age, not on this schedule; use a schedule that fires at least every %s%s, or a longer renewBefore",
 			human(roughly(f.longest)), f.longEnd.Format("2006-01-02 15:04"), human(window), windowOrigin(cr), human(window), suggestSchedule(window))))
