@@ -137,3 +137,24 @@ func FuzzConfig(f *testing.F) {
 		}
 	})
 }
+
+// A renewBefore at or beyond the credential's real lifetime (Validate refuses it; a provider may
+// also cut a lifetime short) must not make a credential due the moment it is issued.
+func TestRenewAtNeverAtIssue(t *testing.T) {
+	issued := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		renewBefore string
+		life, want  time.Duration
+	}{
+		{"10h", 100 * time.Hour, 90 * time.Hour},
+		{"100h", 100 * time.Hour, 70 * time.Hour},
+		{"300h", 100 * time.Hour, 70 * time.Hour},
+		{"0", 100 * time.Hour, 70 * time.Hour},
+		{"oops", 100 * time.Hour, 70 * time.Hour},
+	} {
+		c := Credential{RenewBefore: tc.renewBefore}
+		if got := c.RenewAt(issued, issued.Add(tc.life)); !got.Equal(issued.Add(tc.want)) {
+			t.Errorf("renewBefore %s, lifetime %s: due at +%s, want +%s", tc.renewBefore, tc.life, got.Sub(issued), tc.want)
+		}
+	}
+}

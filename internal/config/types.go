@@ -46,8 +46,15 @@ type Credential struct {
 	// RenewBefore: a credential whose remaining lifetime is below this is due ("168h", "7d", or a
 	// percentage of its lifetime such as "30%"). Default "30%".
 	RenewBefore string `json:"renewBefore,omitempty"`
-	// Schedule for `rotator run`: a 5-field cron spec or descriptor such as "@weekly".
+	// Schedule for `rotator run`: a 5-field cron spec or descriptor such as "@weekly". It must
+	// fire at least once within the renewal window (renewBefore), and at most hourly unless
+	// AllowFrequentRotation is set.
 	Schedule string `json:"schedule,omitempty"`
+	// AllowFrequentRotation lets a schedule, or a lifetime minus renewBefore, rotate more often
+	// than once an hour. Every rotation issues a credential and restarts every dependent
+	// workload, so a config that asks for that by mistake is refused unless this says it is meant
+	// (tests, demos). Default false.
+	AllowFrequentRotation bool `json:"allowFrequentRotation,omitempty"`
 	// RevokeAfter is the grace period between the new credential being everywhere and the old
 	// one being deleted: pods elsewhere may still pull with it. Default 1h.
 	RevokeAfter Duration `json:"revokeAfter,omitempty"`

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -89,15 +88,7 @@ func validateCredential(cr *Credential, p *field.Path) field.ErrorList {
 	errs = append(errs, validateDuration(cr.Lifetime, p.Child("lifetime"))...)
 	errs = append(errs, validateDuration(cr.RevokeAfter, p.Child("revokeAfter"))...)
 	errs = append(errs, validateDuration(cr.Restart.Timeout, p.Child("restart", "timeout"))...)
-	if _, _, err := ParseRenewBefore(cr.RenewBefore); err != nil {
-		errs = append(errs, field.Invalid(p.Child("renewBefore"), cr.RenewBefore, err.Error()))
-	}
-	if cr.Schedule != "" {
-		if _, err := cron.ParseStandard(cr.Schedule); err != nil {
-			errs = append(errs, field.Invalid(p.Child("schedule"), cr.Schedule,
-				"not a 5-field cron spec or descriptor (@daily, @weekly, @every 12h): "+err.Error()))
-		}
-	}
+	errs = append(errs, validateRenewal(cr, p)...)
 	for j, img := range cr.VerifyImages {
 		if strings.TrimSpace(img) == "" || strings.Contains(img, "://") {
 			errs = append(errs, field.Invalid(p.Child("verifyImages").Index(j), img, "an image reference such as harbor.example.com/project/app:tag"))
@@ -222,6 +213,10 @@ func ParseRenewBefore(s string) (fraction float64, d time.Duration, err error) {
 	d, err = ParseDuration(s)
 	if err != nil {
 		return 0, 0, err
+	}
+	if d <= 0 {
+		// Due only once expired: pulls would fail until the next check renews it.
+		return 0, 0, fmt.Errorf("must be positive (a credential would be renewed only once expired), e.g. 7d or 30%%")
 	}
 	return 0, d, nil
 }

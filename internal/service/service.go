@@ -57,6 +57,8 @@ type entry struct {
 	failures  int
 	retryAt   time.Time
 	retryMode rotation.Options
+	// lastForced is when the service last started a run forcing a new credential (limitForced).
+	lastForced time.Time
 }
 
 // Run loops until ctx ends. It returns nil on a clean stop.
@@ -66,10 +68,7 @@ func (s *Service) Run(ctx context.Context) error {
 	entries := make([]*entry, len(s.Config.Credentials))
 	for i := range s.Config.Credentials {
 		e := &entry{cred: &s.Config.Credentials[i], nextCheck: now}
-		if e.cred.Schedule != "" {
-			e.cron, _ = cron.ParseStandard(e.cred.Schedule) // Validate refused a bad one
-			e.nextCron = e.cron.Next(now).Add(s.jitter())
-		}
+		s.startSchedule(e, now)
 		entries[i] = e
 	}
 	for {
@@ -115,7 +114,7 @@ func (s *Service) step(ctx context.Context, e *entry) time.Time {
 	}
 	if e.cron != nil && !now.Before(e.nextCron) {
 		mode = &rotation.Options{} // the schedule says: a new credential
-		e.nextCron = e.cron.Next(now).Add(s.jitter())
+		e.nextCron = s.nextFiring(e, now)
 	}
 	due := !now.Before(e.nextCheck) || (!renewAt.IsZero() && !now.Before(renewAt)) || (!revokeAt.IsZero() && !now.Before(revokeAt))
 	if mode == nil && due {
@@ -123,7 +122,7 @@ func (s *Service) step(ctx context.Context, e *entry) time.Time {
 	}
 	if mode != nil {
 		e.nextCheck = now.Add(s.Reconcile)
-		s.run(ctx, e, *mode)
+		s.run(ctx, e, s.limitForced(e, st, now, *mode))
 		if st2, err := s.States.Load(ctx, e.cred.Name); err == nil {
 			renewAt, revokeAt = Deadlines(e.cred, st2)
 		}

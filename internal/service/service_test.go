@@ -34,20 +34,23 @@ type fakeRotator struct {
 	st       *state.State
 	lifetime time.Duration
 	fail     bool
-	calls    []call
+	// failForced fails only the runs that force a new credential.
+	failForced bool
+	calls      []call
 }
 
 type call struct {
-	at    time.Time
-	ifDue bool
+	at     time.Time
+	ifDue  bool
+	issued bool
 }
 
 func (f *fakeRotator) Rotate(_ context.Context, cred *config.Credential, o rotation.Options) *rotation.Report {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := f.clock.Now()
-	f.calls = append(f.calls, call{now, o.IfDue})
-	if f.fail {
+	f.calls = append(f.calls, call{at: now, ifDue: o.IfDue})
+	if f.fail || f.failForced && !o.IfDue {
 		return &rotation.Report{Result: "failed", Errors: []string{"registry down"}}
 	}
 	renewAt := time.Time{}
@@ -56,6 +59,7 @@ func (f *fakeRotator) Rotate(_ context.Context, cred *config.Credential, o rotat
 	}
 	if !o.IfDue || f.st.Current == nil || !now.Before(renewAt) {
 		f.st.Current = &state.Issued{ID: "x", IssuedAt: now, ExpiresAt: now.Add(f.lifetime)}
+		f.calls[len(f.calls)-1].issued = true
 		return &rotation.Report{Result: "succeeded", Issued: &rotation.CredentialRef{ID: "x"}}
 	}
 	return &rotation.Report{Result: "nothing-due"}
@@ -72,14 +76,19 @@ func (f *fakeRotator) Load(context.Context, string) (*state.State, error) {
 	return &cp, nil
 }
 
-func start(t *testing.T, cred config.Credential, f *fakeRotator, reconcile time.Duration) (*stepClock, context.CancelFunc, chan struct{}) {
+// start runs a Service on cred from 2026-01-01 00:00 UTC; with sets what a test needs more.
+func start(t *testing.T, cred config.Credential, f *fakeRotator, reconcile time.Duration, with ...func(*Service)) (*stepClock, context.CancelFunc, chan struct{}) {
 	t.Helper()
 	clk := &stepClock{FakeClock: clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), sleeps: make(chan time.Duration, 1)}
 	f.clock = clk
 	cfg := &config.Config{Credentials: []config.Credential{cred}}
 	config.Default(cfg)
 	svc := &Service{Config: cfg, Rotator: f, States: f, Clock: clk, Reconcile: reconcile, NoJitter: true}
+	for _, w := range with {
+		w(svc)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel) // a test that fails in the middle must not leave the loop spinning
 	done := make(chan struct{})
 	go func() { defer close(done); _ = svc.Run(ctx) }()
 	return clk, cancel, done
