@@ -51,7 +51,7 @@ func vaultConfig(t *testing.T, o vaultOpts) string {
 		extra += "  writeBack: " + o.writeBack + "\n"
 	}
 	if o.schedule != "" {
-		extra += fmt.Sprintf("  schedule: %q\n", o.schedule)
+		extra += fmt.Sprintf("  schedule: %q\n  allowFrequentRotation: true\n", o.schedule)
 	}
 	return writeFile(t, "config.yaml", fmt.Sprintf(`stateNamespace: %s
 vault:
