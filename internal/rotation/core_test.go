@@ -287,6 +287,63 @@ func TestStateMachine(t *testing.T) {
 			}
 		},
 	}, {
+		name: "a pending credential whose password was lost is abandoned (revoked), not leaked",
+		ns:   []string{"a"},
+		setup: func(w *world) {
+			w.reg.down = true
+			must(w.t, w.rotate(Options{}), Failed) // leaves a pending credential
+			w.reg.down = false
+			sec, _ := w.kube.CoreV1().Secrets("rotator-system").Get(context.Background(), state.SecretName("h"), metav1.GetOptions{})
+			delete(sec.Data, "pending-password")
+			_, _ = w.kube.CoreV1().Secrets("rotator-system").Update(context.Background(), sec, metav1.UpdateOptions{})
+		},
+		run: func(w *world) []*Report { return []*Report{w.rotate(Options{IfDue: true})} },
+		check: func(t *testing.T, w *world, reps []*Report) {
+			must(t, reps[0], Succeeded)
+			if !slices.Contains(w.prov.calls, "revoke 101") || len(w.prov.creds) != 1 {
+				t.Fatalf("calls %s, %d live: the passwordless pending must be revoked and replaced", fmtCalls(w.prov.calls), len(w.prov.creds))
+			}
+		},
+	}, {
+		name: "rollback only to a previous credential that verifies now",
+		ns:   []string{"a"},
+		setup: func(w *world) {
+			must(w.t, w.rotate(Options{IfDue: true}), Succeeded)
+			w.workload("a", "web", "harbor.test/proj/other:1")
+			w.reg.refuseUser = "robot$rotator-h-20261201t100000-" // every new robot is refused for the workload's image
+			w.reg.refuseImage = "harbor.test/proj/other:1"
+		},
+		run: func(w *world) []*Report {
+			first := w.rotate(Options{}) // previous verifies: rolled back
+			delete(w.prov.creds, w.state().Current.ID)
+			second := w.rotate(Options{}) // previous is dead: no rollback to it
+			return []*Report{first, second}
+		},
+		check: func(t *testing.T, w *world, reps []*Report) {
+			if reps[0].RolledBack == nil {
+				t.Fatalf("no rollback to a previous credential that verifies: %v", reps[0].Errors)
+			}
+			if reps[1].RolledBack != nil {
+				t.Fatalf("rolled back to a dead credential: %v", reps[1].Errors)
+			}
+		},
+	}, {
+		name: "a workload with a pull secret of its own triggers no rollback",
+		ns:   []string{"a"},
+		setup: func(w *world) {
+			must(w.t, w.rotate(Options{IfDue: true}), Succeeded)
+			w.workload("a", "web", "harbor.test/proj/other:1", "its-own-secret")
+			w.reg.refuseUser = "robot$rotator-h-"
+			w.reg.refuseImage = "harbor.test/proj/other:1"
+		},
+		run: func(w *world) []*Report { return []*Report{w.rotate(Options{})} },
+		check: func(t *testing.T, w *world, reps []*Report) {
+			if reps[0].RolledBack != nil {
+				t.Fatalf("rolled back for a workload that has its own pull secret: %v", reps[0].Errors)
+			}
+			must(t, reps[0], Succeeded)
+		},
+	}, {
 		name: "the provider cannot list: nothing is judged dead, the run goes on",
 		ns:   []string{"a"},
 		setup: func(w *world) {

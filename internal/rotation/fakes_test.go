@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -116,6 +117,9 @@ type fakeRegistry struct {
 	down bool
 	// answer, when set, is the registry's answer to an authorised request (a 404, a 412).
 	answer error
+	// refuseUser and refuseImage: usernames with this prefix may not pull this image (403), as
+	// a credential that lacks a project.
+	refuseUser, refuseImage string
 }
 
 func (r *fakeRegistry) PullCheck(ctx context.Context, image string, auth authn.Authenticator) error {
@@ -126,10 +130,19 @@ func (r *fakeRegistry) PullCheck(ctx context.Context, image string, auth authn.A
 	if err != nil {
 		return err
 	}
+	if r.refuseUser != "" && image == r.refuseImage && strings.HasPrefix(cfg.Username, r.refuseUser) && !r.isCurrent(cfg.Username) {
+		return &verify.PullError{Image: image, Reason: verify.ReasonDenied, Stage: verify.StageManifest, Status: 403, Detail: "denied"}
+	}
 	if !r.prov.live(cfg.Username, cfg.Password, r.clock.Now()) {
 		return &verify.PullError{Image: image, Reason: verify.ReasonUnauthorized, Stage: verify.StageToken, Status: 401, Detail: "unauthorized"}
 	}
 	return r.answer
+}
+
+// isCurrent: the credential issued first (id 101) keeps its access in the refusal tests.
+func (r *fakeRegistry) isCurrent(user string) bool {
+	c, ok := r.prov.creds["101"]
+	return ok && c.Name == user
 }
 
 func (r *fakeRegistry) PullCheckAsKubelet(ctx context.Context, image string, secrets []corev1.Secret) error {
@@ -178,6 +191,21 @@ func newWorld(t *testing.T, namespaces ...string) *world {
 	config.Default(w.cfg)
 	w.cfg.Kubernetes.Concurrency = 1
 	return w
+}
+
+// workload creates a Deployment in ns whose pods name the managed secret (and others).
+func (w *world) workload(ns, name, image string, otherSecrets ...string) {
+	w.t.Helper()
+	refs := []corev1.LocalObjectReference{{Name: "pull"}}
+	for _, s := range otherSecrets {
+		refs = append(refs, corev1.LocalObjectReference{Name: s})
+	}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			ImagePullSecrets: refs, Containers: []corev1.Container{{Name: "c", Image: image}}}}}}
+	if _, err := w.kube.AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 func (w *world) cred() *config.Credential { return &w.cfg.Credentials[0] }
