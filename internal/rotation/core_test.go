@@ -315,8 +315,9 @@ func TestStateMachine(t *testing.T) {
 		},
 		run: func(w *world) []*Report {
 			first := w.rotate(Options{}) // previous verifies: rolled back
-			delete(w.prov.creds, w.state().Current.ID)
-			second := w.rotate(Options{}) // previous is dead: no rollback to it
+			// The previous credential is still listed, but the registry refuses it now.
+			w.reg.refuseAll = w.prov.creds[w.state().Current.ID].Name
+			second := w.rotate(Options{}) // previous does not verify: no rollback to it
 			return []*Report{first, second}
 		},
 		check: func(t *testing.T, w *world, reps []*Report) {

@@ -120,6 +120,8 @@ type fakeRegistry struct {
 	// refuseUser and refuseImage: usernames with this prefix may not pull this image (403), as
 	// a credential that lacks a project.
 	refuseUser, refuseImage string
+	// refuseAll: this username is refused for every image (its permissions were taken away).
+	refuseAll string
 }
 
 func (r *fakeRegistry) PullCheck(ctx context.Context, image string, auth authn.Authenticator) error {
@@ -129,6 +131,9 @@ func (r *fakeRegistry) PullCheck(ctx context.Context, image string, auth authn.A
 	cfg, err := authn.Authorization(ctx, auth)
 	if err != nil {
 		return err
+	}
+	if cfg.Username == r.refuseAll {
+		return &verify.PullError{Image: image, Reason: verify.ReasonDenied, Stage: verify.StageManifest, Status: 403, Detail: "denied"}
 	}
 	if r.refuseUser != "" && image == r.refuseImage && strings.HasPrefix(cfg.Username, r.refuseUser) && !r.isCurrent(cfg.Username) {
 		return &verify.PullError{Image: image, Reason: verify.ReasonDenied, Stage: verify.StageManifest, Status: 403, Detail: "denied"}
