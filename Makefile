@@ -6,7 +6,7 @@ SANDBOX_DIR ?= .sandbox
 # Integration tests start real servers: allow them time on a 2-core machine.
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build tools test unit fuzz bench demo sandbox-up sandbox-down vet clean
+.PHONY: all build tools test unit fuzz bench demo sandbox-up sandbox-down vet tidy-check clean
 
 # The tests that start real servers are the sandbox's own and those of every package whose tests
 # import it (test/e2e, internal/secretsource's Vault): `make unit` runs all the others, with no
@@ -28,6 +28,10 @@ tools:
 
 vet:
 	$(GO) vet ./...
+
+# go.mod and go.sum are what `go mod tidy` makes of the code (CI fails on a difference, shown).
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit the result" >&2; exit 1; }
 
 # Unit and integration tests (integration tests run the real sandbox; they never skip).
 test: tools vet
