@@ -63,7 +63,7 @@ func up(dir string) error {
 		select {
 		case err := <-done:
 			b, _ := os.ReadFile(filepath.Join(abs, logFile))
-			return fmt.Errorf("sandbox failed to start (%v):\n%s", err, tail(string(b), 20))
+			return fmt.Errorf("sandbox failed to start (%w):\n%s", err, tail(string(b), 20))
 		case <-deadline:
 			_ = down(dir)
 			return errors.New("sandbox not ready after 4 minutes; see " + filepath.Join(dir, logFile))
