@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -20,12 +21,16 @@ const (
 	logFile   = "serve.log"
 )
 
-// up starts `serve` detached and waits until it reports ready. An already running sandbox is
-// reused as it is.
+// up starts `serve` detached and waits until it reports ready. A sandbox that is really running
+// (see running) is reused as it is; a stale directory is cleared first.
 func up(dir string) error {
-	if alive(readPid(filepath.Join(dir, pidFile))) && exists(filepath.Join(dir, readyFile)) {
-		fmt.Printf("sandbox already running (%s); source %s\n", dir, filepath.Join(dir, "env"))
-		return nil
+	if exists(dir) {
+		err := running(context.Background(), dir)
+		if err == nil {
+			fmt.Printf("sandbox already running (%s); source %s\n", dir, filepath.Join(dir, "env"))
+			return nil
+		}
+		fmt.Printf("sandbox %s is stale (%v): starting a new one\n", dir, err)
 	}
 	_ = down(dir) // leftovers of a dead sandbox
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -58,7 +63,7 @@ func up(dir string) error {
 		select {
 		case err := <-done:
 			b, _ := os.ReadFile(filepath.Join(abs, logFile))
-			return fmt.Errorf("sandbox failed to start (%v):\n%s", err, tail(string(b), 20))
+			return fmt.Errorf("sandbox failed to start (%w):\n%s", err, tail(string(b), 20))
 		case <-deadline:
 			_ = down(dir)
 			return errors.New("sandbox not ready after 4 minutes; see " + filepath.Join(dir, logFile))
@@ -73,12 +78,17 @@ func up(dir string) error {
 }
 
 // down stops serve (which stops its servers in order), kills any server left by a serve that
-// died, and removes the directory. Idempotent.
+// died, and removes the directory. Idempotent. A recorded pid is signalled only while it is
+// still the sandbox's process: after a crash it may belong to anything.
 func down(dir string) error {
 	if !exists(dir) {
 		return nil
 	}
-	if pid := readPid(filepath.Join(dir, pidFile)); alive(pid) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if pid := readPid(filepath.Join(abs, pidFile)); alive(pid) && isServe(pid, abs) {
 		_ = syscall.Kill(pid, syscall.SIGTERM)
 		for i := 0; i < 100 && alive(pid); i++ {
 			time.Sleep(200 * time.Millisecond)
@@ -89,7 +99,7 @@ func down(dir string) error {
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, childFile))
 	for _, f := range strings.Fields(string(b)) {
-		if pid, err := strconv.Atoi(f); err == nil && alive(pid) {
+		if pid, err := strconv.Atoi(f); err == nil && alive(pid) && isChild(pid, abs) {
 			_ = syscall.Kill(-pid, syscall.SIGKILL) // its process group
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}

@@ -26,7 +26,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	stopProfiles := startProfiles(os.Getenv(profileDirEnv))
-	err := newRootCommand(defaultDeps()).ExecuteContext(ctx)
+	err := newRootCommand().ExecuteContext(ctx)
 	stopProfiles()
 	os.Exit(exitCode(err))
 }

@@ -21,7 +21,7 @@ func startProfiles(dir string) (stop func()) {
 		return func() {}
 	}
 	warn := func(err error) { fmt.Fprintf(os.Stderr, "%s: %v\n", profileDirEnv, err) }
-	cpu, err := os.Create(filepath.Join(dir, "cpu.pprof"))
+	cpu, err := os.Create(filepath.Join(dir, "cpu.pprof")) //nolint:gosec // G703: the operator's own ROTATOR_PPROF_DIR
 	if err != nil {
 		warn(err)
 		return func() {}
@@ -34,7 +34,7 @@ func startProfiles(dir string) (stop func()) {
 	return func() {
 		pprof.StopCPUProfile()
 		_ = cpu.Close()
-		f, err := os.Create(filepath.Join(dir, "block.pprof"))
+		f, err := os.Create(filepath.Join(dir, "block.pprof")) //nolint:gosec // G703: as above
 		if err != nil {
 			warn(err)
 			return

@@ -13,12 +13,7 @@ type globalFlags struct {
 	verbose    bool
 }
 
-// deps are what the commands need from the outside world, injectable for tests.
-type deps struct {
-	stderr io.Writer
-}
-
-func newRootCommand(d deps) *cobra.Command {
+func newRootCommand() *cobra.Command {
 	g := &globalFlags{}
 	root := &cobra.Command{
 		Use:           "rotator",
@@ -28,7 +23,7 @@ func newRootCommand(d deps) *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.kubeconfig, "kubeconfig", "", "path to a kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "debug logging to stderr")
-	root.AddCommand(newRotateCommand(g, d), newConfigCommand(), newRunCommand(g), newStatusCommand(g), newDoctorCommand(g))
+	root.AddCommand(newRotateCommand(g), newConfigCommand(), newRunCommand(g), newStatusCommand(g), newDoctorCommand(g))
 	return root
 }
 

@@ -25,7 +25,7 @@ type rotateFlags struct {
 	skipRolloutWait bool
 }
 
-func newRotateCommand(g *globalFlags, d deps) *cobra.Command {
+func newRotateCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "rotate", Short: "Rotate credentials"}
 	f := &rotateFlags{}
 	now := &cobra.Command{
@@ -38,7 +38,7 @@ grace period has ended. A credential issued by an interrupted run is resumed, no
 
 Exit status: 0 every target done; 1 some target not done (each named); 2 invalid config or flags.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runRotateNow(cmd, g, d, f) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRotateNow(cmd, g, f) },
 	}
 	now.Flags().StringVar(&f.config, "config", "", "config file (required)")
 	now.Flags().StringVar(&f.credential, "credential", "", "rotate only this credential")
@@ -53,7 +53,7 @@ Exit status: 0 every target done; 1 some target not done (each named); 2 invalid
 	return cmd
 }
 
-func runRotateNow(cmd *cobra.Command, g *globalFlags, d deps, f *rotateFlags) error {
+func runRotateNow(cmd *cobra.Command, g *globalFlags, f *rotateFlags) error {
 	if f.output != "text" && f.output != "json" {
 		return &exitError{code: exitUsage, err: fmt.Errorf("--output must be text or json, not %q", f.output)}
 	}

@@ -36,7 +36,7 @@ var (
 
 // gitlabRig is the GitLab part of the rig: the double, serving GitLab's API on one listener and
 // the registry front (/v2/ and the token realm /jwt/auth) on another, and a second real
-// docker-registry that trusts only the double's token issuer.
+// registry that trusts only the double's token issuer.
 type gitlabRig struct {
 	registry       *registryServer
 	apiSrv, regSrv *http.Server

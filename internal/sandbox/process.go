@@ -69,7 +69,10 @@ func (p *process) stop() {
 func (p *process) exited() error {
 	select {
 	case <-p.done:
-		return fmt.Errorf("sandbox: %s exited (%v); last log lines:\n%s", p.name, p.waitErr, p.tail(15))
+		if p.waitErr == nil {
+			return fmt.Errorf("sandbox: %s exited (status 0); last log lines:\n%s", p.name, p.tail(15))
+		}
+		return fmt.Errorf("sandbox: %s exited (%w); last log lines:\n%s", p.name, p.waitErr, p.tail(15))
 	default:
 		return nil
 	}
@@ -98,7 +101,7 @@ func (p *process) waitReady(ctx context.Context, timeout time.Duration, check fu
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("sandbox: %s not ready after %s: %v; last log lines:\n%s", p.name, timeout, last, p.tail(15))
+			return fmt.Errorf("sandbox: %s not ready after %s: %w; last log lines:\n%s", p.name, timeout, last, p.tail(15))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

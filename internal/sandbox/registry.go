@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// registryServer is Debian's docker-registry (CNCF distribution 2.8) with token auth: it trusts
-// only tokens signed by the Harbor double's token service, as a real Harbor's registry does.
+// registryServer is the CNCF distribution registry (v3, cmd/registry, built by
+// hack/build-tools.sh) with token auth: it trusts only tokens signed by the Harbor double's token
+// service (or the GitLab double's), as a registry behind Harbor's or GitLab's token realm does.
 type registryServer struct {
 	proc *process
 	// URL is the registry's own address. Users never pull from it directly: they go through the
@@ -24,7 +25,7 @@ type registryAuth struct {
 }
 
 func startRegistry(ctx context.Context, dir string, auth registryAuth) (*registryServer, error) {
-	bin, err := binary("docker-registry")
+	bin, err := binary("registry")
 	if err != nil {
 		return nil, err
 	}

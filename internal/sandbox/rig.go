@@ -79,6 +79,8 @@ type Rig struct {
 
 // Start brings the whole rig up and returns when every part answers. On error nothing is left
 // running.
+//
+//nolint:contextcheck // ctx bounds the start only: the rig's servers and simulator outlive it
 func Start(ctx context.Context, o Options) (_ *Rig, err error) {
 	if o.Dir == "" {
 		return nil, errors.New("sandbox: Options.Dir is required")
@@ -95,7 +97,7 @@ func Start(ctx context.Context, o Options) (_ *Rig, err error) {
 	r := &Rig{Dir: o.Dir, HarborUsername: "admin", HarborPassword: "Harbor-" + randomHex(8), Images: map[string]string{}}
 	defer func() {
 		if err != nil {
-			r.Stop()
+			r.Stop() //nolint:contextcheck // a failed start stops what it started, even past ctx
 		}
 	}()
 

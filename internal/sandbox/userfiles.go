@@ -31,8 +31,10 @@ export REGISTRY_HOST=%s
 export SANDBOX_IMAGES="%s"
 export VAULT_ADDR=%s
 export VAULT_TOKEN=%s
+# kubectl: the machine's, else the pinned one 'make tools' built into the tools cache.
+export PATH="$PATH:%s"
 `, abs, r.AdminKubeconfig, r.RotatorKubeconfig, r.DoctorKubeconfig, r.HarborURL, r.HarborUsername, r.HarborPassword, r.RegistryHost, strings.Join(images, " "),
-		r.VaultAddr, r.VaultToken)
+		r.VaultAddr, r.VaultToken, ToolsDir())
 	env += gitLabEnv(r)
 	if err := os.WriteFile(filepath.Join(dir, "env"), []byte(env), 0o600); err != nil {
 		return err

@@ -206,13 +206,19 @@ func (r *Rig) setupVaultAppRole(ctx context.Context, c *api.Client) error {
 		return fmt.Errorf("sandbox: vault: approle role: %w", err)
 	}
 	roleID, err := c.Logical().ReadWithContext(ctx, "auth/approle/role/"+VaultRole+"/role-id")
-	if err != nil || roleID == nil {
-		return fmt.Errorf("sandbox: vault: read role id: %v", err)
+	if err != nil {
+		return fmt.Errorf("sandbox: vault: read role id: %w", err)
+	}
+	if roleID == nil {
+		return errors.New("sandbox: vault: read role id: no answer")
 	}
 	r.VaultRoleID, _ = roleID.Data["role_id"].(string)
 	secretID, err := c.Logical().WriteWithContext(ctx, "auth/approle/role/"+VaultRole+"/secret-id", nil)
-	if err != nil || secretID == nil {
-		return fmt.Errorf("sandbox: vault: create secret id: %v", err)
+	if err != nil {
+		return fmt.Errorf("sandbox: vault: create secret id: %w", err)
+	}
+	if secretID == nil {
+		return errors.New("sandbox: vault: create secret id: no answer")
 	}
 	sid, _ := secretID.Data["secret_id"].(string)
 	r.VaultSecretIDFile = filepath.Join(r.Dir, "vault", "approle-secret-id")

@@ -19,7 +19,7 @@ var (
 	// ErrUnreachable: no answer from Vault (refused, DNS, timeout).
 	ErrUnreachable = errors.New("Vault is unreachable")
 	// ErrTLS: Vault's certificate is not trusted or not valid for its address.
-	ErrTLS = errors.New("Vault's TLS certificate is not trusted")
+	ErrTLS = errors.New("Vault's TLS certificate is not trusted") //nolint:staticcheck // ST1005: Vault is a name
 	// ErrSealed: Vault answered 503 "Vault is sealed".
 	ErrSealed = errors.New("Vault is sealed")
 	// ErrPermissionDenied: the token's policies do not allow the operation on the path.
@@ -112,6 +112,8 @@ func (e *Error) Unwrap() error { return e.Kind }
 var multierrorHead = regexp.MustCompile(`^\d+ errors? occurred: \* `)
 
 // classify maps an error of the Vault client to a kind and Vault's own words.
+//
+//nolint:staticcheck // ST1008: kind is a sentinel value for the caller to keep, not a failure of classify
 func classify(err error) (kind error, detail string) {
 	var re *api.ResponseError
 	if errors.As(err, &re) {
@@ -161,12 +163,12 @@ func isForbidden(err error) bool {
 
 // fixFor is the generic advice for a kind; callers override it where they know better.
 func fixFor(kind error, address string) string {
-	switch kind {
-	case ErrUnreachable:
+	switch {
+	case errors.Is(kind, ErrUnreachable):
 		return "check vault.address (" + address + "), that Vault is running, and the network path (proxy, firewall)"
-	case ErrTLS:
+	case errors.Is(kind, ErrTLS):
 		return "set vault.caFile to the CA bundle that signed Vault's certificate, and use the host name the certificate names"
-	case ErrSealed:
+	case errors.Is(kind, ErrSealed):
 		return "unseal Vault (vault operator unseal) or point vault.address at an unsealed node"
 	}
 	return ""

@@ -109,7 +109,7 @@ func (v *Vault) WriteKV(ctx context.Context, mount, path string, data, customMet
 	if err != nil {
 		e := v.opError(err, "write", loc, "", 0)
 		var ve *Error
-		if errors.As(e, &ve) && ve.Kind == ErrPermissionDenied {
+		if errors.As(e, &ve) && errors.Is(ve.Kind, ErrPermissionDenied) {
 			ve.Fix = fmt.Sprintf("version %d was written; to set its custom_metadata grant the rotator's Vault policy \"create\" and \"update\" on %s", version, loc.metadata())
 		}
 		return version, e
@@ -142,14 +142,14 @@ func (v *Vault) locate(ctx context.Context, op, mount, path string) (location, e
 		}
 		kind, detail := classify(err)
 		e := &Error{Kind: kind, Op: op, Mount: asked.mount, Path: asked.path, Detail: detail, Fix: fixFor(kind, v.address)}
-		switch kind {
-		case ErrPermissionDenied:
+		switch {
+		case errors.Is(kind, ErrPermissionDenied):
 			if before, after, ok := strings.Cut(full, "/data/"); ok && asked.mount == "" {
 				asked = location{mount: before, path: after} // the API path form names the mount
 			}
 			e.Fix = "the rotator's Vault policy allows nothing on " + full + " (or no secrets engine is mounted there: vault secrets list): " + policyFix(op, asked)
-		case ErrNotFound, ErrVault:
-			if strings.Contains(strings.ToLower(detail), "no mount") || kind == ErrNotFound {
+		case errors.Is(kind, ErrNotFound), errors.Is(kind, ErrVault):
+			if strings.Contains(strings.ToLower(detail), "no mount") || errors.Is(kind, ErrNotFound) {
 				e.Kind, e.Fix = ErrNotFound, "no secrets engine is mounted there: check the path (vault secrets list shows the mounts)"
 			}
 		}
@@ -193,7 +193,7 @@ func (v *Vault) opError(err error, op string, loc location, key string, version 
 	}
 	kind, detail := classify(err)
 	e := &Error{Kind: kind, Op: op, Mount: loc.mount, Path: loc.path, Key: key, Version: version, Detail: detail, Fix: fixFor(kind, v.address)}
-	if kind == ErrPermissionDenied {
+	if errors.Is(kind, ErrPermissionDenied) {
 		e.Fix = policyFix(op, loc)
 	}
 	return e

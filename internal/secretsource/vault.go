@@ -178,8 +178,8 @@ func (v *Vault) loginError(err error) error {
 	}
 	kind, detail := classify(err)
 	e := &Error{Kind: kind, Op: "log in", Auth: v.method.mount(), Detail: detail, Fix: fixFor(kind, v.address)}
-	switch kind {
-	case ErrPermissionDenied, ErrNotFound, ErrVault:
+	switch {
+	case errors.Is(kind, ErrPermissionDenied), errors.Is(kind, ErrNotFound), errors.Is(kind, ErrVault):
 		e.Kind = ErrLogin
 		e.Fix = v.method.loginFix()
 	}

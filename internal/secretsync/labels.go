@@ -11,12 +11,12 @@ const (
 	ManagedByValue = "rotator"
 	// LabelCredential names the config credential the Secret belongs to; a list with this label
 	// selects every Secret of one credential across the cluster in one request.
-	LabelCredential = "rotator.dev/credential"
+	LabelCredential = "rotator.dev/credential" //nolint:gosec // G101: a label key, not a credential
 
 	// AnnotationCredentialID is the provider's id of the credential inside (e.g. a robot id).
-	AnnotationCredentialID = "rotator.dev/credential-id"
+	AnnotationCredentialID = "rotator.dev/credential-id" //nolint:gosec // G101: a label key, not a credential
 	// AnnotationCredentialName is its provider name (e.g. robot$proj+rotator-x-...), not a secret.
-	AnnotationCredentialName = "rotator.dev/credential-name"
+	AnnotationCredentialName = "rotator.dev/credential-name" //nolint:gosec // G101: a label key, not a credential
 	// AnnotationIssuedAt and AnnotationExpiresAt are RFC 3339 times; expires-at is absent when
 	// the credential never expires.
 	AnnotationIssuedAt  = "rotator.dev/issued-at"

@@ -39,7 +39,7 @@ func (s *Store) Load(ctx context.Context, credential string) (*State, error) {
 	st := &State{resourceVersion: sec.ResourceVersion}
 	if b := sec.Data[keyState]; len(b) > 0 {
 		if err := json.Unmarshal(b, st); err != nil {
-			return nil, fmt.Errorf("state secret %s/%s is corrupt (%v): delete it to start over; the rotator then issues a new credential and leaves the old ones to be revoked by hand", s.Namespace, sec.Name, err)
+			return nil, fmt.Errorf("state secret %s/%s is corrupt (%w): delete it to start over; the rotator then issues a new credential and leaves the old ones to be revoked by hand", s.Namespace, sec.Name, err)
 		}
 	}
 	if st.Current != nil {

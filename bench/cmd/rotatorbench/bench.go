@@ -76,7 +76,7 @@ func (b *bench) setUp(ctx context.Context) error {
 	config.Default(&cfg)
 	b.defaults = cfg.Kubernetes
 
-	b.fx = &fixture{admin: rig.Admin, image: rig.Images["proj-a"], replicas: int32(b.opts.replicas), workers: 16}
+	b.fx = &fixture{admin: rig.Admin, image: rig.Images["proj-a"], replicas: int32(b.opts.replicas), workers: 16} //nolint:gosec // G115: a flag of a handful of replicas
 	logf("create %d namespaces, each with ServiceAccount %s and Deployments %s, %s (replicas %d)", b.opts.n, serviceAccount, depDirect, depViaSA, b.opts.replicas)
 	if err := b.fx.ensure(ctx, nsNames(0, b.opts.n)); err != nil {
 		return err

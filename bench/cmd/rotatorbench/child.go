@@ -66,7 +66,7 @@ func (s spawner) run(ctx context.Context, env []string, bin string, args ...stri
 		run.MaxRSSKiB, run.RSSFloorKiB = rep.MaxRSSKiB, rep.WrapperHWMKiB
 		run.CPU = time.Duration(rep.CPUSeconds * float64(time.Second))
 	} else if err == nil {
-		return run, fmt.Errorf("%s: rsswrap wrote no report: %v", bin, rerr)
+		return run, fmt.Errorf("%s: rsswrap wrote no report: %w", bin, rerr)
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {

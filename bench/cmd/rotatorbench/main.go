@@ -115,7 +115,7 @@ func run(ctx context.Context, o options) error {
 	if err := b.setUp(ctx); err != nil {
 		return err
 	}
-	defer b.rig.Stop()
+	defer b.rig.Stop() //nolint:contextcheck // stopping must not depend on ctx, which may be done by then
 	if err := b.compare(ctx); err != nil {
 		return err
 	}

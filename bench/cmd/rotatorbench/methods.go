@@ -75,7 +75,7 @@ type runner struct {
 }
 
 // measure marks the audit log, runs fn, and attributes the user's requests since the mark.
-func (r *runner) measure(ctx context.Context, method, user string, fn func() (childRun, error)) (measurement, childRun, error) {
+func (r *runner) measure(method, user string, fn func() (childRun, error)) (measurement, childRun, error) {
 	mark, err := r.audit.mark()
 	if err != nil {
 		return measurement{}, childRun{}, err
@@ -135,7 +135,7 @@ func (r *runner) rotate(ctx context.Context, method, config, wantResult string, 
 		}
 		env = append(env, "ROTATOR_PPROF_DIR="+dir)
 	}
-	m, run, runErr := r.measure(ctx, method, r.rotatorUser, func() (childRun, error) {
+	m, run, runErr := r.measure(method, r.rotatorUser, func() (childRun, error) {
 		return r.spawn.run(ctx, env, r.rotatorBin, args...)
 	})
 	var doc struct {
@@ -150,7 +150,7 @@ func (r *runner) rotate(ctx context.Context, method, config, wantResult string, 
 		if runErr != nil {
 			return m, runErr
 		}
-		return m, fmt.Errorf("%s: no JSON report (%v):\n%s", method, err, tail(run.Stderr, 2000))
+		return m, fmt.Errorf("%s: no JSON report (%w):\n%s", method, err, tail(run.Stderr, 2000))
 	}
 	rep := doc.Reports[0]
 	if !doc.OK || rep.Result != wantResult {
@@ -191,7 +191,7 @@ func (r *runner) runFloor(ctx context.Context, method string, nss []string, valu
 	if err != nil {
 		return measurement{}, err
 	}
-	m, _, err := r.measure(ctx, method, r.floor.Username, func() (childRun, error) {
+	m, _, err := r.measure(method, r.floor.Username, func() (childRun, error) {
 		return r.spawn.run(ctx, nil, r.floorBin, "-kubeconfig", r.floor.Kubeconfig, "-namespaces", list,
 			"-dockerconfig", r.dockerConfig, "-secret", secretName, "-serviceaccount", serviceAccount,
 			"-deployments", depDirect+","+depViaSA, "-value", value,
@@ -216,7 +216,7 @@ func (r *runner) runRunbook(ctx context.Context, nss []string) (measurement, err
 	if _, err := r.spawn.run(ctx, env, "kubectl", "api-resources"); err != nil {
 		return measurement{}, fmt.Errorf("warm kubectl's discovery cache: %w", err)
 	}
-	m, _, err := r.measure(ctx, methodRunbook, r.runbook.Username, func() (childRun, error) {
+	m, _, err := r.measure(methodRunbook, r.runbook.Username, func() (childRun, error) {
 		return r.spawn.run(ctx, env, "bash", script, secretName, r.dockerConfig, list, serviceAccount, depDirect, depViaSA)
 	})
 	m.Namespaces = len(nss)

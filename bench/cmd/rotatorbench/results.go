@@ -113,7 +113,7 @@ func render(rec record) string {
 		}
 		name := s.Method
 		if s.Extrapolated {
-			name += fmt.Sprintf(" ¹")
+			name += " ¹"
 		}
 		p("| %s | %s | %s | %s | %d (%d) | %s | %.1f MiB |", name, secs(s.Wall), secs(s.EndState), secs(s.CPU), s.Requests, s.Writes, s.Runs[0].Requests.verbs(), mib(s.MaxRSSKiB))
 	}

@@ -50,14 +50,14 @@ func (s *Server) SetAdminPassword(password string) {
 // anonymous request gets 401 and a robot 403. (Harbor 2.12+ lets a robot manage robots no
 // wider than itself; the rotator never relies on that, so the double does not model it.)
 // The caller must hold s.mu.
-func (s *Server) requireAdmin(r *http.Request) (principal, *apiError) {
+func (s *Server) requireAdmin(r *http.Request) *apiError {
 	p := s.authenticate(r)
 	switch {
 	case p.admin:
-		return p, nil
+		return nil
 	case p.robot != nil:
-		return p, errForbidden
+		return errForbidden
 	default:
-		return p, errUnauthorized
+		return errUnauthorized
 	}
 }

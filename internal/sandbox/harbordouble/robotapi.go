@@ -33,7 +33,7 @@ func (s *Server) createRobot(w http.ResponseWriter, r *http.Request, _ string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, e := s.requireAdmin(r); e != nil {
+	if e := s.requireAdmin(r); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -102,7 +102,7 @@ func (s *Server) listRobots(w http.ResponseWriter, r *http.Request, _ string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, e := s.requireAdmin(r); e != nil {
+	if e := s.requireAdmin(r); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -278,7 +278,7 @@ func (s *Server) lookupRobot(r *http.Request, param string) (*robot, *apiError) 
 	if e != nil {
 		return nil, e
 	}
-	if _, e := s.requireAdmin(r); e != nil {
+	if e := s.requireAdmin(r); e != nil {
 		return nil, e
 	}
 	rb := s.robots[id]

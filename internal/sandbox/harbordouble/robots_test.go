@@ -373,7 +373,7 @@ func TestConcurrentCreates(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := f.do("POST", "/api/v2.0/robots", pullRobot("r"+string(rune('a'+i)), "proj-a", 30), admin)
+			r := f.do("POST", "/api/v2.0/robots", pullRobot("r"+"abcdefghijklmnopqrstuvwxyz"[i:i+1], "proj-a", 30), admin)
 			var c models.RobotCreated
 			if err := json.Unmarshal(r.body, &c); err != nil || r.status != 201 {
 				t.Errorf("create %d: %d %s", i, r.status, r.body)

@@ -16,7 +16,7 @@ type Access struct {
 
 // Claims is the claim set of a registry token. It is its own type rather than
 // jwt.RegisteredClaims because the audience must serialize as a plain string: that is the form
-// verified end to end against distribution 2.8 (jwt/v5 writes a one-element array by default).
+// verified end to end against distribution 2.8 and v3 (jwt/v5 writes a one-element array by default).
 type Claims struct {
 	Issuer    string   `json:"iss"`
 	Subject   string   `json:"sub"`

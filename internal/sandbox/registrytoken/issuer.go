@@ -1,7 +1,7 @@
 // Package registrytoken issues the bearer tokens of the Docker registry token authentication
 // protocol (distribution's docs/spec/auth/token.md and jwt.md): the part of Harbor core that a
-// real CNCF distribution 2.8 registry, configured with auth.token {realm, service, issuer,
-// rootcertbundle}, trusts. The sandbox's Harbor double serves it at /service/token.
+// real CNCF distribution registry (v3 in the sandbox, 2.8 before it), configured with auth.token
+// {realm, service, issuer, rootcertbundle}, trusts. The sandbox's Harbor double serves it at /service/token.
 package registrytoken
 
 import (
@@ -84,7 +84,7 @@ func (i *Issuer) Issuer() string { return i.issuer }
 func (i *Issuer) Service() string { return i.service }
 
 // Sign returns an RS256 JWT for subject granting access, valid from now for ttl. The header
-// carries the certificate in x5c: distribution 2.8 verifies that chain against its
+// carries the certificate in x5c: distribution (2.8 and v3) verifies that chain against its
 // rootcertbundle, so no key id has to be agreed on beforehand.
 func (i *Issuer) Sign(subject string, access []Access, ttl time.Duration, now time.Time) (string, error) {
 	if ttl <= 0 {

@@ -26,7 +26,7 @@ func newTestIssuer(t *testing.T) *Issuer {
 	return iss
 }
 
-// TestSignVerifiesAsTheRegistryDoes checks a token by hand the way distribution 2.8 does:
+// TestSignVerifiesAsTheRegistryDoes checks a token by hand the way distribution (2.8, v3) does:
 // header fields, x5c chain against the rootcertbundle, RS256 signature with the leaf's key,
 // then the claims.
 func TestSignVerifiesAsTheRegistryDoes(t *testing.T) {

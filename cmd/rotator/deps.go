@@ -1,5 +1,0 @@
-package main
-
-import "os"
-
-func defaultDeps() deps { return deps{stderr: os.Stderr} }
