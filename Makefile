@@ -6,7 +6,7 @@ SANDBOX_DIR ?= .sandbox
 # Integration tests start real servers: allow them time on a 2-core machine.
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build tools test unit lint fuzz bench demo sandbox-up sandbox-down vet tidy-check clean
+.PHONY: all build tools test sim unit lint fuzz bench demo sandbox-up sandbox-down vet tidy-check clean
 
 # The tests that start real servers are the sandbox's own and those of every package whose tests
 # import it (test/e2e, internal/secretsource's Vault): `make unit` runs all the others, with no
@@ -38,9 +38,20 @@ lint:
 tidy-check:
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit the result" >&2; exit 1; }
 
-# Unit and integration tests (integration tests run the real sandbox; they never skip).
+# Unit and integration tests (integration tests run the real sandbox; they never skip), then the
+# deterministic simulation of the rotation core, which prints its count of seeds.
 test: tools vet
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/internal/rotation/sim$$')
+	@$(MAKE) --no-print-directory sim
+
+# The simulation alone: 2,000 seeds by default. Replay one: make sim SIM_FLAGS=-sim.seed=N
+# (its full trace is printed); more: SIM_FLAGS=-sim.seeds=20000.
+SIM_FLAGS ?=
+sim:
+	@out=$$(mktemp); \
+	if $(GO) test -count=1 -v ./internal/rotation/sim/ $(SIM_FLAGS) >$$out 2>&1; then \
+		grep -E '^sim:' $$out; [ -z "$(SIM_FLAGS)" ] || cat $$out; rm -f $$out; \
+	else cat $$out | grep -v '^=== ' | tail -150; rm -f $$out; exit 1; fi
 
 # The fast loop: every test that needs no server (under 30 s with a warm build cache). Test
 # results are cached as usual; UNIT_FLAGS=-count=1 runs them all again.

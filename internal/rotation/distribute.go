@@ -10,7 +10,7 @@ import (
 
 // writeSecrets writes content into every target namespace, Concurrency at a time, and returns
 // how many Secrets it changed. A namespace that fails keeps the Secret it had.
-func (r *Runner) writeSecrets(ctx context.Context, p *plan, content secretsync.Content, fp string, rep *Report) int {
+func (r *Runner) writeSecrets(ctx context.Context, p *plan, content secretsync.Content, rep *Report) int {
 	start := r.Clock.Now()
 	w := &secretsync.Writer{Client: r.Kube}
 	results := make([]SecretResult, len(p.namespaces))

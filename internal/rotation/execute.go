@@ -25,7 +25,7 @@ func (r *Runner) Rotate(ctx context.Context, cred *config.Credential, opts Optio
 		defer lk.release()
 	}
 	if lk.held() {
-		ctx = lk.ctx
+		ctx = lk.ctx //nolint:contextcheck // the held lock's ctx is derived from the caller's (runlock.Acquire)
 	}
 	start := r.Clock.Now()
 	rep := &Report{Credential: cred.Name, Provider: cred.Provider, DryRun: opts.DryRun}
@@ -141,12 +141,12 @@ func (r *Runner) execute(ctx context.Context, p *plan, rep *Report) {
 
 	// Phase 3: distribute. Every target is attempted; one that fails keeps what it had.
 	faultpoint.Hit(faultpoint.AfterVerify)
-	wrote := r.writeSecrets(ctx, p, content, fp, rep)
+	wrote := r.writeSecrets(ctx, p, content, rep)
 	bound := r.bindServiceAccounts(ctx, p, rep)
 	faultpoint.Hit(faultpoint.AfterBind)
 	changed = changed || wrote > 0 || bound > 0
 	if lost(ctx) {
-		r.stop(ctx, p, rep)
+		r.stop(ctx, rep)
 		return
 	}
 
@@ -169,7 +169,7 @@ func (r *Runner) execute(ctx context.Context, p *plan, rep *Report) {
 	restarted := r.restartWorkloads(ctx, p, fp, rep)
 	changed = changed || restarted > 0
 	if lost(ctx) {
-		r.stop(ctx, p, rep)
+		r.stop(ctx, rep)
 		return
 	}
 
@@ -195,7 +195,7 @@ func lost(ctx context.Context) bool { return ctx.Err() != nil }
 
 // stop ends a run that may not write any more (lock lost, cancelled). What it recorded stays;
 // the next run resumes from there.
-func (r *Runner) stop(ctx context.Context, p *plan, rep *Report) {
+func (r *Runner) stop(ctx context.Context, rep *Report) {
 	cause := context.Cause(ctx)
 	if cause == nil || errors.Is(cause, context.Canceled) {
 		cause = ctx.Err()

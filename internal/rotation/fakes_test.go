@@ -261,7 +261,7 @@ func (w *world) stateJSON() string {
 
 var (
 	errDown      = errors.New("503 service unavailable")
-	errImmutable = errors.New(`Secret "pull" is invalid: data: Forbidden: field is immutable when ` + "`immutable`" + ` is set`)
+	errImmutable = errors.New(`secret "pull" is invalid: data: Forbidden: field is immutable when ` + "`immutable`" + ` is set`)
 )
 
 func must(t *testing.T, rep *Report, want Result) {
@@ -280,10 +280,13 @@ func withResourceVersions(c *fake.Clientset) {
 	rv := 0
 	c.PrependReactor("*", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		var obj runtime.Object
-		switch a := a.(type) {
-		case k8stesting.CreateAction:
-			obj = a.GetObject()
-		case k8stesting.UpdateAction:
+		// By verb: CreateAction and UpdateAction have the same methods, so a type switch
+		// would take every update for a create.
+		switch a.GetVerb() {
+		case "create":
+			obj = a.(k8stesting.CreateAction).GetObject()
+		case "update":
+			a := a.(k8stesting.UpdateAction)
 			obj = a.GetObject()
 			m, err := meta.Accessor(obj)
 			if err != nil {

@@ -33,7 +33,7 @@ func (r *Runner) rollback(ctx context.Context, p *plan, issued *state.Issued, re
 	before := len(rep.Secrets)
 	// The plan's copies of the Secrets predate this run's writes: make the writer read them again.
 	p.secrets = map[string]*corev1.Secret{}
-	r.writeSecrets(ctx, p, contentOf(p, prev), prev.Fingerprint, rep)
+	r.writeSecrets(ctx, p, contentOf(p, prev), rep)
 	// Keep the report's per-namespace list about the final content: the rollback's results.
 	rep.Secrets = append(rep.Secrets[:0], rep.Secrets[before:]...)
 	now := r.Clock.Now()

@@ -32,7 +32,7 @@ func (r *Runner) RotateAll(ctx context.Context, creds []*config.Credential, opts
 		out[i] = r.Rotate(ctx, c, first)
 	}
 	for i, c := range creds {
-		if !out[i].deferred || ctx.Err() != nil || (lk.held() && lost(lk.ctx)) {
+		if !out[i].deferred || ctx.Err() != nil || (lk.held() && lost(lk.ctx)) { //nolint:contextcheck // lk.ctx is derived from ctx
 			continue // done (or failed) in the first pass; a cancelled run is resumed next time
 		}
 		out[i] = merge(out[i], r.Rotate(ctx, c, opts))

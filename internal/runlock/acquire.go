@@ -3,6 +3,7 @@ package runlock
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -100,7 +101,7 @@ func (a *acquisition) expired(now time.Time) bool {
 // take makes lease this acquisition's, renewed now.
 func (a *acquisition) take(lease *coordinationv1.Lease, now time.Time) {
 	t := metav1.NewMicroTime(now)
-	secs := int32(a.Duration / time.Second)
+	secs := int32(min(a.Duration/time.Second, math.MaxInt32)) //nolint:gosec // clamped just before
 	if holderOf(lease) != a.identity {
 		lease.Spec.AcquireTime = &t
 		if lease.Spec.RenewTime != nil { // taken from an earlier holder

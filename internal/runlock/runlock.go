@@ -90,7 +90,7 @@ func (l *Lock) Acquire(ctx context.Context, wait bool) (held context.Context, re
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, nil, fmt.Errorf("waiting for the run lock: %w (%v)", ctx.Err(), err)
+			return nil, nil, fmt.Errorf("waiting for the run lock: %w (%w)", ctx.Err(), err)
 		case <-t.C():
 		}
 	}

@@ -60,7 +60,7 @@ func (s *Service) limitForced(e *entry, st *state.State, now time.Time, opts rot
 	}
 	if !last.IsZero() && now.Sub(last) < config.MinRotationInterval {
 		s.Logger.Warn("new credential skipped: the last one is less than the minimum interval old; checking instead",
-			"credential", e.cred.Name, "last", last, "minInterval", config.MinRotationInterval)
+			"credential", e.cred.Name, "last", last, "min_interval", config.MinRotationInterval)
 		opts.IfDue = true
 		return opts
 	}

@@ -174,17 +174,17 @@ func (s *Service) fail(e *entry, opts rotation.Options, msg string) {
 	e.retryMode = opts
 	wait := backoff(e.failures)
 	if !s.NoJitter {
-		wait += time.Duration(rand.Int64N(int64(wait/10) + 1))
+		wait += time.Duration(rand.Int64N(int64(wait/10) + 1)) //nolint:gosec // jitter spreads retries; nothing secret depends on it
 	}
 	e.retryAt = s.Clock.Now().Add(wait)
-	s.Logger.Error("run failed; retrying later", "credential", e.cred.Name, "failures", e.failures, "retryIn", wait, "err", msg)
+	s.Logger.Error("run failed; retrying later", "credential", e.cred.Name, "failures", e.failures, "retry_in", wait, "err", msg)
 }
 
 func (s *Service) jitter() time.Duration {
 	if s.NoJitter || s.MaxJitter <= 0 {
 		return 0
 	}
-	return time.Duration(rand.Int64N(int64(s.MaxJitter)))
+	return time.Duration(rand.Int64N(int64(s.MaxJitter))) //nolint:gosec // jitter spreads schedules; nothing secret depends on it
 }
 
 func (s *Service) defaults() {

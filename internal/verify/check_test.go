@@ -154,7 +154,7 @@ func TestPullCheckProjectPolicy(t *testing.T) {
 		{"no permission", basic("robot$other+pull", goodPass), verify.ReasonDenied},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			requirePullError(t, c.PullCheck(ctxT(t), image, tt.auth), image, tt.want)
+			_ = requirePullError(t, c.PullCheck(ctxT(t), image, tt.auth), image, tt.want)
 		})
 	}
 }
@@ -210,7 +210,7 @@ func TestPullCheckClosedPort(t *testing.T) {
 func TestPullCheckUnknownHost(t *testing.T) {
 	image := "registry.invalid/team/app:1" // .invalid never resolves (RFC 2606)
 	err := (verify.Checker{}).PullCheck(ctxT(t), image, nil)
-	requirePullError(t, err, image, verify.ReasonNetwork)
+	_ = requirePullError(t, err, image, verify.ReasonNetwork)
 }
 
 func TestPullCheckTimeout(t *testing.T) {
@@ -223,7 +223,7 @@ func TestPullCheckTimeout(t *testing.T) {
 	image := strings.TrimPrefix(hang.URL, "http://") + "/team/app:1"
 	start := time.Now()
 	err := (verify.Checker{}).PullCheck(ctx, image, nil)
-	requirePullError(t, err, image, verify.ReasonTimeout)
+	_ = requirePullError(t, err, image, verify.ReasonTimeout)
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v despite a 300ms deadline", d)
 	}

@@ -64,12 +64,6 @@ func asAPIError(err error) *APIError {
 	return nil
 }
 
-// isStatus reports whether err is GitLab's answer with this status.
-func isStatus(err error, status int) bool {
-	apiErr := asAPIError(err)
-	return apiErr != nil && apiErr.Status == status
-}
-
 // maxErrorBody bounds how much of an error body is read: GitLab's JSON errors are small, and a
 // proxy's HTML page is not worth more.
 const maxErrorBody = 64 << 10

@@ -177,7 +177,7 @@ func adminPost(f *fixture, path, body string) (string, error) {
 		ID int64 `json:"id"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusCreated {
-		return "", fmt.Errorf("create %s: %d %v", path, resp.StatusCode, err)
+		return "", fmt.Errorf("create %s: %d %w", path, resp.StatusCode, err)
 	}
 	return strconv.FormatInt(out.ID, 10), nil
 }

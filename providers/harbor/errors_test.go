@@ -78,8 +78,8 @@ func TestStatusMapping(t *testing.T) {
 				t.Fatal("Issue succeeded")
 			}
 			for _, kind := range []error{providers.ErrAuth, providers.ErrForbidden, providers.ErrNotFound} {
-				if errors.Is(err, kind) != (kind == tc.kind) {
-					t.Errorf("errors.Is(err, %v) = %v; err = %v", kind, !(kind == tc.kind), err)
+				if errors.Is(err, kind) != (errors.Is(kind, tc.kind)) {
+					t.Errorf("errors.Is(err, %v) = %v; err = %v", kind, !(errors.Is(kind, tc.kind)), err)
 				}
 			}
 			for _, want := range tc.want {

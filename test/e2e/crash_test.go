@@ -33,7 +33,7 @@ func faultBinary(t *testing.T) string {
 		faultBin = filepath.Join(filepath.Dir(rotatorBin), "rotator-faultpoints")
 		out, err := exec.Command("go", "build", "-tags", "faultpoints", "-o", faultBin, "github.com/rotatorhq/rotator/cmd/rotator").CombinedOutput()
 		if err != nil {
-			faultBinErr = fmt.Errorf("%v: %s", err, out)
+			faultBinErr = fmt.Errorf("%w: %s", err, out)
 		}
 	})
 	if faultBinErr != nil {

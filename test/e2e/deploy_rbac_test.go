@@ -399,7 +399,9 @@ func runServiceAs(t *testing.T, kubeconfig, cfg, sys string) {
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		<-done
+		if err := <-done; err != nil && !t.Failed() {
+			t.Logf("rotator run ended after its kill: %v", err)
+		}
 		if t.Failed() {
 			t.Logf("rotator run stderr:\n%s", stderr.String())
 		}

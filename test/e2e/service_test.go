@@ -87,7 +87,7 @@ func (s *service) metric(prefix string) float64 {
 	for _, line := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(line, prefix) {
 			var v float64
-			fmt.Sscan(line[strings.LastIndex(line, " ")+1:], &v)
+			_, _ = fmt.Sscan(line[strings.LastIndex(line, " ")+1:], &v) // a malformed value reads as 0
 			return v
 		}
 	}

@@ -78,7 +78,7 @@ func simConfig() (*config.Config, error) {
 	}
 	config.Default(c)
 	if errs := config.Validate(c); len(errs) > 0 {
-		return nil, fmt.Errorf("sim: the simulation's config does not validate: %v", errs.ToAggregate())
+		return nil, fmt.Errorf("sim: the simulation's config does not validate: %w", errs.ToAggregate())
 	}
 	return c, nil
 }

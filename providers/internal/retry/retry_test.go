@@ -3,7 +3,6 @@ package retry
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -39,7 +38,7 @@ type apiError struct{ status int }
 func (e *apiError) Error() string { return "HTTP " + http.StatusText(e.status) }
 
 func call(classify func(error, int) Decision) Call {
-	return Call{Name: "list", System: "Test", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	return Call{Name: "list", System: "Test", Log: slog.New(slog.DiscardHandler),
 		Unwrap: Unwrap[*apiError], Classify: classify}
 }
 
