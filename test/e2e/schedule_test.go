@@ -87,3 +87,24 @@ func runServiceFor(t *testing.T, d time.Duration, cfg string) (int, string) {
 	}
 	return 0, errb.String()
 }
+
+// renewBefore at or beyond the lifetime (the credential would be due the moment it is issued,
+// and the service issued one at every drift check) is refused before anything runs too.
+func TestRenewBeforeBeyondLifetimeIsRefused(t *testing.T) {
+	nss := namespaces(t, "renewlife", 1)
+	cfg := rotatorConfig(t, cfgOpts{name: "renewlife", namespaces: nss, projects: []string{"proj-a"},
+		verifyImages: []string{rig.Images["proj-a"]}, revokeAfter: "1h\n  renewBefore: 31d"}) // the lifetime is 30d
+	const path = "credentials[0].renewBefore"
+	res := runRotator(t, rig.RotatorKubeconfig, "config", "validate", "--config", cfg)
+	if res.Code != 2 || !strings.Contains(res.Stderr, path) {
+		t.Errorf("config validate: want exit 2 naming %s, got exit %d\nstdout:\n%s\nstderr:\n%s", path, res.Code, res.Stdout, res.Stderr)
+	}
+	before := robotNames("rotator-renewlife-")
+	code, stderr := runServiceFor(t, 30*time.Second, cfg)
+	if code != 2 || !strings.Contains(stderr, path) {
+		t.Errorf("rotator run: want exit 2 naming %s before starting, got exit %d\nstderr:\n%s", path, code, stderr)
+	}
+	if after := robotNames("rotator-renewlife-"); !slices.Equal(before, after) {
+		t.Errorf("rotator run issued robots: before %v, after %v", before, after)
+	}
+}
