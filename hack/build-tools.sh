@@ -32,16 +32,18 @@ kube_ldflags=${kube_ldflags# }
 
 # Every tool: the build unit it belongs to (one `go build` per unit, in the module
 # hack/tools/<unit>, so binaries of one module share its compiled packages), its package, and its
-# pin. Its stamp is the pin and the unit's link flags: a binary whose .version file differs is
-# rebuilt.
+# pin. Its stamp is the pin and the unit's build tags and link flags: a binary whose .version
+# file differs is rebuilt.
 declare -A unit_of pkg_of stamp_of
 declare -A ldflags_of=([kube]=$kube_ldflags
   [registry]="-X github.com/distribution/distribution/v3/version.version=v3.0.0")
+# Vault's own `minimal` build (hack/tools/vault/main.go says what it keeps).
+declare -A tags_of=([vault]=minimal)
 tool() { # name, unit, package, pin
   unit_of[$1]=$2
   pkg_of[$1]=$3
-  local flags=${ldflags_of[$2]:-}
-  stamp_of[$1]="$4${flags:+ ldflags: $flags}"
+  local flags=${ldflags_of[$2]:-} tags=${tags_of[$2]:-}
+  stamp_of[$1]="$4${tags:+ tags: $tags}${flags:+ ldflags: $flags}"
 }
 tool etcd etcd rotator.dev/hack/tools/etcd etcd-v3.6.16
 tool kube-apiserver kube k8s.io/kubernetes/cmd/kube-apiserver "kubernetes-$kube"
@@ -49,13 +51,13 @@ tool kube-controller-manager kube k8s.io/kubernetes/cmd/kube-controller-manager 
 tool kubectl kube k8s.io/kubernetes/cmd/kubectl "kubernetes-$kube"
 # The registry (CNCF distribution v3) with token auth, behind the Harbor and GitLab doubles.
 tool registry registry github.com/distribution/distribution/v3/cmd/registry distribution-v3.0.0
-# Vault dev server for the Vault secret source and write-back.
-tool vault vault github.com/hashicorp/vault vault-v1.21.0
+# Vault's server (dev mode) for the Vault secret source and write-back: KV, AppRole, Kubernetes auth.
+tool vault vault rotator.dev/hack/tools/vault vault-v1.21.0
 tool golangci-lint golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint golangci-lint-v2.15.0
 
 # The time of a first build of each unit alone, with empty caches, on 2 idle cores, in seconds:
 # only for the estimate of what is left, which then follows the pace observed.
-declare -A estimate=([etcd]=30 [kube]=330 [registry]=150 [vault]=300 [golangci-lint]=150)
+declare -A estimate=([etcd]=30 [kube]=330 [registry]=150 [vault]=350 [golangci-lint]=150)
 
 # What to build: the named tools, or the sandbox's (kubectl only when PATH has none but ours).
 if [ $# -gt 0 ]; then
@@ -91,7 +93,7 @@ mapfile -t queue < <(for u in "${!stale[@]}"; do echo "${estimate[$u]:-60} $u"; 
 total_work=0
 for u in "${queue[@]}"; do total_work=$((total_work + ${estimate[$u]:-60})); done
 minutes() { if [ "$1" -lt 45 ]; then echo "under a minute"; else echo "about $(( ($1 + 30) / 60 )) min"; fi; }
-echo "tools: building ${queue[*]} into $bin, $jobs at a time (first run on this machine: $(minutes "$total_work") on 2 idle cores; logs in $logs)" >&2
+echo "tools: building ${queue[*]} into $bin, $jobs at a time (with empty caches, $(minutes "$total_work") on 2 idle cores; logs in $logs)" >&2
 
 tmp=$(mktemp -d "$bin/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -100,7 +102,7 @@ build_unit() { # unit: go build of its stale tools into $tmp/<unit>/, then into 
   read -ra names <<<"${stale[$u]}"
   for n in "${names[@]}"; do pkgs+=("${pkg_of[$n]}"); done
   mkdir -p "$tmp/$u"
-  (cd "$here/tools/$u" && GOFLAGS=-mod=mod go build -trimpath -ldflags "${ldflags_of[$u]:-}" -o "$tmp/$u/" "${pkgs[@]}")
+  (cd "$here/tools/$u" && GOFLAGS=-mod=mod go build -trimpath -tags "${tags_of[$u]:-}" -ldflags "${ldflags_of[$u]:-}" -o "$tmp/$u/" "${pkgs[@]}")
   for n in "${names[@]}"; do
     mv "$tmp/$u/$n" "$bin/$n"
     echo "${stamp_of[$n]}" >"$bin/$n.version"

@@ -1,5 +1,8 @@
-// Module for building the sandbox's Vault server from the Go module proxy. It is separate from the
-// product's go.mod so that github.com/hashicorp/vault never becomes a dependency of rotator itself.
+// Module for building the sandbox's Vault server (main.go: Vault's own server, minimal build plus
+// Kubernetes auth) from the Go module proxy. It is separate from the product's go.mod so that
+// github.com/hashicorp/vault never becomes a dependency of rotator itself. It keeps the full
+// github.com/hashicorp/vault's requirements, so every module is at the version Vault v1.21.0 was
+// built and tested with.
 // Vault v1.21.0's in-tree sdk and api are not published at that exact state: sdk v0.20.0 and
 // api v1.22.0 are the published versions that build with it; the keyring and signedxml replaces
 // are copied from Vault's own go.mod.
@@ -7,7 +10,13 @@ module rotator.dev/hack/tools/vault
 
 go 1.26.0
 
-require github.com/hashicorp/vault v1.21.0
+require (
+	github.com/hashicorp/cli v1.1.7
+	github.com/hashicorp/vault v1.21.0
+	github.com/hashicorp/vault-plugin-auth-kubernetes v0.23.0
+	github.com/hashicorp/vault-plugin-secrets-kv v0.25.0
+	github.com/hashicorp/vault/sdk v0.20.0
+)
 
 require (
 	cel.dev/expr v0.24.0 // indirect
@@ -208,7 +217,6 @@ require (
 	github.com/hailocab/go-hostpool v0.0.0-20160125115350-e80d13ce29ed // indirect
 	github.com/hashicorp/cap v0.11.0 // indirect
 	github.com/hashicorp/cap/ldap v0.0.0-20250911140431-44d01434c285 // indirect
-	github.com/hashicorp/cli v1.1.7 // indirect
 	github.com/hashicorp/consul-template v0.41.1 // indirect
 	github.com/hashicorp/consul/api v1.32.1 // indirect
 	github.com/hashicorp/cronexpr v1.1.2 // indirect
@@ -288,7 +296,6 @@ require (
 	github.com/hashicorp/vault-plugin-auth-gcp v0.22.0 // indirect
 	github.com/hashicorp/vault-plugin-auth-jwt v0.25.0 // indirect
 	github.com/hashicorp/vault-plugin-auth-kerberos v0.16.0 // indirect
-	github.com/hashicorp/vault-plugin-auth-kubernetes v0.23.0 // indirect
 	github.com/hashicorp/vault-plugin-auth-oci v0.20.0 // indirect
 	github.com/hashicorp/vault-plugin-database-couchbase v0.15.0 // indirect
 	github.com/hashicorp/vault-plugin-database-elasticsearch v0.19.0 // indirect
@@ -302,13 +309,11 @@ require (
 	github.com/hashicorp/vault-plugin-secrets-gcp v0.23.0 // indirect
 	github.com/hashicorp/vault-plugin-secrets-gcpkms v0.22.0 // indirect
 	github.com/hashicorp/vault-plugin-secrets-kubernetes v0.12.0 // indirect
-	github.com/hashicorp/vault-plugin-secrets-kv v0.25.0 // indirect
 	github.com/hashicorp/vault-plugin-secrets-mongodbatlas v0.16.0 // indirect
 	github.com/hashicorp/vault-plugin-secrets-openldap v0.17.0 // indirect
 	github.com/hashicorp/vault-plugin-secrets-terraform v0.13.0 // indirect
 	github.com/hashicorp/vault/api v1.22.0 // indirect
 	github.com/hashicorp/vault/api/auth/kubernetes v0.10.0 // indirect
-	github.com/hashicorp/vault/sdk v0.20.0 // indirect
 	github.com/hashicorp/vault/vault/hcp_link/proto v0.0.0-20230201201504-b741fa893d77 // indirect
 	github.com/hashicorp/vic v1.5.1-0.20190403131502-bbfe86ec9443 // indirect
 	github.com/hashicorp/yamux v0.1.2 // indirect
