@@ -57,7 +57,7 @@ tool golangci-lint golangci-lint github.com/golangci/golangci-lint/v2/cmd/golang
 
 # The time of a first build of each unit alone, with empty caches, on 2 idle cores, in seconds:
 # only for the estimate of what is left, which then follows the pace observed.
-declare -A estimate=([etcd]=30 [kube]=330 [registry]=150 [vault]=350 [golangci-lint]=150)
+declare -A estimate=([etcd]=60 [kube]=390 [registry]=100 [vault]=350 [golangci-lint]=150)
 
 # What to build: the named tools, or the sandbox's (kubectl only when PATH has none but ours).
 if [ $# -gt 0 ]; then
@@ -90,10 +90,7 @@ fi
 
 # Longest first, so the long builds overlap the short ones.
 mapfile -t queue < <(for u in "${!stale[@]}"; do echo "${estimate[$u]:-60} $u"; done | sort -rn | cut -d' ' -f2)
-total_work=0
-for u in "${queue[@]}"; do total_work=$((total_work + ${estimate[$u]:-60})); done
 minutes() { if [ "$1" -lt 45 ]; then echo "under a minute"; else echo "about $(( ($1 + 30) / 60 )) min"; fi; }
-echo "tools: building ${queue[*]} into $bin, $jobs at a time (with empty caches, $(minutes "$total_work") on 2 idle cores; logs in $logs)" >&2
 
 tmp=$(mktemp -d "$bin/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -111,17 +108,30 @@ build_unit() { # unit: go build of its stale tools into $tmp/<unit>/, then into 
 
 start=$SECONDS
 declare -A pid_of=() started_at=()
-done_work=0 done_count=0 failed=0
-report() { # the time left, from the pace so far (estimated work done per second)
-  local elapsed=$((SECONDS - start)) projected=$total_work
-  if [ "$done_work" -gt 0 ] && [ "$elapsed" -gt 0 ]; then
-    projected=$((total_work * elapsed / done_work))
-  fi
-  local left=$((projected - elapsed))
-  [ "$left" -gt 0 ] || left=0
-  echo "$(minutes "$left") left"
+done_work=0 done_took=0 done_count=0 failed=0
+# The time left: each build's estimate at the pace of the builds that finished (estimated
+# seconds of work per second, in thousandths; before any, two builds sharing 2 cores are
+# assumed to go at a little over half their speed alone), less what a running build has done.
+report() {
+  local pace=1000 u rem longest=0 sum=0 i
+  [ "$jobs" -eq 1 ] || pace=550
+  if [ "$done_took" -gt 0 ]; then pace=$((done_work * 1000 / done_took)); fi
+  [ "$pace" -gt 0 ] || pace=1
+  for u in "${!pid_of[@]}"; do
+    rem=$(( ${estimate[$u]:-60} * 1000 / pace - (SECONDS - ${started_at[$u]}) ))
+    [ "$rem" -gt 0 ] || rem=0
+    sum=$((sum + rem))
+    [ "$rem" -le "$longest" ] || longest=$rem
+  done
+  for ((i = next; i < ${#queue[@]}; i++)); do
+    sum=$((sum + ${estimate[${queue[$i]}]:-60} * 1000 / pace))
+  done
+  local left=$((sum / jobs))
+  [ "$left" -ge "$longest" ] || left=$longest
+  minutes "$left"
 }
 next=0 last_note=$SECONDS
+echo "tools: building ${queue[*]} into $bin, $jobs at a time (with empty caches: $(report) on 2 idle cores; logs in $logs)" >&2
 while [ "$next" -lt ${#queue[@]} ] || [ ${#pid_of[@]} -gt 0 ]; do
   while [ "$next" -lt ${#queue[@]} ] && [ ${#pid_of[@]} -lt "$jobs" ]; do
     u=${queue[$next]}
@@ -138,8 +148,9 @@ while [ "$next" -lt ${#queue[@]} ] || [ ${#pid_of[@]} -gt 0 ]; do
     took=$((SECONDS - ${started_at[$u]}))
     if wait "${pid_of[$u]}"; then
       done_work=$((done_work + ${estimate[$u]:-60}))
+      done_took=$((done_took + took))
       done_count=$((done_count + 1))
-      echo "tools: [$done_count/${#queue[@]}] built${stale[$u]} in ${took}s; $(report)" >&2
+      echo "tools: [$done_count/${#queue[@]}] built${stale[$u]} in ${took}s; $(report) left" >&2
       echo "$(date -u +%FT%TZ) ${stale[$u]# } ${took}s jobs=$jobs" >>"$logs/times"
     else
       failed=1
@@ -150,7 +161,7 @@ while [ "$next" -lt ${#queue[@]} ] || [ ${#pid_of[@]} -gt 0 ]; do
   done
   if [ ${#pid_of[@]} -gt 0 ] && [ $((SECONDS - last_note)) -ge 60 ]; then
     last_note=$SECONDS
-    echo "tools: still building ${!pid_of[*]} ($((SECONDS - start))s so far; $(report))" >&2
+    echo "tools: still building ${!pid_of[*]} ($((SECONDS - start))s so far; $(report) left)" >&2
   fi
   [ "$failed" -eq 0 ] || { wait; exit 1; }
 done
