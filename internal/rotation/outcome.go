@@ -1,5 +1,7 @@
 package rotation
 
+import "github.com/rotatorhq/rotator/internal/secretsync"
+
 // Result is how a credential's run ended, as Report.Result, the metric label and state.LastRun
 // record it.
 type Result string
@@ -40,10 +42,10 @@ const (
 
 // Planned is the dry-run verb of an executed action ("created" → create).
 func (a SecretAction) Planned() SecretAction {
-	switch a {
-	case "created":
+	switch secretsync.Action(a) {
+	case secretsync.Created:
 		return SecretCreate
-	case "updated", "replaced", "adopted":
+	case secretsync.Updated, secretsync.Replaced:
 		return SecretUpdate
 	}
 	return a
