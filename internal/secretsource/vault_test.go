@@ -1,3 +1,5 @@
+//go:build integration
+
 package secretsource
 
 // Integration tests against a real Vault server in dev mode (built by `make tools`). They never

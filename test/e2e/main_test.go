@@ -1,3 +1,5 @@
+//go:build integration
+
 // Package e2e proves rotator against the real sandbox: a real kube-apiserver, etcd and
 // controllers, a real registry with token auth behind the Harbor double, and the node simulator
 // pulling every pod's images for real. One sandbox serves every test of the package; each test

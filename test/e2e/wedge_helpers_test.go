@@ -1,3 +1,5 @@
+//go:build integration
+
 package e2e
 
 // Helpers of the "never wedge, never strand" tests (issue 13, wedge_test.go): acting at the

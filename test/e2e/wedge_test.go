@@ -1,3 +1,5 @@
+//go:build integration
+
 package e2e
 
 // Issue 13, "never wedge, never strand a namespace": the scenarios at the top of the issue,
