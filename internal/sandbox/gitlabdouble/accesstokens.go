@@ -191,7 +191,7 @@ func (s *Server) checkNewAccessToken(u *User, ns *namespace, level int, expires 
 	switch {
 	case role < accessTokenRole(ns.kind) || !s.mayCreateAccessTokens(u, ns):
 		return errBadRequest("User does not have permission to create %s access token", ns.kind)
-	case level > role && !u.Bot:
+	case level > role:
 		return errBadRequest("Access level of the token contains permissions not held by the creating user")
 	case s.reachedTrialLimit(ns, now):
 		return errBadRequest(msgAccessTokenLimit)

@@ -77,6 +77,25 @@ func (s *Server) AddUser(u User) error {
 	return nil
 }
 
+// UpdateUser changes a user's token as GitLab's admins and clocks do: edit may set Bot,
+// Scopes, ExpiresAt and Revoked (username, token and roles stay).
+func (s *Server) UpdateUser(username string, edit func(u *User)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range s.users {
+		if u.Username == username {
+			c := *u
+			edit(&c)
+			u.Bot, u.Scopes, u.ExpiresAt, u.Revoked = c.Bot, slices.Clone(c.Scopes), c.ExpiresAt, c.Revoked
+			if u.Scopes == nil {
+				u.Scopes = []string{"api"}
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("gitlabdouble: no user %q", username)
+}
+
 // apiUser authenticates an API request by its personal access token, as GitLab's
 // find_user_from_access_token and API guard do (PRIVATE-TOKEN header, or an OAuth-style Bearer
 // token): no or an unknown token is 401 "401 Unauthorized", an expired or revoked one 401
