@@ -106,6 +106,12 @@ func TestAccessTokensRefusedByPlanOrSetting(t *testing.T) {
 		_, err := f.provider(Options{Kind: GroupAccessToken, Group: true}).Issue(context.Background(), spec("group-a"))
 		wantErr(t, err, []error{providers.ErrForbidden}, "User does not have permission", "Premium or Ultimate", "group access tokens a paid plan",
 			"tokenKind: deployToken")
+		// On gitlab.com the plan comes first. (Only the messages read p.url; requests go to the double.)
+		p := f.provider(Options{Kind: ProjectAccessToken})
+		p.url = "https://gitlab.com"
+		_, err = p.Issue(context.Background(), spec("group-a/app"))
+		wantErr(t, err, []error{providers.ErrForbidden, ErrAccessTokensUnavailable}, "GitLab refused to create a project access token: on gitlab.com",
+			"also refuses to list them", "tokenKind: deployToken")
 	})
 	t.Run("creation switched off", func(t *testing.T) {
 		f := newRealFixture(t, nil)

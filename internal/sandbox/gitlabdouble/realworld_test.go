@@ -145,6 +145,15 @@ func TestAdminTokenErrorShapes(t *testing.T) {
 		t.Fatal("an expired personal access token still pulls")
 	}
 
+	// An admin revokes the owner's token later.
+	if err := f.s.UpdateUser("owner", func(u *User) { u.Revoked = true }); err != nil {
+		t.Fatal(err)
+	}
+	f.do("GET", path, ownerToken, nil).want(t, 401, "error_description", "Token was revoked")
+	if err := f.s.UpdateUser("owner", func(u *User) { u.Revoked = false }); err != nil {
+		t.Fatal(err)
+	}
+
 	f.s.Inject(FaultRateLimited("POST", path, "30"))
 	r = f.do("POST", path, ownerToken, map[string]any{"name": "d", "scopes": []string{"read_registry"}})
 	var body struct {
