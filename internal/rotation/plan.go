@@ -124,23 +124,75 @@ func (p *plan) revoking(id string) bool {
 	return false
 }
 
-// imagesToVerify: the configured ones, else one image per repository namespace (Harbor project)
-// among the dependent workloads' images on this registry.
+// imagesToVerify: the configured ones, else, per project or group the credential holds
+// (spec.Projects: Harbor projects, a GitLab project or group path), the first dependent
+// workload image on this registry whose repository lies at or under that path. A GitLab token
+// of group/project can pull nothing else, so an image of a sibling project would fail the
+// verification of a good credential. Registry paths are lower case; GitLab paths need not be.
+// A holder given as a numeric GitLab id names no path: then, as before, one image per first
+// path segment (set verifyImages to be exact).
 func (p *plan) imagesToVerify() []string {
 	if len(p.cred.VerifyImages) > 0 {
 		return p.cred.VerifyImages
 	}
-	byProject := map[string]string{}
+	var repos []imageRepo
 	for _, w := range p.workloads {
 		for _, img := range w.Images {
 			ref, err := name.ParseReference(img)
 			if err != nil || ref.Context().RegistryStr() != p.registry {
 				continue
 			}
-			project, _, _ := strings.Cut(ref.Context().RepositoryStr(), "/")
-			if _, ok := byProject[project]; !ok {
-				byProject[project] = img
+			repos = append(repos, imageRepo{image: img, repo: ref.Context().RepositoryStr()})
+		}
+	}
+	holders := holderPaths(p.spec.Projects, p.cred.GitLab != nil)
+	if holders == nil {
+		return onePerFirstSegment(repos)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, h := range holders {
+		for _, r := range repos {
+			if r.repo == h || strings.HasPrefix(r.repo, h+"/") {
+				if !seen[r.image] {
+					seen[r.image] = true
+					out = append(out, r.image)
+				}
+				break
 			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// imageRepo is a dependent image and its repository path on the credential's registry.
+type imageRepo struct{ image, repo string }
+
+// holderPaths lower-cases the credential's project or group paths; nil when there are none or,
+// for GitLab (numericIsID), one is a numeric id, which says nothing of its path.
+func holderPaths(projects []string, numericIsID bool) []string {
+	if len(projects) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(projects))
+	for _, pr := range projects {
+		h := strings.ToLower(strings.Trim(pr, "/"))
+		if h == "" || (numericIsID && strings.Trim(h, "0123456789") == "") {
+			return nil
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// onePerFirstSegment picks the first image of each repository namespace (first path segment).
+func onePerFirstSegment(repos []imageRepo) []string {
+	byProject := map[string]string{}
+	for _, r := range repos {
+		project, _, _ := strings.Cut(r.repo, "/")
+		if _, ok := byProject[project]; !ok {
+			byProject[project] = r.image
 		}
 	}
 	var out []string

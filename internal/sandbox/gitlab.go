@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -34,8 +35,8 @@ var (
 	GitLabProjects = []string{"group-a/app", "group-a/api", "group-b/other"}
 )
 
-// gitlabRig is the GitLab part of the rig: the double, serving GitLab's API on one listener and
-// the registry front (/v2/ and the token realm /jwt/auth) on another, and a second real
+// gitlabRig is the GitLab part of the rig: the double, serving GitLab's API and the token realm
+// /jwt/auth on one listener and the registry front (/v2/) on another, and a second real
 // registry that trusts only the double's token issuer.
 type gitlabRig struct {
 	registry       *registryServer
@@ -46,8 +47,10 @@ type gitlabRig struct {
 // per project. The registry host is not the GitLab host, as on most GitLab installations.
 func (r *Rig) startGitLab(ctx context.Context, dir string) error {
 	r.gitlab = &gitlabRig{}
-	// The listeners first: the registry must know its realm, which is on the registry front's
-	// own host:port (go-containerregistry refuses a loopback realm on another port).
+	// The listeners first: the registry must know its realm. As on real installations, the
+	// realm is on the GitLab host (the API listener), not the registry's host:port. It is named
+	// "localhost", not 127.0.0.1: go-containerregistry refuses a realm on a private or loopback
+	// IP literal unless it is the registry's own host:port, and accepts a host name.
 	apiL, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -68,7 +71,7 @@ func (r *Rig) startGitLab(ctx context.Context, dir string) error {
 		return err
 	}
 	r.gitlab.registry, err = startRegistry(ctx, filepath.Join(dir, gitlabSubdir), registryAuth{
-		realm: "http://" + r.GitLabRegistryHost + gitlabdouble.JWTPath, service: gitlabdouble.RegistryService,
+		realm: gitlabRealm(apiL.Addr()), service: gitlabdouble.RegistryService,
 		issuer: gitlabdouble.RegistryIssuer, rootCertPEM: issuer.CertPEM(),
 	})
 	if err != nil {
@@ -97,6 +100,16 @@ func (r *Rig) startGitLab(ctx context.Context, dir string) error {
 	go r.gitlab.apiSrv.Serve(apiL) //nolint:errcheck // returns ErrServerClosed on Stop
 	go r.gitlab.regSrv.Serve(regL) //nolint:errcheck // returns ErrServerClosed on Stop
 	return r.seedGitLabImages(ctx)
+}
+
+// gitlabRealm is the registry's token realm on the GitLab host: localhost with the API
+// listener's port.
+func gitlabRealm(api net.Addr) string {
+	port := "0"
+	if tcp, ok := api.(*net.TCPAddr); ok {
+		port = strconv.Itoa(tcp.Port)
+	}
+	return "http://" + net.JoinHostPort("localhost", port) + gitlabdouble.JWTPath
 }
 
 // seedGitLabImages pushes one small image into each project as the group owner, through the

@@ -1,19 +1,12 @@
 package gitlab
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
-	"unicode"
-
-	"github.com/rotatorhq/rotator/providers"
-	"github.com/rotatorhq/rotator/providers/internal/endpoint"
 )
 
 // ErrNotOwned is returned (wrapped) by Revoke when the token's name does not carry the spec's
@@ -24,6 +17,28 @@ var ErrNotOwned = errors.New("token was not created by the rotator")
 // instance limits how far ahead a token may expire.
 var ErrLifetimeLimit = errors.New("expiry date beyond the GitLab instance's limit")
 
+// The admin-side causes a caller (the doctor, a report) may branch on. Each is wrapped next to
+// the providers sentinel of its status (ErrAuth, ErrForbidden, ErrNotFound).
+var (
+	// ErrAdminTokenExpired: GitLab says the admin token has expired (401 invalid_token).
+	ErrAdminTokenExpired = errors.New("the GitLab admin token has expired")
+	// ErrAdminTokenRevoked: GitLab says the admin token was revoked (401 invalid_token).
+	ErrAdminTokenRevoked = errors.New("the GitLab admin token was revoked")
+	// ErrAdminTokenScope: the admin token lacks the api scope (403 insufficient_scope).
+	ErrAdminTokenScope = errors.New("the GitLab admin token lacks the api scope")
+	// ErrBotAdmin: the admin token is a project or group access token, whose bot user GitLab
+	// never lets create access tokens.
+	ErrBotAdmin = errors.New("the GitLab admin token belongs to a bot user")
+	// ErrAccessTokensUnavailable: GitLab refuses access tokens for this project or group
+	// whatever the role: the gitlab.com plan, or access token creation switched off.
+	ErrAccessTokensUnavailable = errors.New("GitLab does not allow access tokens here")
+	// ErrAccessTokenLimit: a gitlab.com trial allows one active project access token.
+	ErrAccessTokenLimit = errors.New("GitLab's access token limit reached")
+	// ErrRouteNotFound: a 404 that names nothing GitLab knows: no GitLab route matched the
+	// path, usually because a proxy in front of GitLab decoded %2F.
+	ErrRouteNotFound = errors.New("GitLab has no route for the request")
+)
+
 // APIError is an answer from GitLab with a status the rotator does not accept (3xx, 4xx, 5xx)
 // and GitLab's own message. Errors returned by the provider wrap it when GitLab answered.
 type APIError struct {
@@ -32,25 +47,37 @@ type APIError struct {
 	// project or group path appears URL-encoded, as GitLab received it.
 	Path   string
 	Status int
-	// Message is GitLab's "message" or "error" (flattened when it is a map of fields), or a
-	// short plain-text body.
+	// Message is GitLab's "message" (flattened when it is a map), Grape's "error", the OAuth
+	// error_description, or a short plain-text body.
 	Message string
+	// OAuthError is the OAuth 2.0 error code of the API guard's answers: invalid_token (an
+	// expired or revoked token) or insufficient_scope; empty otherwise.
+	OAuthError string
 	// Location is the redirect target of a 3xx answer.
 	Location string
 
-	retryAfter string // raw Retry-After header, read by the retry loop
+	shape      bodyShape // where Message came from, to tell GitLab's 404s from a proxy's
+	retryAfter string    // raw Retry-After header, read by the retry loop
 }
 
 // Error renders the call and GitLab's answer; it never holds credentials.
 func (e *APIError) Error() string {
 	msg := fmt.Sprintf("%s %s: %d %s", e.Method, e.Path, e.Status, http.StatusText(e.Status))
-	if e.Message != "" {
+	switch {
+	case e.OAuthError != "":
+		msg += ": " + e.OAuthError
+		if e.Message != "" {
+			msg += ": " + e.Message
+		}
+	case e.Message != "":
 		// GitLab's messages often start with the status already ("403 Forbidden").
 		if strings.HasPrefix(e.Message, strconv.Itoa(e.Status)) {
 			msg = fmt.Sprintf("%s %s: %s", e.Method, e.Path, e.Message)
 		} else {
 			msg += ": " + e.Message
 		}
+	case e.shape == shapeHTML:
+		msg += " (an HTML page, not GitLab's API)"
 	}
 	return msg
 }
@@ -83,112 +110,15 @@ func (t statusTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	b := parseErrorBody(body)
 	return nil, &APIError{
 		Method:     req.Method,
 		Path:       req.URL.EscapedPath(),
 		Status:     resp.StatusCode,
-		Message:    errorMessage(body),
+		Message:    b.message,
+		OAuthError: b.oauthCode,
 		Location:   resp.Header.Get("Location"),
+		shape:      b.shape,
 		retryAfter: resp.Header.Get("Retry-After"),
 	}
-}
-
-// errorMessage extracts GitLab's message from an error body: {"message": "…"}, {"message":
-// {"field": ["…"]}}, {"error": "…"}, or short plain text ("Retry later").
-func errorMessage(body []byte) string {
-	var shape struct {
-		Message json.RawMessage `json:"message"`
-		Error   string          `json:"error"`
-	}
-	if json.Unmarshal(body, &shape) == nil {
-		var s string
-		if json.Unmarshal(shape.Message, &s) == nil && s != "" {
-			return s
-		}
-		var fields map[string][]string
-		if json.Unmarshal(shape.Message, &fields) == nil && len(fields) > 0 {
-			var parts []string
-			for k, v := range fields {
-				parts = append(parts, k+" "+strings.Join(v, ", "))
-			}
-			sort.Strings(parts)
-			return strings.Join(parts, "; ")
-		}
-		if shape.Error != "" {
-			return shape.Error
-		}
-	}
-	text := strings.TrimSpace(string(body))
-	if text == "" || len(text) > 200 || strings.HasPrefix(text, "<") ||
-		strings.ContainsFunc(text, func(r rune) bool { return !unicode.IsPrint(r) }) {
-		return ""
-	}
-	return text
-}
-
-// call describes one GitLab call for the errors it may produce.
-type call struct {
-	what      string // what the rotator was doing, e.g. `create deploy token "x" in group "g"`
-	forbidden string // the role a 403 (or GitLab's 400/401 variants) means is missing
-	notFound  string // what a 404 means and what to do about it
-	expiry    string // the expiry date asked for, for a create
-}
-
-// kindError attaches a sentinel (providers.ErrAuth, ErrNotFound…) to an error without
-// repeating the sentinel's text in the message.
-type kindError struct {
-	kind error
-	err  error
-}
-
-func (e *kindError) Error() string   { return e.err.Error() }
-func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
-
-// explain turns an error from the client into one that says what failed and how to fix it, and
-// wraps the sentinel a caller branches on.
-func (p *Provider) explain(c call, err error) error {
-	var tokErr *TokenError
-	if errors.As(err, &tokErr) { // checked first: a Vault outage must not read as GitLab's
-		return fmt.Errorf("%s: %w", c.what, tokErr)
-	}
-	if apiErr := asAPIError(err); apiErr != nil {
-		return p.explainStatus(c, apiErr, err)
-	}
-	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("%s: %w", c.what, err)
-	}
-	if explained, ok := (endpoint.Endpoint{System: "GitLab", Field: "gitlab", URL: p.url}).ExplainConnError(c.what, err); ok {
-		return explained
-	}
-	return fmt.Errorf("%s: %w", c.what, err)
-}
-
-// explainStatus describes a GitLab answer; err is apiErr, possibly with more context around it.
-func (p *Provider) explainStatus(c call, apiErr *APIError, err error) error {
-	msg := strings.ToLower(apiErr.Message)
-	switch s := apiErr.Status; {
-	case s == http.StatusUnauthorized:
-		hint := "check gitlab.tokenFrom: the token may be wrong, revoked or expired, or lack the api scope"
-		if p.kind != DeployToken {
-			hint += "; GitLab also answers 401 when the token's user lacks the role to manage access tokens (" + c.forbidden + ")"
-		}
-		return &kindError{providers.ErrAuth, fmt.Errorf("%s: GitLab at %s refused the admin token: %s: %w", c.what, p.url, hint, err)}
-	case s == http.StatusForbidden:
-		return &kindError{providers.ErrForbidden, fmt.Errorf("%s: GitLab denied it to the admin token: %s: %w", c.what, c.forbidden, err)}
-	case s == http.StatusBadRequest && (strings.Contains(msg, "does not have permission") || strings.Contains(msg, "cannot delete")):
-		return &kindError{providers.ErrForbidden, fmt.Errorf("%s: GitLab denied it to the admin token: %s: %w", c.what, c.forbidden, err)}
-	case s == http.StatusBadRequest && strings.Contains(msg, "expires at must be before"):
-		return &kindError{ErrLifetimeLimit, fmt.Errorf("%s: GitLab refused the expiry date %s: this instance lets tokens expire at most "+
-			"as far ahead as its message says: lower credentials[].lifetime below that limit: %w", c.what, c.expiry, err)}
-	case s == http.StatusNotFound:
-		return &kindError{providers.ErrNotFound, fmt.Errorf("%s: %s: %w", c.what, c.notFound, err)}
-	case s == http.StatusTooManyRequests:
-		return fmt.Errorf("%s: GitLab is rate-limiting the rotator (429): the next run tries again; if it persists, "+
-			"ask the GitLab admins about the API rate limits of the admin token's user: %w", c.what, err)
-	case s >= 300 && s < 400:
-		return fmt.Errorf("%s: GitLab at %s redirects to %q: set that address as gitlab.url: %w", c.what, p.url, apiErr.Location, err)
-	case s >= 500:
-		return fmt.Errorf("%s: GitLab at %s failed (%d): check GitLab's health; the next run tries again: %w", c.what, p.url, s, err)
-	}
-	return fmt.Errorf("%s: %w", c.what, err)
 }

@@ -55,7 +55,7 @@ func TestIssueErrorsSayWhatToFix(t *testing.T) {
 			spec:  func() providers.Spec { return spec("group-a") },
 			setup: func() { f.double.SetMaxTokenLifetimeDays(7) },
 			kind:  ErrLifetimeLimit,
-			want:  []string{"refused the expiry date 2026-12-25", "Expires at must be before 2026-12-01", "lower credentials[].lifetime"},
+			want:  []string{"refused the expiry date 2026-12-25", "Expiration date must be before 2026-12-01", "lower credentials[].lifetime"},
 		},
 	}
 	for _, c := range cases {

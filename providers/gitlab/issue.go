@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,17 +37,26 @@ func (p *Provider) Issue(ctx context.Context, spec providers.Spec) (providers.Cr
 	}
 	c := call{
 		what:      fmt.Sprintf("gitlab: create %s %q with read_registry in %s %q", p.kindName(), req.name, p.holderKind(), holder),
+		holder:    holder,
 		forbidden: p.neededRole(holder),
 		notFound:  p.notFound(holder),
 		expiry:    req.expires.Format(time.DateOnly),
 	}
-	var created token
-	err = p.do(ctx, "create", notIdempotent, func(ctx context.Context) error {
-		var err error
-		created, err = p.tokens.create(ctx, holder, req)
-		return err
-	})
+	created, err := p.create(ctx, holder, req)
+	if limit, ok := instanceDateLimit(err, req.expires); ok {
+		// GitLab counts the limit from today in its own time zone (Date.current), which near
+		// midnight is a day behind UTC's: ask once more for the last date it allows. Nothing
+		// was created: the 400 is the token model's validation.
+		p.log.InfoContext(ctx, "GitLab's time zone allows one day less: asking for its last allowed expiry date",
+			"token", req.name, "asked", req.expires.Format(time.DateOnly), "allowed", limit.Format(time.DateOnly))
+		req.expires = limit
+		c.expiry = limit.Format(time.DateOnly)
+		created, err = p.create(ctx, holder, req)
+	}
 	if err != nil {
+		if p.kind != DeployToken && createRefused(err) {
+			return providers.Credential{}, p.explainCreateRefused(ctx, c, err)
+		}
 		err = p.explain(c, err)
 		apiErr := asAPIError(err)
 		rejected := apiErr != nil && apiErr.Status < 500
@@ -89,6 +101,48 @@ func (p *Provider) Issue(ctx context.Context, spec providers.Spec) (providers.Cr
 	p.log.InfoContext(ctx, "created GitLab token", "kind", string(p.kind), "token", cred.Name, "token_id", cred.ID,
 		p.holderKind(), holder, "expires_at", cred.ExpiresAt)
 	return cred, nil
+}
+
+// create asks GitLab for one new token, in the retry loop for what is safe to retry.
+func (p *Provider) create(ctx context.Context, holder string, req createRequest) (token, error) {
+	var created token
+	err := p.do(ctx, "create", notIdempotent, func(ctx context.Context) error {
+		var err error
+		created, err = p.tokens.create(ctx, holder, req)
+		return err
+	})
+	return created, err
+}
+
+// limitDate finds the date in GitLab's "Expiration date must be before 2027-11-30" (older
+// versions: "Expires at must be before …"): the last expiry date the instance allows.
+var limitDate = regexp.MustCompile(`must be before (\d{4}-\d{2}-\d{2})`)
+
+// instanceDateLimit reads the date GitLab names when it refuses an expiry date, and says
+// whether asking for it instead is right: it lies at most one day before the date asked for,
+// which is what the instance's time zone can account for (UTC-12 to UTC+14). A larger gap is
+// the instance's lifetime limit, which the configured lifetime must respect instead.
+func instanceDateLimit(err error, asked time.Time) (time.Time, bool) {
+	apiErr := asAPIError(err)
+	if apiErr == nil || apiErr.Status != http.StatusBadRequest {
+		return time.Time{}, false
+	}
+	m := limitDate.FindStringSubmatch(apiErr.Message)
+	if m == nil {
+		return time.Time{}, false
+	}
+	d, perr := time.Parse(time.DateOnly, m[1])
+	if perr != nil || !d.Before(asked) || asked.Sub(d) > day {
+		return time.Time{}, false
+	}
+	return d, true
+}
+
+// createRefused: GitLab's 400 "User does not have permission to create … access token".
+func createRefused(err error) bool {
+	apiErr := asAPIError(err)
+	return apiErr != nil && apiErr.Status == http.StatusBadRequest &&
+		strings.Contains(strings.ToLower(apiErr.Message), "does not have permission to create")
 }
 
 // checkCreated makes sure the token GitLab created can be used and found again.

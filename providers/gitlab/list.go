@@ -23,6 +23,7 @@ func (p *Provider) List(ctx context.Context, spec providers.Spec) ([]providers.O
 	}
 	c := call{
 		what:      fmt.Sprintf("gitlab: list the %ss of %s %q", p.kindName(), p.holderKind(), holder),
+		holder:    holder,
 		forbidden: p.neededRole(holder),
 		notFound:  p.notFound(holder),
 	}

@@ -40,9 +40,10 @@ type Options struct {
 	// URL is GitLab's base URL, e.g. https://gitlab.example.com. A trailing /api/v4 is accepted.
 	// It must not carry credentials.
 	URL string
-	// Token is a personal (or group/project access) token with the api scope whose user may
-	// manage the tokens: Maintainer of the project, Owner of the group. It is sent as
-	// PRIVATE-TOKEN and never logged nor put into an error.
+	// Token is a personal access token with the api scope whose user may manage the tokens:
+	// Maintainer of the project, Owner of the group. A group or project access token (a bot
+	// user) works for deploy tokens only: GitLab never lets a bot create access tokens. It is
+	// sent as PRIVATE-TOKEN and never logged nor put into an error.
 	Token string
 	// TokenFunc, when set, replaces Token: it is asked at every request, so a token changed
 	// where it is kept (Vault, a mounted Secret) is used without a restart. Its errors are
@@ -76,6 +77,7 @@ type Provider struct {
 	log      *slog.Logger
 	retry    retry.Policy
 	tokens   tokenAPI
+	admin    adminAPI
 }
 
 var _ providers.Provider = (*Provider)(nil)
@@ -144,6 +146,7 @@ func New(o Options) (*Provider, error) {
 	p := &Provider{
 		url: base.Redacted(), kind: o.Kind, group: o.Group, username: o.Username,
 		now: now, log: logger.With("provider", "gitlab"), retry: retry.Default(),
+		admin: glAdminAPI{pats: client.PersonalAccessTokens, users: client.Users},
 	}
 	switch o.Kind {
 	case DeployToken:

@@ -3,17 +3,17 @@ package gitlab
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/rotatorhq/rotator/providers"
 )
 
 // Revoke deletes the token with this id (decimal, as in Credential.ID): a deploy token is
-// destroyed, an access token revoked. A token already gone (404) or already revoked is not an
-// error. Revoke first reads the token and refuses, with ErrNotOwned, to delete one whose name
-// does not carry spec.NamePrefix: the rotator never touches tokens it did not create.
+// destroyed, an access token revoked. A token already gone (GitLab's 404 for the token) or
+// already revoked is not an error; any other 404 (the project or group, or a path that matched
+// no route, as behind a proxy decoding %2F) is. Revoke first reads the token and refuses, with
+// ErrNotOwned, to delete one whose name does not carry spec.NamePrefix: the rotator never
+// touches tokens it did not create.
 func (p *Provider) Revoke(ctx context.Context, spec providers.Spec, id string) error {
 	holder, err := checkSpec(spec, false)
 	if err != nil {
@@ -25,6 +25,7 @@ func (p *Provider) Revoke(ctx context.Context, spec providers.Spec, id string) e
 	}
 	c := call{
 		what:      fmt.Sprintf("gitlab: read %s %d of %s %q", p.kindName(), tid, p.holderKind(), holder),
+		holder:    holder,
 		forbidden: p.neededRole(holder),
 		notFound:  p.notFound(holder),
 	}
@@ -34,7 +35,7 @@ func (p *Provider) Revoke(ctx context.Context, spec providers.Spec, id string) e
 		t, err = p.tokens.get(ctx, holder, tid)
 		return err
 	})
-	if tokenGone(err) {
+	if p.tokenGone(asAPIError(err)) {
 		return nil
 	}
 	if err != nil {
@@ -54,13 +55,14 @@ func (p *Provider) Revoke(ctx context.Context, spec providers.Spec, id string) e
 func (p *Provider) deleteToken(ctx context.Context, holder string, id int64, name string) error {
 	c := call{
 		what:      fmt.Sprintf("gitlab: delete %s %d %q of %s %q", p.kindName(), id, name, p.holderKind(), holder),
+		holder:    holder,
 		forbidden: p.neededRole(holder),
 		notFound:  p.notFound(holder),
 	}
 	err := p.do(ctx, "delete", idempotent, func(ctx context.Context) error {
 		return p.tokens.delete(ctx, holder, id)
 	})
-	if tokenGone(err) {
+	if p.tokenGone(asAPIError(err)) {
 		err = nil
 	}
 	if err != nil {
@@ -68,15 +70,4 @@ func (p *Provider) deleteToken(ctx context.Context, holder string, id int64, nam
 	}
 	p.log.InfoContext(ctx, "deleted GitLab token", "kind", string(p.kind), "token", name, "token_id", id, p.holderKind(), holder)
 	return nil
-}
-
-// tokenGone says whether err is GitLab's 404 for the token itself. A 404 for the project or
-// group ("404 Group Not Found") is not: the token may well exist where the admin token's user
-// can no longer see it, and forgetting it would leak it.
-func tokenGone(err error) bool {
-	apiErr := asAPIError(err)
-	if apiErr == nil || apiErr.Status != http.StatusNotFound {
-		return false
-	}
-	return !strings.Contains(apiErr.Message, "Group Not Found") && !strings.Contains(apiErr.Message, "Project Not Found")
 }

@@ -31,9 +31,9 @@ func accessTokenRole(kind nsKind) int {
 // accessTokenSource authenticates the request and finds its project or group (find_source).
 // The caller must hold s.mu.
 func (s *Server) accessTokenSource(r *http.Request, p params) (*User, *namespace, *apiError) {
-	u := s.apiUser(r)
-	if u == nil {
-		return nil, nil, errUnauthorized
+	u, e := s.apiUser(r)
+	if e != nil {
+		return nil, nil, e
 	}
 	ns := s.lookup(p.kind, p.id)
 	if ns == nil || !u.visible(ns) {
@@ -55,7 +55,7 @@ func (s *Server) listAccessTokens(w http.ResponseWriter, r *http.Request, p para
 		writeError(w, e)
 		return
 	}
-	if u.role(ns) < accessTokenRole(p.kind) {
+	if u.role(ns) < accessTokenRole(p.kind) || !s.accessTokensAvailable(ns) {
 		writeError(w, errUnauthorized)
 		return
 	}
@@ -88,7 +88,7 @@ func (s *Server) getAccessToken(w http.ResponseWriter, r *http.Request, p params
 		writeError(w, e)
 		return
 	}
-	if u.role(ns) < accessTokenRole(p.kind) {
+	if u.role(ns) < accessTokenRole(p.kind) || !s.accessTokensAvailable(ns) {
 		writeError(w, errUnauthorized)
 		return
 	}
@@ -180,16 +180,21 @@ func (s *Server) createAccessToken(w http.ResponseWriter, r *http.Request, p par
 }
 
 // checkNewAccessToken applies ResourceAccessTokens::CreateService's and the token model's
-// rules, each answered with 400. The caller must hold s.mu.
+// rules, each answered with 400. The permission answer is the same whether the role is
+// missing, the plan has no access tokens, creation is switched off or the caller is a bot. The
+// expiry limit counts from today in the instance's time zone. The caller must hold s.mu.
 func (s *Server) checkNewAccessToken(u *User, ns *namespace, level int, expires time.Time, noExpiry bool) *apiError {
 	role := u.role(ns)
-	today := midnightUTC(s.now())
+	now := s.now()
+	today := dateIn(now, s.o.TimeZone)
 	maxDate := today.AddDate(0, 0, s.maxLifetime)
 	switch {
-	case role < accessTokenRole(ns.kind):
+	case role < accessTokenRole(ns.kind) || !s.mayCreateAccessTokens(u, ns):
 		return errBadRequest("User does not have permission to create %s access token", ns.kind)
 	case level > role:
-		return errBadRequest("%s cannot create a token with an access level higher than their own (%d > %d)", u.Username, level, role)
+		return errBadRequest("Access level of the token contains permissions not held by the creating user")
+	case s.reachedTrialLimit(ns, now):
+		return errBadRequest(msgAccessTokenLimit)
 	case noExpiry:
 		// GitLab's default (expiry enforced) would fill in the maximum; the double wants the
 		// client to say what it wants.
@@ -197,7 +202,8 @@ func (s *Server) checkNewAccessToken(u *User, ns *namespace, level int, expires 
 	case !expires.After(today):
 		return errBadRequest("Expires at must be in the future")
 	case expires.After(maxDate):
-		return errBadRequest("Expires at must be before %s", maxDate.Format(time.DateOnly))
+		// The model's error on expires_at, humanised as GitLab renders it (gitlab-org/gitlab#429864).
+		return errBadRequest("Expiration date must be before %s", maxDate.Format(time.DateOnly))
 	}
 	return nil
 }
@@ -238,7 +244,7 @@ func (s *Server) revokeAccessToken(w http.ResponseWriter, r *http.Request, p par
 		writeError(w, accessTokenNotFound(p.kind))
 		return
 	}
-	if u.role(ns) < accessTokenRole(p.kind) {
+	if u.role(ns) < accessTokenRole(p.kind) || !s.accessTokensAvailable(ns) {
 		writeError(w, errBadRequest("%s cannot delete %s", u.Username, t.BotUsername))
 		return
 	}

@@ -47,17 +47,17 @@ func TestAccessTokenRulesAndLimits(t *testing.T) {
 	if r := f.do("POST", "/api/v4/projects/group-a%2Fapp/access_tokens", maintToken, body("2026-12-25", Reporter)); r.status != 201 {
 		t.Fatalf("maintainer on a project: %d %s", r.status, r.body)
 	}
-	f.do("POST", "/api/v4/projects/group-a%2Fapp/access_tokens", maintToken, body("2026-12-25", Owner)).want(t, 400, "message", "higher than their own")
+	f.do("POST", "/api/v4/projects/group-a%2Fapp/access_tokens", maintToken, body("2026-12-25", Owner)).want(t, 400, "message", "permissions not held by the creating user")
 
 	// Today is 2026-11-24: 365 days ahead is the last date allowed.
-	f.do("POST", base, ownerToken, body("2027-11-25", Reporter)).want(t, 400, "message", "Expires at must be before 2027-11-24")
+	f.do("POST", base, ownerToken, body("2027-11-25", Reporter)).want(t, 400, "message", "Expiration date must be before 2027-11-24")
 	f.createAccess("/groups/group-a", "max", Reporter, "2027-11-24")
 	f.do("POST", base, ownerToken, body("2026-11-24", Reporter)).want(t, 400, "message", "must be in the future")
 	f.do("POST", base, ownerToken, body("", Reporter)).want(t, 400, "message", "Expires at can't be blank")
 	f.do("POST", base, ownerToken, body("2026-12-25", 25)).want(t, 400, "error", "access_level does not have a valid value")
 	// An admin lowers the instance limit.
 	f.s.SetMaxTokenLifetimeDays(30)
-	f.do("POST", base, ownerToken, body("2027-01-01", Reporter)).want(t, 400, "message", "Expires at must be before 2026-12-24")
+	f.do("POST", base, ownerToken, body("2027-01-01", Reporter)).want(t, 400, "message", "Expiration date must be before 2026-12-24")
 }
 
 // Rotate revokes the old token at once; rotating a revoked token revokes the family. The

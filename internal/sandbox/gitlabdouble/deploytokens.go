@@ -32,9 +32,9 @@ func deployTokenRole(kind nsKind) int {
 // deployTokenHolder authenticates the request and finds the project or group p names, checking
 // that the caller may manage its deploy tokens. The caller must hold s.mu.
 func (s *Server) deployTokenHolder(r *http.Request, p params) (*namespace, *apiError) {
-	u := s.apiUser(r)
-	if u == nil {
-		return nil, errUnauthorized
+	u, e := s.apiUser(r)
+	if e != nil {
+		return nil, e
 	}
 	ns := s.lookup(p.kind, p.id)
 	if ns == nil || !u.visible(ns) {
@@ -85,8 +85,8 @@ type createDeployTokenBody struct {
 func (s *Server) createDeployToken(w http.ResponseWriter, r *http.Request, p params) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.apiUser(r) == nil {
-		writeError(w, errUnauthorized)
+	if _, e := s.apiUser(r); e != nil {
+		writeError(w, e)
 		return
 	}
 	var body createDeployTokenBody
@@ -157,8 +157,8 @@ func (s *Server) createDeployToken(w http.ResponseWriter, r *http.Request, p par
 // findDeployToken checks the caller and finds the token :token_id of the holder. The caller
 // must hold s.mu.
 func (s *Server) findDeployToken(r *http.Request, p params) (*deployToken, *apiError) {
-	if s.apiUser(r) == nil {
-		return nil, errUnauthorized
+	if _, e := s.apiUser(r); e != nil {
+		return nil, e
 	}
 	id, e := parseTokenID(p.tokenID)
 	if e != nil {

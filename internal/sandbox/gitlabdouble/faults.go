@@ -20,6 +20,24 @@ type Fault struct {
 	Times int
 	// RetryAfter is the Retry-After header of a 429; default "1".
 	RetryAfter string
+	// Body, when set, is the answer's body instead of GitLab's default for Status: JSON when
+	// it starts with '{', HTML when with '<', else plain text. The Fault* constructors below
+	// give GitLab's other error shapes.
+	Body string
+}
+
+// FaultRateLimited is the application rate limiter's 429 (Gitlab::ApplicationRateLimiter,
+// e.g. on token creation): {"message":{"error":…}}, with Retry-After; unlike Rack::Attack's
+// plain "Retry later".
+func FaultRateLimited(method, pathPrefix, retryAfter string) Fault {
+	return Fault{Method: method, PathPrefix: pathPrefix, Status: http.StatusTooManyRequests, RetryAfter: retryAfter,
+		Body: `{"message":{"error":"This endpoint has been requested too many times. Try again later."}}`}
+}
+
+// FaultProxyNotFound is a reverse proxy's own 404 page, as when it has no route for the path.
+func FaultProxyNotFound(method, pathPrefix string) Fault {
+	return Fault{Method: method, PathPrefix: pathPrefix, Status: http.StatusNotFound,
+		Body: "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"}
 }
 
 // Inject adds f. Faults are consumed in the order they were added; each request consumes at
@@ -75,6 +93,21 @@ func (s *Server) takeFault(r *http.Request) *Fault {
 func writeFault(w http.ResponseWriter, f *Fault) {
 	if f.Status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	if f.Body != "" {
+		ct := "text/plain"
+		switch f.Body[0] {
+		case '{':
+			ct = "application/json"
+		case '<':
+			ct = "text/html"
+		}
+		w.Header().Set("Content-Type", ct)
+		w.WriteHeader(f.Status)
+		_, _ = w.Write([]byte(f.Body))
+		return
+	}
+	if f.Status == http.StatusTooManyRequests {
 		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(f.Status)
 		_, _ = w.Write([]byte("Retry later\n"))

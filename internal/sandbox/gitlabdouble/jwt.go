@@ -89,7 +89,7 @@ func (s *Server) registryLogin(login, password string) (registrySubject, bool) {
 	}
 	now := s.now()
 	if u := s.userByToken(password); u != nil {
-		return registrySubject{user: u}, true
+		return registrySubject{user: u}, u.tokenActive(now)
 	}
 	for _, t := range s.accessTokens {
 		if hashMatches(t.hash, password) {

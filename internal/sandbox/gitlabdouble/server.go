@@ -48,6 +48,18 @@ type Options struct {
 	// Now is the clock of GitLab's own state (created_at, expiry checks); default time.Now.
 	// Registry tokens are always stamped with the wall clock, which the real registry checks.
 	Now func() time.Time
+	// TimeZone is the instance's time zone (gitlab_rails['time_zone']); nil is UTC. GitLab
+	// checks an access token's expiry date against MaxTokenLifetimeDays from today's date in
+	// this zone (Date.current), so near midnight the last date allowed is not UTC's.
+	TimeZone *time.Location
+	// Plan is the offering and subscription (gitlab.com Free, trial, Premium; self-managed by
+	// default), which decides whether access tokens exist at all.
+	Plan Plan
+	// ProxyDecodesEncodedSlashes plays a reverse proxy in front of GitLab that decodes %2F in
+	// the path (nginx proxy_pass with a URI, Apache without AllowEncodedSlashes NoDecode):
+	// /projects/group%2Fapp/… reaches GitLab as /projects/group/app/…, matches no route and
+	// is answered 404 {"error":"404 Not Found"}. Paths with one segment still work.
+	ProxyDecodesEncodedSlashes bool
 }
 
 // Server is the GitLab double. It is an http.Handler serving everything; APIHandler and
@@ -71,6 +83,7 @@ type Server struct {
 	nextBotID    int64
 	maxLifetime  int
 	refuseNew    bool
+	creationOff  bool
 	faults       []*Fault
 }
 
@@ -127,9 +140,10 @@ func (s *Server) APIHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, true, false) })
 }
 
-// RegistryHandler serves what the registry host serves: /v2/, and /jwt/auth on the same
-// host:port, so that registry clients that refuse a token realm on another loopback port
-// (go-containerregistry does) can pull. Real GitLab serves the realm on the GitLab host.
+// RegistryHandler serves what the registry host serves: /v2/; and /jwt/auth too, for a rig
+// whose registry names a realm on the registry's own host:port (go-containerregistry refuses
+// a realm on another loopback IP literal). Real GitLab serves the realm on the GitLab host,
+// as APIHandler does; the sandbox names it by host name (localhost:<API port>).
 func (s *Server) RegistryHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, false, true) })
 }
@@ -147,8 +161,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, api, registry boo
 	case p == JWTPath:
 		s.serveJWT(w, r)
 	case api && strings.HasPrefix(p, apiPrefix+"/"):
-		// The escaped path: a project or group path is one URL-encoded segment.
-		s.serveAPI(w, r, strings.TrimPrefix(r.URL.EscapedPath(), apiPrefix))
+		// The escaped path: a project or group path is one URL-encoded segment, unless a
+		// proxy decoded it on the way.
+		path := r.URL.EscapedPath()
+		if s.o.ProxyDecodesEncodedSlashes {
+			path = strings.ReplaceAll(path, "%2F", "/")
+			path = strings.ReplaceAll(path, "%2f", "/")
+		}
+		s.serveAPI(w, r, strings.TrimPrefix(path, apiPrefix))
 	default:
 		// GitLab's catch-all answer for an unknown route.
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
@@ -189,6 +209,8 @@ var routes = []route{
 	{http.MethodGet, "/groups/:id/access_tokens/:token_id", (*Server).getAccessToken},
 	{http.MethodDelete, "/groups/:id/access_tokens/:token_id", (*Server).revokeAccessToken},
 	{http.MethodPost, "/groups/:id/access_tokens/:token_id/rotate", (*Server).rotateAccessToken},
+	{http.MethodGet, "/personal_access_tokens/self", (*Server).getTokenSelf},
+	{http.MethodGet, "/user", (*Server).getCurrentUser},
 }
 
 // serveAPI dispatches escapedPath (below /api/v4) to its operation. Grape answers an unknown

@@ -4,7 +4,9 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"time"
 )
 
 // GitLab's access levels (Gitlab::Access).
@@ -16,7 +18,8 @@ const (
 	Owner      = 50
 )
 
-// User is a GitLab user who calls the API with a personal access token (scope api).
+// User is a GitLab user who calls the API with a personal access token (scope api unless
+// Scopes says otherwise).
 type User struct {
 	// Username is the user's name, e.g. "root".
 	Username string
@@ -27,6 +30,20 @@ type User struct {
 	// Roles are the user's memberships: access level by group or project full path. A group
 	// membership is inherited by its subgroups and projects; the highest level counts.
 	Roles map[string]int
+	// Bot makes the user a project or group bot: Token is then a project or group access
+	// token. GitLab's policies never let a bot create access tokens (prevent
+	// :create_resource_access_tokens), whatever its role; it may create deploy tokens.
+	Bot bool
+	// Scopes of Token; nil means [api]. Without api, GitLab answers writes 403
+	// insufficient_scope (read_api still reads).
+	Scopes []string
+	// ExpiresAt is when Token stops working (zero: never); Revoked revokes it. GitLab then
+	// answers 401 {"error":"invalid_token",…} instead of its usual 401.
+	ExpiresAt time.Time
+	Revoked   bool
+
+	id        int64 // user id; the token's id is the same
+	createdAt time.Time
 }
 
 // AddUser adds a user; its token must be new. It lets a test play a second identity, e.g. a
@@ -50,14 +67,55 @@ func (s *Server) AddUser(u User) error {
 		roles[strings.ToLower(path)] = level
 	}
 	u.Roles = roles
+	if u.Scopes == nil {
+		u.Scopes = []string{"api"}
+	}
+	u.Scopes = slices.Clone(u.Scopes)
+	u.id = int64(len(s.users) + 1)
+	u.createdAt = s.now()
 	s.users = append(s.users, &u)
 	return nil
 }
 
+// UpdateUser changes a user's token as GitLab's admins and clocks do: edit may set Bot,
+// Scopes, ExpiresAt and Revoked (username, token and roles stay).
+func (s *Server) UpdateUser(username string, edit func(u *User)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range s.users {
+		if u.Username == username {
+			c := *u
+			edit(&c)
+			u.Bot, u.Scopes, u.ExpiresAt, u.Revoked = c.Bot, slices.Clone(c.Scopes), c.ExpiresAt, c.Revoked
+			if u.Scopes == nil {
+				u.Scopes = []string{"api"}
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("gitlabdouble: no user %q", username)
+}
+
 // apiUser authenticates an API request by its personal access token, as GitLab's
-// find_user_from_access_token does (PRIVATE-TOKEN header, or an OAuth-style Bearer token). The
+// find_user_from_access_token and API guard do (PRIVATE-TOKEN header, or an OAuth-style Bearer
+// token): no or an unknown token is 401 "401 Unauthorized", an expired or revoked one 401
+// invalid_token, and a token without the scope the request needs 403 insufficient_scope. The
 // caller must hold s.mu.
-func (s *Server) apiUser(r *http.Request) *User {
+func (s *Server) apiUser(r *http.Request) (*User, *apiError) {
+	u, e := s.tokenUser(r)
+	if e != nil {
+		return nil, e
+	}
+	readOnly := r.Method == http.MethodGet || r.Method == http.MethodHead
+	if !slices.Contains(u.Scopes, "api") && !(readOnly && slices.Contains(u.Scopes, "read_api")) {
+		return nil, errInsufficientScope
+	}
+	return u, nil
+}
+
+// tokenUser is apiUser without the scope check: what /personal_access_tokens/self does, which
+// any scope may call. The caller must hold s.mu.
+func (s *Server) tokenUser(r *http.Request) (*User, *apiError) {
 	tok := r.Header.Get("PRIVATE-TOKEN")
 	if tok == "" {
 		if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
@@ -65,9 +123,23 @@ func (s *Server) apiUser(r *http.Request) *User {
 		}
 	}
 	if tok == "" {
-		return nil
+		return nil, errUnauthorized
 	}
-	return s.userByToken(tok)
+	u := s.userByToken(tok)
+	switch {
+	case u == nil:
+		return nil, errUnauthorized
+	case u.Revoked:
+		return nil, errTokenRevoked
+	case !u.ExpiresAt.IsZero() && !s.now().Before(u.ExpiresAt):
+		return nil, errTokenExpired
+	}
+	return u, nil
+}
+
+// tokenActive: the user's token is neither revoked nor expired.
+func (u *User) tokenActive(now time.Time) bool {
+	return !u.Revoked && (u.ExpiresAt.IsZero() || now.Before(u.ExpiresAt))
 }
 
 // userByToken finds the user whose personal access token is tok. The caller must hold s.mu.
