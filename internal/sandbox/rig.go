@@ -59,8 +59,9 @@ type Rig struct {
 	// holds. VaultRoleID and VaultSecretIDFile log in with the rotator's AppRole.
 	VaultAddr, VaultToken          string
 	VaultRoleID, VaultSecretIDFile string
-	// GitLab is the GitLab double (see gitlab.go). GitLabURL is its API; GitLabRegistryHost
-	// (host:port, not the GitLab host) fronts a second registry and its token realm /jwt/auth;
+	// GitLab is the GitLab double (see gitlab.go). GitLabURL is its API, and serves the token
+	// realm /jwt/auth (as on real installations, on the GitLab host: localhost:<API port>);
+	// GitLabRegistryHost (host:port, not the GitLab host) fronts a second registry;
 	// GitLabToken is the owner's personal access token; GitLabImages maps each GitLab project
 	// (group-a/app...) to a pullable image in it.
 	GitLab                                     *gitlabdouble.Server

@@ -77,7 +77,7 @@ func TestGitLabFaultsKeepTheOldCredential(t *testing.T) {
 				o.tokenKind = "groupAccessToken"
 				return gitlabConfig(t, gitlabCredential(o))
 			},
-			want: []string{"Expires at must be before", "lower credentials[].lifetime"},
+			want: []string{"Expiration date must be before", "lower credentials[].lifetime"},
 		},
 		{
 			name: "rate limited (429) for longer than the rotator waits",
