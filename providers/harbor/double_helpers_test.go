@@ -10,6 +10,7 @@ import (
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/models"
 
 	"github.com/rotatorhq/rotator/internal/sandbox/harbordouble"
+	"github.com/rotatorhq/rotator/internal/sandbox/registrytoken"
 )
 
 // sharedClock is the one clock of a test's double and provider: the double's failed-login
@@ -36,6 +37,15 @@ func (c *sharedClock) advance(d time.Duration) {
 	}
 }
 
+// testIssuer is one token issuer for the test binary: an RSA key takes a while to make.
+var testIssuer = sync.OnceValue(func() *registrytoken.Issuer {
+	iss, err := registrytoken.NewIssuer("harbor-token-issuer", "harbor-registry")
+	if err != nil {
+		panic(err)
+	}
+	return iss
+})
+
 // doubleRig is a Harbor double and a provider on it, sharing a clock.
 type doubleRig struct {
 	double *harbordouble.Server
@@ -53,6 +63,7 @@ func newDoubleRig(t *testing.T, edit func(*harbordouble.Options)) *doubleRig {
 	o := harbordouble.Options{
 		AdminUsername: fakeUser, AdminPassword: fakePassword,
 		Projects: []string{"team-a", "team-b"},
+		Issuer:   testIssuer(),
 		Now:      r.clock.now,
 		Sleep: func(d time.Duration) {
 			_ = r.serverSleeps.sleep(context.Background(), d)
