@@ -1,9 +1,5 @@
 package harbordouble
 
-import (
-	"net/http"
-)
-
 // Robot management actions: the access a caller needs on robots (Harbor's rbac ResourceRobot).
 const (
 	actCreate = "create"
@@ -44,8 +40,7 @@ func (s *Server) robotAccess(who principal, level string, proj *project, action 
 		return errForbidden
 	}
 	if action == actCreate && rb.Level == LevelSystem && !s.version.systemRobotCreatesProjectRobot() {
-		return &apiError{http.StatusForbidden, codeForbidden,
-			"forbidden (Harbor v2.12.0-v2.14.0: a system robot cannot create project robots, goharbor/harbor#21406)"}
+		return errForbidden // Harbor says no more than that
 	}
 	return nil
 }
