@@ -34,6 +34,8 @@
 //     #21922). A system-level robot needs the admin or a robot with system robot permissions;
 //   - a failed login (a robot's wrong secret included) locks that name for 1.5 s, against the
 //     right password too, and its own answer comes 1.5 s late (Options.Sleep);
+//   - users other than the admin (Options.Users) are system admins or project admins of some
+//     projects; GET /users/current answers a robot 412, as Harbor does;
 //   - in oidc_auth mode (Options.AuthMode) basic auth of users other than the admin works only
 //     on /v2/ and /service/token: the API answers them 401, at once;
 //   - in read-only mode (SetReadOnly) every write answers 403 DENIED;
@@ -42,7 +44,8 @@
 //   - /v2/ is authorised by the double before it proxies: a request without a token granting
 //     its action gets 401 with the challenge, a missing project included; a pull policy
 //     (SetProjectPolicy) then answers a manifest GET or HEAD 412 PROJECTPOLICYVIOLATION (HEAD
-//     without body); a missing tag answers 404 NOT_FOUND in Harbor's shape.
+//     without body); a missing tag answers 404 NOT_FOUND in Harbor's shape. Unlike Harbor, the
+//     double takes only bearer tokens at /v2/ (no basic auth) and forwards them to the registry.
 //
 // Where the double is stricter than Harbor it says so in the error message: a JSON body with an
 // unknown field is refused (422), because a client that sends one has a bug Harbor would hide.

@@ -1,6 +1,8 @@
 package harbordouble
 
 import (
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,7 +22,7 @@ import (
 // proj-b/app:1.0, pushed as the admin.
 func registryFixture(t *testing.T) (*fixture, string) {
 	t.Helper()
-	reg := httptest.NewServer(registry.New())
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(reg.Close)
 	regURL, _ := url.Parse(reg.URL)
 	f := newFixture(t, func(o *Options) { o.Registry = regURL })
