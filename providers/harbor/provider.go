@@ -39,9 +39,13 @@ type Options struct {
 	// URL is Harbor's base URL, e.g. https://harbor.example.com or http://127.0.0.1:8080.
 	// A trailing /api/v2.0 is accepted. It must not carry credentials.
 	URL string
-	// Username and Password identify a Harbor user (or a robot) allowed to create robots:
-	// project admin of every project, or system admin / a robot with system robot permissions.
-	// The password is never logged nor put into an error.
+	// Username and Password identify a Harbor user (or a robot) allowed to manage robots: the
+	// project admin of the project for single-project credentials, a system admin for
+	// multi-project ones (a system-level robot needs one); a robot account from Harbor 2.12 on,
+	// holding robot create/list/read/delete and repository pull where it creates robots (a
+	// system-level robot creating project robots only from 2.14.1). In OIDC mode only the local
+	// admin or a robot. docs/compatibility.md has the table. The password is never logged nor
+	// put into an error.
 	Username, Password string
 	// PasswordFunc, when set, replaces Password: it is asked at every request, so a password
 	// changed where it is kept (Vault, a mounted Secret) is used without a restart. Its errors
