@@ -117,9 +117,12 @@ func (p *Provider) robotsForbidden(ctx context.Context, op robotOp) string {
 	}
 	projects := quoteList(op.projects)
 	if id.robot && id.versionKnown && !id.version.atLeast(2, 12, 0) {
+		use := fmt.Sprintf("a Harbor user with the project admin role in %s (or a system admin)", projects)
+		if op.level == levelSystem {
+			use = "a Harbor user with the system admin role"
+		}
 		return fmt.Sprintf("%q is a robot account, and %s (below 2.12) gives robot accounts no robot permissions: "+
-			"use a Harbor user instead (project admin of %s for a single-project credential, system admin otherwise), "+
-			"or upgrade Harbor to 2.12 or later", p.user, ver, projects)
+			"use %s instead, or upgrade Harbor to 2.12 or later", p.user, ver, use)
 	}
 	if op.level == levelSystem {
 		hint := fmt.Sprintf("%s system-level robots (used when a credential spans several projects, here %s) "+
@@ -137,13 +140,18 @@ func (p *Provider) robotsForbidden(ctx context.Context, op robotOp) string {
 		}
 		return capitalize(hint)
 	}
-	hint := fmt.Sprintf("%q is a robot account: in a permission on project %s it needs robot create, list, read and delete "+
-		"and repository pull, with an effect written as the rotator asks for it (none), since a robot may grant only what it holds", p.user, projects)
-	if op.action == "create" && (!id.versionKnown || !id.version.atLeast(2, 14, 1)) {
-		hint += fmt.Sprintf("; on Harbor 2.12.0 to 2.14.0 (this is %s) a system-level robot cannot create project robots at all "+
-			"(goharbor/harbor#21406, #21922, fixed in 2.14.1): use a project-level robot of that project, a project admin user, "+
-			"or upgrade Harbor to 2.14.1", ver)
+	// A project robot's name holds its project and a '+'; a system-level robot's does not.
+	systemLevel := !strings.Contains(p.user, "+")
+	buggy := !id.versionKnown || (id.version.atLeast(2, 12, 0) && !id.version.atLeast(2, 14, 1))
+	if op.action == "create" && systemLevel && buggy {
+		return fmt.Sprintf("%q is a system-level robot account, and on Harbor 2.12.0 to 2.14.0 (this is %s) a system-level "+
+			"robot cannot create project robots whatever it holds (goharbor/harbor#21406, #21922, fixed in 2.14.1): "+
+			"use a project-level robot of %s holding robot create, list, read and delete and repository pull, "+
+			"a user with the project admin role there, or upgrade Harbor to 2.14.1", p.user, ver, projects)
 	}
+	hint := fmt.Sprintf("%q is a robot account: in a permission on project %s it needs robot create, list, read and delete "+
+		"and repository pull, each without an effect, as the rotator asks for them (Harbor compares the effect literally, "+
+		"and a robot may grant only what it holds)", p.user, projects)
 	return hint
 }
 
