@@ -99,8 +99,9 @@ func TestListForbiddenNamesPermission(t *testing.T) {
 	p, _ := newTestProvider(t, f)
 	f.failNext("GET /api/v2.0/robots", fakeAnswer{status: http.StatusForbidden, body: `{"errors":[{"code":"FORBIDDEN","message":"forbidden"}]}`})
 	_, err := p.List(context.Background(), testSpec("team-a", "team-b"))
-	if !errors.Is(err, providers.ErrForbidden) || !strings.Contains(err.Error(), "system robot list permission") {
-		t.Errorf("err = %v, want ErrForbidden naming the system robot permission", err)
+	if !errors.Is(err, providers.ErrForbidden) || !strings.Contains(err.Error(), "system-level robot create, list, read and delete permissions") ||
+		!strings.Contains(err.Error(), "needs the Harbor system admin role") {
+		t.Errorf("err = %v, want ErrForbidden naming the system admin role and the robot permissions", err)
 	}
 }
 
@@ -161,7 +162,7 @@ func TestErrorMessages(t *testing.T) {
 		"<html><body>502 Bad Gateway</body></html>":                nil,
 		"": nil,
 	} {
-		got := errorMessages([]byte(body))
+		_, got := errorMessages([]byte(body))
 		if strings.Join(got, "|") != strings.Join(want, "|") {
 			t.Errorf("errorMessages(%q) = %q, want %q", body, got, want)
 		}

@@ -35,6 +35,9 @@ type fakeHarbor struct {
 	requests []recorded
 	// fail holds answers sent, in order, before the real handler runs, keyed "METHOD /path".
 	fail map[string][]fakeAnswer
+	// late is how far the clock of newTestProvider has moved from fakeNow: Harbor answers a
+	// failed login 1.5 s late, so every 401 moves it (see APIError.Quick).
+	late time.Duration
 
 	srv *httptest.Server
 }
@@ -113,6 +116,8 @@ func (f *fakeHarbor) addRobotLocked(project, name string, days int64) int64 {
 		r.Level = "project"
 		r.projectID = f.projects[project]
 		r.dbName = project + "+" + name
+		r.Permissions = []*models.RobotPermission{{Kind: "project", Namespace: project,
+			Access: []*models.Access{{Resource: "repository", Action: "pull"}}}}
 	}
 	r.Name = "robot$" + r.dbName
 	r.CreationTime = strfmt.DateTime(f.created)
@@ -163,6 +168,9 @@ func (f *fakeHarbor) record(next http.Handler) http.Handler {
 		}
 		f.mu.Unlock()
 
+		if answer != nil && answer.status == http.StatusUnauthorized {
+			f.sleepForFailedLogin()
+		}
 		if answer != nil {
 			for k, v := range answer.header {
 				w.Header().Set(k, v)
@@ -174,11 +182,26 @@ func (f *fakeHarbor) record(next http.Handler) http.Handler {
 		}
 		if u, p, ok := r.BasicAuth(); !ok || u != f.user || p != f.pass {
 			// Harbor takes bad credentials for anonymous, and anonymous gets 401 here.
+			f.sleepForFailedLogin()
 			harborError(w, http.StatusUnauthorized, "UNAUTHORIZED", "unauthorized")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// sleepForFailedLogin plays Harbor's 1.5 s sleep before it refuses a login.
+func (f *fakeHarbor) sleepForFailedLogin() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.late += failedLoginDelay
+}
+
+// now is the test provider's clock: fakeNow, moved by failed logins.
+func (f *fakeHarbor) now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return fakeNow.Add(f.late)
 }
 
 func harborError(w http.ResponseWriter, status int, code, msg string) {
@@ -355,7 +378,7 @@ func newTestProvider(t *testing.T, f *fakeHarbor, opts ...func(*Options)) (*Prov
 	t.Helper()
 	o := Options{
 		URL: f.srv.URL, Username: fakeUser, Password: fakePassword,
-		Transport: http.DefaultTransport, Now: func() time.Time { return fakeNow },
+		Transport: http.DefaultTransport, Now: f.now,
 	}
 	for _, opt := range opts {
 		opt(&o)

@@ -19,10 +19,13 @@ import (
 // (swagger binding, q parsing, access checks).
 func TestAgainstHarborDouble(t *testing.T) {
 	clock := fakeNow
+	failed := &sharedClock{t: fakeNow} // only failed logins move it
 	double, err := harbordouble.New(harbordouble.Options{
 		AdminUsername: fakeUser, AdminPassword: fakePassword,
 		Projects: []string{"team-a", "team-b"},
+		Issuer:   testIssuer(),
 		Now:      func() time.Time { return clock },
+		Sleep:    failed.advance,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +109,8 @@ func TestAgainstHarborDouble(t *testing.T) {
 	}
 
 	// Wrong credentials: Harbor takes them for anonymous and answers 401.
-	bad, _ := New(Options{URL: srv.URL, Username: fakeUser, Password: "Wrong-Password-1"})
+	bad, _ := New(Options{URL: srv.URL, Username: fakeUser, Password: "Wrong-Password-1", Now: failed.now})
+	bad.retry.Sleep = s.sleep
 	if _, err := bad.List(ctx, one); !errors.Is(err, providers.ErrAuth) {
 		t.Errorf("List with a wrong password = %v, want ErrAuth", err)
 	}

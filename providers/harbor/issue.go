@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -56,7 +57,7 @@ func (p *Provider) Issue(ctx context.Context, spec providers.Spec) (providers.Cr
 		return nil
 	})
 	if err != nil {
-		err = p.explain(c, err)
+		err = p.explain(ctx, c, err)
 		var apiErr *APIError
 		rejected := errors.As(err, &apiErr) && apiErr.Status < 500
 		if !rejected && !errors.Is(err, syscall.ECONNREFUSED) {
@@ -72,7 +73,7 @@ func (p *Provider) Issue(ctx context.Context, spec providers.Spec) (providers.Cr
 			// The robot exists but cannot be used or found again: delete it rather than leak it.
 			// WithoutCancel: the cleanup matters even when the caller gave up.
 			cleanupCtx := context.WithoutCancel(ctx)
-			if derr := p.deleteRobot(cleanupCtx, created.ID, created.Name); derr != nil {
+			if derr := p.deleteRobot(cleanupCtx, created.ID, created.Name, body.Level, projects); derr != nil {
 				err = fmt.Errorf("%w; deleting it failed too: %w", err, derr)
 			}
 		}
@@ -146,24 +147,17 @@ func expiresAt(unix int64) time.Time {
 }
 
 func createCall(body *models.RobotCreate, projects []string) call {
-	c := call{
+	return call{
 		what: fmt.Sprintf("harbor: create %s robot %q with pull access to %s", body.Level, body.Name, quoteList(projects)),
 		notFound: fmt.Sprintf("Harbor answered 404 to the robots API: check that the URL points at Harbor and that %s exist",
 			quoteList(projects)),
+		robots: &robotOp{action: "create", level: body.Level, projects: projects},
 	}
-	if body.Level == levelProject {
-		c.forbidden = fmt.Sprintf("creating a robot in project %q needs the project admin role there, "+
-			"or a robot account allowed to create robots in that project", projects[0])
-	} else {
-		c.forbidden = "creating a system robot (used when a credential spans several projects) needs the Harbor " +
-			"system admin role, or a robot account with the system robot create permission"
-	}
-	return c
 }
 
 // checkCreated makes sure the robot Harbor created can be used and found again: it has an id and
-// a secret, and Harbor named it as expected. A different name means the configured robot prefix
-// is not the Harbor's, and List and Revoke would not recognise the robot.
+// a secret, and its name is Harbor's robot prefix, whatever it is, followed by the stored name
+// ("<project>+<given>" or "<given>"). The prefix is learnt from it.
 func (p *Provider) checkCreated(body *models.RobotCreate, projects []string, created *models.RobotCreated) error {
 	what := fmt.Sprintf("harbor: create robot %q", body.Name)
 	switch {
@@ -172,13 +166,16 @@ func (p *Provider) checkCreated(body *models.RobotCreate, projects []string, cre
 	case created.Secret == "":
 		return fmt.Errorf("%s: Harbor answered without the robot's secret, which it never gives again", what)
 	}
-	want := p.robotPrefix + body.Name
+	stored := body.Name
 	if body.Level == levelProject {
-		want = p.robotPrefix + projects[0] + "+" + body.Name
+		stored = projects[0] + "+" + body.Name
 	}
-	if created.Name != want {
-		return fmt.Errorf("%s: Harbor named it %q, not %q: this Harbor's robot account prefix (its ROBOT_NAME_PREFIX) "+
-			"is not %q; give the rotator Harbor's prefix (Options.RobotPrefix)", what, created.Name, want, p.robotPrefix)
+	prefix, ok := strings.CutSuffix(created.Name, stored)
+	if !ok {
+		return fmt.Errorf("%s: Harbor named it %q, which does not end with %q as Harbor's robot names do "+
+			"(<robot name prefix><project>+<name>): the rotator could not recognise it again, so it deletes it; "+
+			"check that the URL points at Harbor itself, not a proxy that rewrites answers", what, created.Name, stored)
 	}
+	p.learnPrefix(prefix)
 	return nil
 }

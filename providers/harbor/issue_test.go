@@ -196,13 +196,29 @@ func TestIssueRejectsBadSpecs(t *testing.T) {
 	}
 }
 
-func TestIssueDeletesRobotWhenPrefixIsMisconfigured(t *testing.T) {
+// The robot prefix hint is only a hint: Harbor's answer names the robot, whatever its prefix.
+func TestIssueIgnoresAWrongPrefixHint(t *testing.T) {
 	f := newFakeHarbor(t, "team-a")
 	p, _ := newTestProvider(t, f, func(o *Options) { o.RobotPrefix = "harbor@" })
+	c, err := p.Issue(context.Background(), testSpec("team-a"))
+	if err != nil || !strings.HasPrefix(c.Name, "robot$team-a+rotator-harbor-main-") {
+		t.Fatalf("Issue = %+v, %v", c.Owned, err)
+	}
+	if dels := f.requestsTo(http.MethodDelete, ""); len(dels) != 0 {
+		t.Errorf("the robot was deleted: %q", f.allRequests())
+	}
+}
 
+// A create answer whose name is not "<prefix><project>+<given>" cannot be recognised again:
+// the robot is deleted rather than leaked.
+func TestIssueDeletesRobotItCannotRecognise(t *testing.T) {
+	f := newFakeHarbor(t, "team-a")
+	p, _ := newTestProvider(t, f)
+	f.failNext("POST /api/v2.0/robots", fakeAnswer{status: http.StatusCreated,
+		body: `{"id":42,"name":"robot$something-else","secret":"Secret42Xyz","expires_at":-1}`})
 	_, err := p.Issue(context.Background(), testSpec("team-a"))
-	if err == nil || !strings.Contains(err.Error(), "ROBOT_NAME_PREFIX") {
-		t.Fatalf("err = %v, want a hint about Harbor's robot prefix", err)
+	if err == nil || !strings.Contains(err.Error(), "could not recognise it again") {
+		t.Fatalf("err = %v, want one saying the robot could not be recognised", err)
 	}
 	if strings.Contains(err.Error(), "Secret42Xyz") {
 		t.Errorf("error leaks the robot secret: %v", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/robot"
@@ -28,21 +29,26 @@ func (p *Provider) List(ctx context.Context, spec providers.Spec) ([]providers.O
 	if err != nil {
 		return nil, err
 	}
-	// Harbor requires ProjectID to list project robots. The fuzzy Name filter only narrows the
-	// answer; the exact prefix check is done below.
-	q := fmt.Sprintf("Level=%s,Name=~%s", levelSystem, spec.NamePrefix)
+	// Harbor requires ProjectID to list project robots. The fuzzy Name filter (a substring of
+	// the stored name, without Harbor's robot prefix) only narrows the answer; the exact check,
+	// level included, is done below.
+	q := fmt.Sprintf("Level=%s,Name=~%s", levelSystem, qValue(spec.NamePrefix))
 	if len(projects) == 1 {
 		proj, err := p.project(ctx, projects[0])
 		if err != nil {
 			return nil, err
 		}
-		q = fmt.Sprintf("Level=%s,ProjectID=%d,Name=~%s", levelProject, proj.ProjectID, spec.NamePrefix)
+		q = fmt.Sprintf("Level=%s,ProjectID=%d,Name=~%s", levelProject, proj.ProjectID, qValue(spec.NamePrefix))
 	}
 
+	level := levelSystem
+	if len(projects) == 1 {
+		level = levelProject
+	}
 	c := call{
-		what:      fmt.Sprintf("harbor: list robots of credential %q (%s)", spec.Credential, q),
-		forbidden: listForbidden(projects),
-		notFound:  "Harbor answered 404 to the robots API: check that the URL points at Harbor",
+		what:     fmt.Sprintf("harbor: list robots of credential %q (%s)", spec.Credential, q),
+		notFound: "Harbor answered 404 to the robots API: check that the URL points at Harbor",
+		robots:   &robotOp{action: "list", level: level, projects: projects},
 	}
 	var owned []providers.Owned
 	seen := int64(0)
@@ -59,11 +65,14 @@ func (p *Provider) List(ctx context.Context, spec providers.Spec) ([]providers.O
 			return err
 		})
 		if err != nil {
-			return nil, p.explain(c, err)
+			return nil, p.explain(ctx, c, err)
 		}
 		for _, r := range resp.Payload {
-			if r != nil && p.owns(spec.NamePrefix, projects, r.Name) {
-				owned = append(owned, p.ownedFrom(r))
+			if r == nil || r.Level != level {
+				continue // before 2.13, Level=system lists project robots too (goharbor/harbor#21118)
+			}
+			if given, ok := p.ownedGiven(spec.NamePrefix, projects, r); ok {
+				owned = append(owned, ownedFrom(r, given))
 			}
 		}
 		seen += int64(len(resp.Payload))
@@ -74,8 +83,10 @@ func (p *Provider) List(ctx context.Context, spec providers.Spec) ([]providers.O
 	}
 }
 
-func (p *Provider) ownedFrom(r *models.Robot) providers.Owned {
-	_, given, _ := p.splitName(r.Name)
+// ownedFrom reports r with its current full name: after a change of Harbor's robot prefix it
+// differs from the name the credential was issued with, which tells the rotation core that the
+// distributed username no longer works.
+func ownedFrom(r *models.Robot, given string) providers.Owned {
 	return providers.Owned{
 		ID:        strconv.FormatInt(r.ID, 10),
 		Name:      r.Name,
@@ -86,11 +97,7 @@ func (p *Provider) ownedFrom(r *models.Robot) providers.Owned {
 	}
 }
 
-func listForbidden(projects []string) string {
-	if len(projects) == 1 {
-		return fmt.Sprintf("listing the robots of project %q needs the project admin role there, "+
-			"or a robot account allowed to list robots in that project", projects[0])
-	}
-	return "listing system robots (used when a credential spans several projects) needs the Harbor system admin role, " +
-		"or a robot account with the system robot list permission"
-}
+// qValue escapes a value of Harbor's q parameter. Harbor URL-decodes q once more after the HTTP
+// layer did, so a literal '+' (a space after that decoding) must reach it as %2B, i.e. go out
+// as %252B; go-client escapes the '%' itself. (Today's name prefixes cannot hold a '+'.)
+func qValue(v string) string { return strings.ReplaceAll(v, "+", "%2B") }

@@ -86,3 +86,14 @@ func TestListEmpty(t *testing.T) {
 		t.Errorf("List = %v, %v; want nothing", owned, err)
 	}
 }
+
+// Harbor URL-decodes q once more: a literal '+' must leave the provider as %2B inside the value,
+// which go-client sends as %252B.
+func TestQValueEscapesPlus(t *testing.T) {
+	if got := qValue("team-a+rotator-"); got != "team-a%2Brotator-" {
+		t.Fatalf("qValue = %q", got)
+	}
+	if got := qValue("rotator-harbor-main-"); got != "rotator-harbor-main-" {
+		t.Fatalf("qValue changed a plain value: %q", got)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/goharbor/go-client/pkg/sdk/v2.0/models"
+
 	"github.com/rotatorhq/rotator/providers"
 )
 
@@ -70,37 +72,100 @@ func (p *Provider) newRobotName(prefix string) string {
 	return prefix + p.now().UTC().Format(nameTimeLayout) + "-" + hex.EncodeToString(b[:])
 }
 
-// splitName splits a robot's full name as Harbor reports it into the project ("" for a system
-// robot) and the name given at creation: "robot$proj+name" or "robot$name". ok is false when the
-// name does not start with the Harbor's robot prefix.
-func (p *Provider) splitName(full string) (project, name string, ok bool) {
-	rest, ok := strings.CutPrefix(full, p.robotPrefix)
-	if !ok {
-		return "", "", false
+// A robot's full name, as Harbor shows it, is its stored name behind Harbor's robot_name_prefix:
+// "<prefix><project>+<given>" for a project robot, "<prefix><given>" for a system robot. The
+// prefix is a Harbor setting that may be anything and may change at any time (Harbor adds it
+// when it reads a robot, so a change renames every robot at once); the rotator is never told
+// it. So names are split without it: neither a project nor a given name may contain '+', and a
+// given name of the rotator's is the spec's NamePrefix followed by a generated suffix.
+
+// ownedGiven says whether r is a robot the rotator created for a spec with this name prefix and
+// these projects, and returns the name it was given at creation. A project robot must be of
+// project level, hold its one permission on one of the spec's projects and be named
+// "…<project>+<given>"; a system robot must be of system level. System robots are accepted
+// whatever the number of projects now in the spec, so robots issued before a change of the
+// project list can still be revoked. The level is checked here, not trusted to the query:
+// before 2.13 Harbor lists project robots for q=Level=system (goharbor/harbor#21118).
+func (p *Provider) ownedGiven(prefix string, projects []string, r *models.Robot) (string, bool) {
+	switch r.Level {
+	case levelProject:
+		if len(r.Permissions) != 1 || r.Permissions[0] == nil || !slices.Contains(projects, r.Permissions[0].Namespace) {
+			return "", false
+		}
+		i := strings.LastIndex(r.Name, "+")
+		if i < 0 || !strings.HasSuffix(r.Name[:i], r.Permissions[0].Namespace) {
+			return "", false
+		}
+		if given := r.Name[i+1:]; isGenerated(prefix, given) {
+			return given, true
+		}
+		return "", false
+	case levelSystem:
+		return p.systemGiven(prefix, r.Name)
 	}
-	// Neither a project name nor a robot name may contain '+', so the first one is the separator.
-	if project, name, isProject := strings.Cut(rest, "+"); isProject {
-		return project, name, true
-	}
-	return "", rest, true
+	return "", false
 }
 
-// owns says whether the robot with this full name was created by the rotator for a spec with
-// this prefix and these projects: its given name starts with the prefix and, for a project robot,
-// its project is one of the spec's. System robots are accepted whatever the number of projects
-// now in the spec, so robots issued before a change of the project list can still be revoked.
-func (p *Provider) owns(prefix string, projects []string, full string) bool {
-	project, name, ok := p.splitName(full)
-	if !ok {
-		return false
+// isGenerated says whether given is prefix followed directly by a generated suffix: with prefix
+// "rotator-a-", the robots of a credential "a-b" ("rotator-a-b-2026...") are not ours.
+func isGenerated(prefix, given string) bool {
+	suffix, ok := strings.CutPrefix(given, prefix)
+	return ok && generatedSuffix.MatchString(suffix)
+}
+
+// systemGiven finds the given name inside a system robot's full name. When the name starts with
+// a robot prefix the provider knows (seen in a create answer, the configured hint, Harbor's
+// default), the rest is the given name, or the robot is not ours: "robot$x-rotator-a-…" is
+// another credential's. Otherwise the prefix changed since: the given name is the longest
+// tail that is prefix + a generated suffix. (A new prefix that starts with a known one, such
+// as "robot" becoming "robot-", is taken for the known one: such robots are then not
+// recognised and are left for an admin, never someone else's deleted.)
+func (p *Provider) systemGiven(prefix, full string) (string, bool) {
+	matched := false
+	for _, known := range p.knownPrefixes() {
+		rest, ok := strings.CutPrefix(full, known)
+		if !ok {
+			continue
+		}
+		if isGenerated(prefix, rest) {
+			return rest, true
+		}
+		matched = true
 	}
-	// The generated suffix must follow the prefix directly: with prefix "rotator-a-", the robots
-	// of a credential "a-b" ("rotator-a-b-2026...") are not ours.
-	suffix, ok := strings.CutPrefix(name, prefix)
-	if !ok || !generatedSuffix.MatchString(suffix) {
-		return false
+	if matched {
+		return "", false
 	}
-	return project == "" || slices.Contains(projects, project)
+	for i := 0; i+len(prefix) <= len(full); i++ {
+		j := strings.Index(full[i:], prefix)
+		if j < 0 {
+			break
+		}
+		i += j
+		if isGenerated(prefix, full[i:]) {
+			return full[i:], true
+		}
+	}
+	return "", false
+}
+
+// knownPrefixes are the robot prefixes to try first, the latest seen first.
+func (p *Provider) knownPrefixes() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := []string{}
+	for _, c := range []string{p.seenPrefix, p.hintPrefix, DefaultRobotPrefix} {
+		if c != "" && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// learnPrefix records the robot prefix a create answer showed.
+func (p *Provider) learnPrefix(prefix string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.seenPrefix = prefix
 }
 
 // generatedSuffix is what newRobotName, or the rotation core (providers.Spec.Name), appends to

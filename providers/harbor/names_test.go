@@ -5,17 +5,17 @@ import "testing"
 // A credential's prefix may be the start of another credential's prefix ("rotator-a-" and
 // "rotator-a-b-"): ownership requires the generated suffix right after the prefix.
 func TestOwnsRequiresTheGeneratedSuffixAfterThePrefix(t *testing.T) {
-	p := &Provider{robotPrefix: DefaultRobotPrefix}
-	cases := map[string]bool{
-		"robot$rotator-a-20261124t101500-ab12":       true,
-		"robot$proj+rotator-a-20261124t101500-ab12":  true,
-		"robot$rotator-a-b-20261124t101500-ab12":     false, // credential "a-b"
-		"robot$rotator-a-manual":                     false,
-		"robot$other+rotator-a-20261124t101500-ab12": false, // project not in the spec
+	p := &Provider{}
+	cases := map[*robotModel]bool{
+		{Level: levelSystem, Name: "robot$rotator-a-20261124t101500-ab12"}:       true,
+		projectRobotModel("robot$proj+rotator-a-20261124t101500-ab12", "proj"):   true,
+		{Level: levelSystem, Name: "robot$rotator-a-b-20261124t101500-ab12"}:     false, // credential "a-b"
+		{Level: levelSystem, Name: "robot$rotator-a-manual"}:                     false,
+		projectRobotModel("robot$other+rotator-a-20261124t101500-ab12", "other"): false, // project not in the spec
 	}
-	for name, want := range cases {
-		if got := p.owns("rotator-a-", []string{"proj"}, name); got != want {
-			t.Errorf("owns(%q) = %v, want %v", name, got, want)
+	for r, want := range cases {
+		if _, got := p.ownedGiven("rotator-a-", []string{"proj"}, r); got != want {
+			t.Errorf("ownedGiven(%q) = %v, want %v", r.Name, got, want)
 		}
 	}
 }

@@ -16,7 +16,9 @@ import (
 // PasswordFunc is asked at every request: a password changed at its source (and at Harbor) is
 // used by the next call, and a failure to read it is reported as such, not as Harbor's.
 func TestPasswordFuncIsReadAtEveryRequest(t *testing.T) {
-	double, err := harbordouble.New(harbordouble.Options{AdminUsername: fakeUser, AdminPassword: fakePassword, Projects: []string{"team-a"}})
+	clock := &sharedClock{t: fakeNow}
+	double, err := harbordouble.New(harbordouble.Options{AdminUsername: fakeUser, AdminPassword: fakePassword,
+		Projects: []string{"team-a"}, Issuer: testIssuer(), Now: clock.now, Sleep: clock.advance})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +28,7 @@ func TestPasswordFuncIsReadAtEveryRequest(t *testing.T) {
 	var mu sync.Mutex
 	current, readErr := fakePassword, error(nil)
 	set := func(pw string, err error) { mu.Lock(); current, readErr = pw, err; mu.Unlock() }
-	p, err := New(Options{URL: srv.URL, Username: fakeUser, PasswordFunc: func(context.Context) (string, error) {
+	p, err := New(Options{URL: srv.URL, Username: fakeUser, Now: clock.now, PasswordFunc: func(context.Context) (string, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		return current, readErr

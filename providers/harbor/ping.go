@@ -26,5 +26,5 @@ func (p *Provider) Ping(ctx context.Context) error {
 	if err == nil || isStatus(err, http.StatusPreconditionFailed) {
 		return nil
 	}
-	return p.explain(c, err)
+	return p.explain(ctx, c, err)
 }

@@ -31,7 +31,7 @@ func (p *Provider) project(ctx context.Context, name string) (*models.Project, e
 		return nil
 	})
 	if err != nil {
-		return nil, p.explain(c, err)
+		return nil, p.explain(ctx, c, err)
 	}
 	if got == nil || got.ProjectID <= 0 {
 		return nil, fmt.Errorf("%s: Harbor answered without a project id", c.what)

@@ -13,12 +13,15 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client"
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/project"
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/robot"
+	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/systeminfo"
 	"github.com/goharbor/go-client/pkg/sdk/v2.0/client/user"
+	"github.com/goharbor/go-client/pkg/sdk/v2.0/models"
 
 	"github.com/rotatorhq/rotator/providers"
 	"github.com/rotatorhq/rotator/providers/internal/endpoint"
@@ -36,9 +39,13 @@ type Options struct {
 	// URL is Harbor's base URL, e.g. https://harbor.example.com or http://127.0.0.1:8080.
 	// A trailing /api/v2.0 is accepted. It must not carry credentials.
 	URL string
-	// Username and Password identify a Harbor user (or a robot) allowed to create robots:
-	// project admin of every project, or system admin / a robot with system robot permissions.
-	// The password is never logged nor put into an error.
+	// Username and Password identify a Harbor user (or a robot) allowed to manage robots: the
+	// project admin of the project for single-project credentials, a system admin for
+	// multi-project ones (a system-level robot needs one); a robot account from Harbor 2.12 on,
+	// holding robot create/list/read/delete and repository pull where it creates robots (a
+	// system-level robot creating project robots only from 2.14.1). In OIDC mode only the local
+	// admin or a robot. docs/compatibility.md has the table. The password is never logged nor
+	// put into an error.
 	Username, Password string
 	// PasswordFunc, when set, replaces Password: it is asked at every request, so a password
 	// changed where it is kept (Vault, a mounted Secret) is used without a restart. Its errors
@@ -52,22 +59,32 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives retries, creations and deletions; nil logs nothing.
 	Logger *slog.Logger
-	// RobotPrefix is the Harbor's ROBOT_NAME_PREFIX; empty means DefaultRobotPrefix.
+	// RobotPrefix is an optional hint of the Harbor's robot_name_prefix setting. The provider
+	// works with any prefix without it: a create answer shows the real one, and names are split
+	// without it (see names.go); the hint only settles, until the first create, a system robot
+	// name that another credential's names could also explain.
 	RobotPrefix string
 }
 
 // Provider issues and revokes pull-only robot accounts on one Harbor. It is safe for concurrent use.
 type Provider struct {
-	url         string // Harbor's base URL as configured (redacted), for messages
-	user        string
-	robotPrefix string
-	now         func() time.Time
-	log         *slog.Logger
-	retry       retry.Policy
+	url   string // Harbor's base URL as configured (redacted), for messages
+	user  string
+	now   func() time.Time
+	log   *slog.Logger
+	retry retry.Policy
 
 	robots   robotAPI
 	projects projectAPI
 	users    userAPI
+	system   systemAPI
+	// anonymous reads Harbor's public system info without credentials: after a 401, another
+	// request with the same credentials would be one more failed login (see login.go).
+	anonymous func(ctx context.Context) (*models.GeneralInfo, error)
+
+	mu         sync.Mutex
+	hintPrefix string // Options.RobotPrefix
+	seenPrefix string // the robot prefix of the last create answer
 }
 
 var _ providers.Provider = (*Provider)(nil)
@@ -88,6 +105,10 @@ type userAPI interface {
 	GetCurrentUserInfo(ctx context.Context, params *user.GetCurrentUserInfoParams) (*user.GetCurrentUserInfoOK, error)
 }
 
+type systemAPI interface {
+	GetSystemInfo(ctx context.Context, params *systeminfo.GetSystemInfoParams) (*systeminfo.GetSystemInfoOK, error)
+}
+
 // New checks o and builds a Provider. It makes no request; call Ping to check reachability and
 // credentials. All problems with o are reported at once.
 func New(o Options) (*Provider, error) {
@@ -102,10 +123,6 @@ func New(o Options) (*Provider, error) {
 	if o.Password == "" && o.PasswordFunc == nil {
 		problems = append(problems, errors.New("harbor: password is required"))
 	}
-	robotPrefix := o.RobotPrefix
-	if robotPrefix == "" {
-		robotPrefix = DefaultRobotPrefix
-	}
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
 	}
@@ -118,17 +135,17 @@ func New(o Options) (*Provider, error) {
 	apiURL.Path = strings.TrimSuffix(base.Path, "/") + apiBasePath
 	// client.New, not pkg/harbor.NewClientSet: the latter swaps in a transport that skips TLS
 	// verification when none is given.
+	plain := transport // without credentials, for anonymousSystemInfo
 	authInfo, transport := basicAuth(o, transport)
-	api := client.New(client.Config{
-		URL:       &apiURL,
-		Transport: statusTransport{next: transport},
-		AuthInfo:  authInfo,
-	})
-
 	now := o.Now
 	if now == nil {
 		now = time.Now
 	}
+	api := client.New(client.Config{
+		URL:       &apiURL,
+		Transport: statusTransport{next: transport, now: now},
+		AuthInfo:  authInfo,
+	})
 	logger := o.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -139,15 +156,17 @@ func New(o Options) (*Provider, error) {
 		logger.Warn("Harbor URL is plain http: the admin credentials are sent unencrypted", "provider", "harbor", "url", base.Redacted())
 	}
 	return &Provider{
-		url:         base.Redacted(),
-		user:        o.Username,
-		robotPrefix: robotPrefix,
-		now:         now,
-		log:         logger.With("provider", "harbor"),
-		retry:       retry.Default(),
-		robots:      api.Robot,
-		projects:    api.Project,
-		users:       api.User,
+		url:        base.Redacted(),
+		user:       o.Username,
+		now:        now,
+		log:        logger.With("provider", "harbor"),
+		retry:      retry.Default(),
+		robots:     api.Robot,
+		projects:   api.Project,
+		users:      api.User,
+		system:     api.Systeminfo,
+		anonymous:  anonymousSystemInfo(apiURL, plain, now),
+		hintPrefix: o.RobotPrefix,
 	}, nil
 }
 

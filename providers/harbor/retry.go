@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/rotatorhq/rotator/providers/internal/retry"
 )
@@ -30,8 +31,15 @@ func (p *Provider) do(ctx context.Context, name string, idem idempotency, fn fun
 
 // classify: idempotent calls are retried on 429 and 5xx (after Retry-After, capped at the
 // policy's MaxDelay) and timeouts; a refused connection is retried by the loop itself.
+//
+// A quick 401 is retried once, whatever the call, after Harbor's failed-login lock is over:
+// Harbor authenticates before it does anything, so a refused create created nothing.
 func (p *Provider) classify(err error, idem idempotency, attempt int) retry.Decision {
 	backoff := p.retry.Backoff(attempt)
+	if lockedOut(err, attempt) {
+		// A little more than the lock: the lock began before Harbor's answer to the other login.
+		return retry.After(failedLoginDelay + 100*time.Millisecond)
+	}
 	if idem != idempotent {
 		return retry.Decision{}
 	}

@@ -28,29 +28,27 @@ func (p *Provider) Revoke(ctx context.Context, spec providers.Spec, id string) e
 		return fmt.Errorf("harbor: revoke robot %q: not a Harbor robot id (a positive integer)", id)
 	}
 
-	r, err := p.getRobot(ctx, rid)
+	r, err := p.getRobot(ctx, rid, projects)
 	if isStatus(err, http.StatusNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if !p.owns(spec.NamePrefix, projects, r.Name) {
-		ours := []string{p.robotPrefix + spec.NamePrefix}
-		for _, project := range projects {
-			ours = append(ours, p.robotPrefix+project+"+"+spec.NamePrefix)
-		}
-		return fmt.Errorf("harbor: refusing to delete robot %d %q: credential %q owns only robots whose names start with %s: %w",
-			rid, r.Name, spec.Credential, quoteList(ours), ErrNotOwned)
+	if _, ok := p.ownedGiven(spec.NamePrefix, projects, r); !ok {
+		return fmt.Errorf("harbor: refusing to delete %s robot %d %q: credential %q owns only system robots and "+
+			"project robots of %s whose given names (after Harbor's robot name prefix and project) are %q followed "+
+			"by a generated suffix: %w",
+			r.Level, rid, r.Name, spec.Credential, quoteList(projects), spec.NamePrefix, ErrNotOwned)
 	}
-	return p.deleteRobot(ctx, rid, r.Name)
+	return p.deleteRobot(ctx, rid, r.Name, r.Level, projects)
 }
 
-func (p *Provider) getRobot(ctx context.Context, id int64) (*models.Robot, error) {
+func (p *Provider) getRobot(ctx context.Context, id int64, projects []string) (*models.Robot, error) {
 	c := call{
-		what:      fmt.Sprintf("harbor: read robot %d", id),
-		forbidden: "reading a robot needs the project admin role in its project, or the system robot read permission",
-		notFound:  "it does not exist",
+		what:     fmt.Sprintf("harbor: read robot %d", id),
+		notFound: "it does not exist",
+		robots:   &robotOp{action: "read", projects: projects},
 	}
 	var got *models.Robot
 	err := p.do(ctx, "GetRobotByID", idempotent, func(ctx context.Context) error {
@@ -62,7 +60,7 @@ func (p *Provider) getRobot(ctx context.Context, id int64) (*models.Robot, error
 		return nil
 	})
 	if err != nil {
-		return nil, p.explain(c, err)
+		return nil, p.explain(ctx, c, err)
 	}
 	if got == nil {
 		return nil, fmt.Errorf("%s: Harbor answered without the robot", c.what)
@@ -71,11 +69,11 @@ func (p *Provider) getRobot(ctx context.Context, id int64) (*models.Robot, error
 }
 
 // deleteRobot deletes a robot; one already gone is not an error.
-func (p *Provider) deleteRobot(ctx context.Context, id int64, name string) error {
+func (p *Provider) deleteRobot(ctx context.Context, id int64, name, level string, projects []string) error {
 	c := call{
-		what:      fmt.Sprintf("harbor: delete robot %d %q", id, name),
-		forbidden: "deleting a robot needs the project admin role in its project, or the system robot delete permission",
-		notFound:  "it does not exist",
+		what:     fmt.Sprintf("harbor: delete robot %d %q", id, name),
+		notFound: "it does not exist",
+		robots:   &robotOp{action: "delete", level: level, projects: projects},
 	}
 	err := p.do(ctx, "DeleteRobot", idempotent, func(ctx context.Context) error {
 		_, err := p.robots.DeleteRobot(ctx, robot.NewDeleteRobotParams().WithRobotID(id))
@@ -85,7 +83,7 @@ func (p *Provider) deleteRobot(ctx context.Context, id int64, name string) error
 		err = nil
 	}
 	if err != nil {
-		return p.explain(c, err)
+		return p.explain(ctx, c, err)
 	}
 	p.log.InfoContext(ctx, "deleted Harbor robot", "robot", name, "robot_id", id)
 	return nil

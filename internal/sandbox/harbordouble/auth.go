@@ -1,41 +1,38 @@
 package harbordouble
 
 import (
+	"context"
 	"crypto/subtle"
 	"net/http"
+	"slices"
 	"strings"
 )
 
 // principal is who a request acts as, Harbor's security context.
 type principal struct {
-	admin bool
+	admin bool   // the admin or a system admin user
 	robot *robot // set for an authenticated robot
+	user  *User  // set for an authenticated user other than the admin
 	name  string // the user or full robot name; "" for anonymous
 }
 
-func (p principal) authenticated() bool { return p.admin || p.robot != nil }
+func (p principal) authenticated() bool { return p.admin || p.robot != nil || p.user != nil }
 
-// authenticate follows Harbor's chain of security generators
-// (src/server/middleware/security): a basic-auth name with the robot prefix is looked up as a
-// robot, which must have that secret, be enabled and not expired; otherwise the name and
-// password are tried as the admin user. Whatever fails leaves the request anonymous: Harbor
-// does not refuse a bad credential at this point, each handler decides what anonymous may do.
-// The caller must hold s.mu.
+type principalKey struct{}
+
+// authenticate returns who the request acts as, found by login when the request came in. A
+// robot deleted, disabled or expired since then no longer counts. The caller must hold s.mu.
 func (s *Server) authenticate(r *http.Request) principal {
-	user, pass, ok := r.BasicAuth()
-	if !ok {
+	p, _ := r.Context().Value(principalKey{}).(principal)
+	if p.robot != nil && (s.robots[p.robot.ID] != p.robot || !p.robot.active(s.now())) {
 		return principal{}
 	}
-	if stored, isRobot := strings.CutPrefix(user, s.o.RobotPrefix); isRobot {
-		if rb := s.robotByStoredName(stored); rb != nil && rb.checkSecret(pass) && rb.active(s.now()) {
-			return principal{robot: rb, name: user}
-		}
-	}
-	if subtle.ConstantTimeCompare([]byte(user), []byte(s.o.AdminUsername)) == 1 &&
-		subtle.ConstantTimeCompare([]byte(pass), []byte(s.o.AdminPassword)) == 1 {
-		return principal{admin: true, name: user}
-	}
-	return principal{}
+	return p
+}
+
+// withPrincipal stores p in r's context for authenticate.
+func withPrincipal(r *http.Request, p principal) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 }
 
 // SetAdminPassword changes the admin's password, as an admin would in Harbor's UI: requests
@@ -46,18 +43,45 @@ func (s *Server) SetAdminPassword(password string) {
 	s.o.AdminPassword = password
 }
 
-// requireAdmin answers the robot and project API's access check: the admin passes, an
-// anonymous request gets 401 and a robot 403. (Harbor 2.12+ lets a robot manage robots no
-// wider than itself; the rotator never relies on that, so the double does not model it.)
-// The caller must hold s.mu.
-func (s *Server) requireAdmin(r *http.Request) *apiError {
-	p := s.authenticate(r)
-	switch {
-	case p.admin:
-		return nil
-	case p.robot != nil:
-		return errForbidden
-	default:
-		return errUnauthorized
+// checkPassword finds the user (admin included) with this name and password. The caller must
+// hold s.mu.
+func (s *Server) checkPassword(name, password string) (principal, bool) {
+	eq := func(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+	if eq(name, s.o.AdminUsername) && eq(password, s.o.AdminPassword) {
+		return principal{admin: true, name: name}, true
 	}
+	for i := range s.o.Users {
+		u := &s.o.Users[i]
+		if eq(name, u.Name) && eq(password, u.Password) {
+			return principal{admin: u.SystemAdmin, user: u, name: name}, true
+		}
+	}
+	return principal{}, false
+}
+
+// isCLIPath reports whether Harbor's OIDC CLI-secret generator accepts basic auth on path
+// (server/middleware/security/oidc_cli.go): the registry and its token service, not the API.
+func isCLIPath(path string) bool {
+	return path == "/service/token" || path == "/v2" || strings.HasPrefix(path, "/v2/")
+}
+
+// projectAdmin reports whether p is a user with the project admin role in project.
+func (p principal) projectAdmin(project string) bool {
+	return p.user != nil && slices.Contains(p.user.ProjectAdmin, project)
+}
+
+// denied is the answer to a caller who may not do something: 401 when anonymous, 403 else.
+func denied(p principal) *apiError {
+	if p.authenticated() {
+		return errForbidden
+	}
+	return errUnauthorized
+}
+
+// requireAdmin lets only the admin (or a system admin user) pass. The caller must hold s.mu.
+func (s *Server) requireAdmin(r *http.Request) *apiError {
+	if p := s.authenticate(r); !p.admin {
+		return denied(p)
+	}
+	return nil
 }

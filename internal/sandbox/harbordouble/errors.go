@@ -15,6 +15,7 @@ const (
 	codeBadRequest       = "BAD_REQUEST"
 	codeUnauthorized     = "UNAUTHORIZED"
 	codeForbidden        = "FORBIDDEN"
+	codeDenied           = "DENIED"
 	codeNotFound         = "NOT_FOUND"
 	codeConflict         = "CONFLICT"
 	codeMethodNotAllowed = "METHOD_NOT_ALLOWED"

@@ -64,6 +64,7 @@ func newFixture(t *testing.T, edit ...func(*Options)) *fixture {
 		Projects: []string{"proj-a", "proj-b"},
 		Issuer:   testIssuer(),
 		Now:      c.Now,
+		Sleep:    func(time.Duration) {}, // login_test.go records them
 	}
 	for _, e := range edit {
 		e(&o)

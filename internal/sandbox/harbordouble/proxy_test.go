@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -50,10 +51,11 @@ func TestRegistryProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(tag, img); err != nil {
+	adminAuth := remote.WithAuth(&authn.Basic{Username: adminUser, Password: adminPass})
+	if err := remote.Write(tag, img, adminAuth); err != nil {
 		t.Fatalf("push through the double: %v", err)
 	}
-	pulled, err := remote.Image(tag)
+	pulled, err := remote.Image(tag, adminAuth)
 	if err != nil {
 		t.Fatalf("pull through the double: %v", err)
 	}
@@ -69,7 +71,8 @@ func TestRegistryProxy(t *testing.T) {
 		t.Fatalf("registry saw Host %v, X-Forwarded-Host %v; want only %s", hosts, fwd, host)
 	}
 
-	r := f.do("POST", "/v2/proj-a/app/blobs/uploads/", nil, cred{})
+	r := f.do("POST", "/v2/proj-a/app/blobs/uploads/", nil, cred{},
+		"Authorization", "Bearer "+f.rawToken(admin, "repository:proj-a/app:push"))
 	loc, err := url.Parse(r.header.Get("Location"))
 	if r.status != http.StatusAccepted || err != nil || (loc.Host != "" && loc.Host != host) {
 		t.Fatalf("upload start: %d Location %q", r.status, r.header.Get("Location"))
@@ -88,7 +91,9 @@ func TestRegistryProxy(t *testing.T) {
 
 func TestRegistryProxyWithoutRegistry(t *testing.T) {
 	f := newFixture(t)
-	f.do("GET", "/v2/", nil, cred{}).wantError(t, 502, "UNKNOWN", "internal server error")
+	f.do("GET", "/v2/", nil, cred{}).wantError(t, 401, "UNAUTHORIZED", "unauthorized")
+	f.do("GET", "/v2/", nil, cred{}, "Authorization", "Bearer "+f.rawToken(admin, "repository:proj-a/app:pull")).
+		wantError(t, 502, "UNKNOWN", "internal server error")
 }
 
 func TestRegistryProxyRegistryDown(t *testing.T) {
@@ -96,7 +101,7 @@ func TestRegistryProxyRegistryDown(t *testing.T) {
 	regURL, _ := url.Parse(reg.URL)
 	reg.Close()
 	f := newFixture(t, func(o *Options) { o.Registry = regURL })
-	if r := f.do("GET", "/v2/", nil, cred{}); r.status != http.StatusBadGateway {
+	if r := f.do("GET", "/v2/", nil, cred{}, "Authorization", "Bearer "+f.rawToken(admin, "repository:proj-a/app:pull")); r.status != http.StatusBadGateway {
 		t.Fatalf("status %d", r.status)
 	}
 }

@@ -27,27 +27,39 @@ func (s *Server) createRobot(w http.ResponseWriter, r *http.Request, _ string) {
 		writeError(w, e)
 		return
 	}
-	if e := validateRobot(body.Duration, body.Level, body.Permissions); e != nil {
+	robotPerms := s.version.robotsManageRobots() // read once: fixed at New
+	if e := validateRobot(body.Duration, body.Level, body.Permissions, robotPerms); e != nil {
 		writeError(w, e)
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e := s.requireAdmin(r); e != nil {
-		writeError(w, e)
+	who := s.authenticate(r)
+	if !who.authenticated() {
+		writeError(w, errUnauthorized)
 		return
 	}
 	var projectID int64
+	var proj *project
 	stored := body.Name
 	if body.Level == LevelProject {
 		ns := body.Permissions[0].Namespace
-		p := s.projectByName(ns)
-		if p == nil {
+		if proj = s.projectByName(ns); proj == nil {
 			writeError(w, errNotFound("project %s not found", ns))
 			return
 		}
 		// A project robot's name is "<project>+<name>"; '+' cannot occur in either part.
-		projectID, stored = p.id, p.name+"+"+body.Name
+		projectID, stored = proj.id, proj.name+"+"+body.Name
+	}
+	if e := s.robotAccess(who, body.Level, proj, actCreate); e != nil {
+		writeError(w, e)
+		return
+	}
+	perms := permissionsFromModel(body.Permissions)
+	if who.robot != nil && !who.robot.withinCreator(perms) {
+		writeError(w, &apiError{http.StatusForbidden, codeForbidden,
+			"forbidden: a robot can only create robots whose permissions it holds itself, with the same effect"})
+		return
 	}
 	for _, rb := range s.robots {
 		if rb.stored == stored && rb.ProjectID == projectID {
@@ -63,7 +75,6 @@ func (s *Server) createRobot(w http.ResponseWriter, r *http.Request, _ string) {
 	rb := &robot{
 		Robot: Robot{
 			ID:           s.nextID,
-			Name:         s.o.RobotPrefix + stored,
 			Level:        body.Level,
 			ProjectID:    projectID,
 			Description:  body.Description,
@@ -71,7 +82,7 @@ func (s *Server) createRobot(w http.ResponseWriter, r *http.Request, _ string) {
 			ExpiresAt:    expiresAt(now, body.Duration),
 			CreationTime: now,
 			UpdateTime:   now,
-			Permissions:  permissionsFromModel(body.Permissions),
+			Permissions:  perms,
 		},
 		stored: stored,
 	}
@@ -83,15 +94,16 @@ func (s *Server) createRobot(w http.ResponseWriter, r *http.Request, _ string) {
 	w.Header().Set("Location", fmt.Sprintf("%s/%d", strings.TrimSuffix(r.URL.Path, "/"), rb.ID))
 	writeJSON(w, http.StatusCreated, &models.RobotCreated{
 		ID:           rb.ID,
-		Name:         rb.Name,
+		Name:         s.prefix + rb.stored,
 		Secret:       secret,
 		CreationTime: strfmt.DateTime(rb.CreationTime),
 		ExpiresAt:    rb.ExpiresAt,
 	})
 }
 
-// listRobots serves GET /robots. Without Level, or with Level=system, it lists system robots;
-// Level=project needs ProjectID. Other q keys filter on the robot table's columns (name is
+// listRobots serves GET /robots. Without Level, or with Level=system, it lists system robots
+// (before 2.13, Level=system lists project robots too: goharbor/harbor#21118); Level=project
+// needs ProjectID. Other q keys filter on the robot table's columns (name is
 // the stored name, without the robot prefix); unknown keys are ignored, as in Harbor. The
 // default order is by name.
 func (s *Server) listRobots(w http.ResponseWriter, r *http.Request, _ string) {
@@ -102,8 +114,9 @@ func (s *Server) listRobots(w http.ResponseWriter, r *http.Request, _ string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e := s.requireAdmin(r); e != nil {
-		writeError(w, e)
+	who := s.authenticate(r)
+	if !who.authenticated() {
+		writeError(w, errUnauthorized)
 		return
 	}
 	kw, e := parseQuery(r.URL.Query().Get("q"))
@@ -111,28 +124,14 @@ func (s *Server) listRobots(w http.ResponseWriter, r *http.Request, _ string) {
 		writeError(w, e)
 		return
 	}
-	if lv, ok := kw["Level"]; ok {
-		level, isString := lv.(string)
-		if !isString || (level != LevelSystem && level != LevelProject) {
-			writeError(w, errBadRequest("bad request error level input"))
-			return
-		}
-		if level == LevelProject {
-			pv, ok := kw["ProjectID"]
-			if !ok {
-				writeError(w, errBadRequest("must with project ID when to query project robots"))
-				return
-			}
-			pid, isString := pv.(string)
-			if n, err := strconv.ParseInt(pid, 10, 64); !isString || err != nil || n <= 0 {
-				writeError(w, errBadRequest("ProjectID must be a positive integer"))
-				return
-			}
-		} else {
-			kw["ProjectID"] = "0"
-		}
-	} else {
-		kw["ProjectID"] = "0"
+	level, proj, e := s.listScope(kw)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	if e := s.robotAccess(who, level, proj, actList); e != nil {
+		writeError(w, e)
+		return
 	}
 	delete(kw, "Level") // not a column: Harbor's ORM skips it
 	for k := range kw {
@@ -154,10 +153,42 @@ func (s *Server) listRobots(w http.ResponseWriter, r *http.Request, _ string) {
 	lo, hi := page.bounds(len(matched))
 	out := make([]*models.Robot, 0, hi-lo)
 	for _, rb := range matched[lo:hi] {
-		out = append(out, rb.toModel())
+		out = append(out, rb.toModel(s.prefix))
 	}
 	page.writeHeaders(w, r.URL, int64(len(matched)))
 	writeJSON(w, http.StatusOK, out)
+}
+
+// listScope reads the level of a list from its q keywords: Level=project needs a ProjectID,
+// and the project it names is returned for the access check; a system list gets
+// ProjectID=0 added, except for an explicit Level=system before 2.13 (goharbor/harbor#21118).
+// The caller must hold s.mu.
+func (s *Server) listScope(kw map[string]any) (string, *project, *apiError) {
+	lv, ok := kw["Level"]
+	if !ok {
+		kw["ProjectID"] = "0"
+		return LevelSystem, nil, nil
+	}
+	level, isString := lv.(string)
+	if !isString || (level != LevelSystem && level != LevelProject) {
+		return "", nil, errBadRequest("bad request error level input")
+	}
+	if level == LevelSystem {
+		if s.version.systemLevelListsOnlySystem() {
+			kw["ProjectID"] = "0"
+		}
+		return LevelSystem, nil, nil
+	}
+	pv, ok := kw["ProjectID"]
+	if !ok {
+		return "", nil, errBadRequest("must with project ID when to query project robots")
+	}
+	pid, isString := pv.(string)
+	n, err := strconv.ParseInt(pid, 10, 64)
+	if !isString || err != nil || n <= 0 {
+		return "", nil, errBadRequest("ProjectID must be a positive integer")
+	}
+	return LevelProject, s.projectByID(n), nil
 }
 
 // robotField returns the value of the robot column a q or sort key names (Go field or column
@@ -271,40 +302,46 @@ func compare(a, b any) int {
 	return 0
 }
 
-// lookupRobot is the common start of the /robots/{id} handlers: bind the id, check access,
-// find the robot. The caller must hold s.mu.
-func (s *Server) lookupRobot(r *http.Request, param string) (*robot, *apiError) {
+// lookupRobot is the common start of the /robots/{id} handlers: bind the id, require an
+// authenticated caller, find the robot, check the caller's access to robots of its level and
+// project (action: actRead, actDelete; "" for the admin-only operations). The caller must
+// hold s.mu.
+func (s *Server) lookupRobot(r *http.Request, param, action string) (*robot, *apiError) {
 	id, e := parseRobotID(param)
 	if e != nil {
 		return nil, e
 	}
-	if e := s.requireAdmin(r); e != nil {
-		return nil, e
+	who := s.authenticate(r)
+	if !who.authenticated() {
+		return nil, errUnauthorized
 	}
 	rb := s.robots[id]
 	if rb == nil {
 		return nil, errNotFound("robot %d not found", id)
 	}
-	return rb, nil
+	if action == "" {
+		return rb, s.requireAdmin(r)
+	}
+	return rb, s.robotAccess(who, rb.Level, s.projectByID(rb.ProjectID), action)
 }
 
 // getRobot serves GET /robots/{id}. It never shows the secret.
 func (s *Server) getRobot(w http.ResponseWriter, r *http.Request, param string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rb, e := s.lookupRobot(r, param)
+	rb, e := s.lookupRobot(r, param, actRead)
 	if e != nil {
 		writeError(w, e)
 		return
 	}
-	writeJSON(w, http.StatusOK, rb.toModel())
+	writeJSON(w, http.StatusOK, rb.toModel(s.prefix))
 }
 
 // deleteRobot serves DELETE /robots/{id}. Its secret stops working at once.
 func (s *Server) deleteRobot(w http.ResponseWriter, r *http.Request, param string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rb, e := s.lookupRobot(r, param)
+	rb, e := s.lookupRobot(r, param, actDelete)
 	if e != nil {
 		writeError(w, e)
 		return
@@ -328,7 +365,7 @@ func (s *Server) updateRobot(w http.ResponseWriter, r *http.Request, param strin
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rb, e := s.lookupRobot(r, param)
+	rb, e := s.lookupRobot(r, param, "")
 	if e != nil {
 		writeError(w, e)
 		return
@@ -337,7 +374,7 @@ func (s *Server) updateRobot(w http.ResponseWriter, r *http.Request, param strin
 	if body.Duration != nil {
 		duration = *body.Duration
 	}
-	if e := validateRobot(duration, body.Level, body.Permissions); e != nil {
+	if e := validateRobot(duration, body.Level, body.Permissions, s.version.robotsManageRobots()); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -353,7 +390,7 @@ func (s *Server) updateRobot(w http.ResponseWriter, r *http.Request, param strin
 			return
 		}
 	}
-	if body.Level != rb.Level || body.Name != rb.Name {
+	if body.Level != rb.Level || body.Name != s.prefix+rb.stored {
 		writeError(w, errBadRequest("cannot update the level or name of robot"))
 		return
 	}
@@ -388,7 +425,7 @@ func (s *Server) refreshRobotSecret(w http.ResponseWriter, r *http.Request, para
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rb, e := s.lookupRobot(r, param)
+	rb, e := s.lookupRobot(r, param, "")
 	if e != nil {
 		writeError(w, e)
 		return

@@ -19,7 +19,8 @@ const (
 type Robot struct {
 	ID int64
 	// Name is the full name clients use, e.g. "robot$proj-a+ci" (project level) or
-	// "robot$ci" (system level).
+	// "robot$ci" (system level): the robot prefix in force when the snapshot was taken, then
+	// the stored name.
 	Name        string
 	Level       string // LevelSystem or LevelProject
 	ProjectID   int64  // 0 for a system robot
@@ -102,18 +103,20 @@ func expiresAt(created time.Time, duration int64) int64 {
 	return created.AddDate(0, 0, int(duration)).Unix()
 }
 
-func (rb *robot) snapshot() Robot {
+func (rb *robot) snapshot(prefix string) Robot {
 	out := rb.Robot
+	out.Name = prefix + rb.stored
 	out.Permissions = clonePermissions(rb.Permissions)
 	return out
 }
 
-// toModel renders the robot as GET /robots and GET /robots/{id} do: never a secret.
-func (rb *robot) toModel() *models.Robot {
+// toModel renders the robot as GET /robots and GET /robots/{id} do, with the robot prefix in
+// force now (Harbor adds it when it reads a robot): never a secret.
+func (rb *robot) toModel(prefix string) *models.Robot {
 	duration := rb.Duration
 	m := &models.Robot{
 		ID:           rb.ID,
-		Name:         rb.Name,
+		Name:         prefix + rb.stored,
 		Description:  rb.Description,
 		Level:        rb.Level,
 		Duration:     &duration,
@@ -162,7 +165,7 @@ func (s *Server) Robots() []Robot {
 	defer s.mu.Unlock()
 	out := make([]Robot, 0, len(s.robots))
 	for _, rb := range s.robots {
-		out = append(out, rb.snapshot())
+		out = append(out, rb.snapshot(s.prefix))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out

@@ -18,10 +18,14 @@ import (
 
 const (
 	apiPrefix = "/api/v2.0"
-	// HarborVersion is what systeminfo reports. Harbor appends its git commit to the release
-	// ("v2.13.0-<commit>"); the double does the same so that a client parsing the version
-	// meets the real format.
-	HarborVersion = "v2.13.0-d1a0a5e7"
+	// DefaultVersion is the Harbor release the double plays unless Options.Version says
+	// otherwise.
+	DefaultVersion = "v2.13.0"
+	// HarborVersion is what systeminfo reports for DefaultVersion. Harbor appends its git
+	// commit to the release ("v2.13.0-<commit>"); the double does the same so that a client
+	// parsing the version meets the real format.
+	HarborVersion = DefaultVersion + versionCommit
+	versionCommit = "-d1a0a5e7"
 	// DefaultRobotPrefix is Harbor's default ROBOT_NAME_PREFIX.
 	DefaultRobotPrefix = "robot$"
 	// tokenTTL is Harbor's default token_expiration, 30 minutes.
@@ -41,12 +45,40 @@ type Options struct {
 	// Issuer signs the registry tokens; the registry's rootcertbundle must be its CertPEM.
 	// If nil, New makes one (issuer "harbor-token-issuer", service "harbor-registry").
 	Issuer *registrytoken.Issuer
-	// RobotPrefix is Harbor's ROBOT_NAME_PREFIX; default DefaultRobotPrefix.
+	// RobotPrefix is Harbor's robot_name_prefix setting (ROBOT_NAME_PREFIX); default
+	// DefaultRobotPrefix. It can be changed later with SetRobotPrefix or PUT /configurations.
 	RobotPrefix string
-	// Now is the clock of Harbor's own state: creation and update times, expires_at and the
-	// expiry check. Default time.Now. Registry tokens are always stamped with the wall clock,
-	// because the real registry checks them against its own.
+	// Version is the Harbor release to play, "v2.8.0" … "v2.14.1" (see version.go for what
+	// changes with it); default DefaultVersion.
+	Version string
+	// PublicProjects are the names among Projects that are public: anyone may pull from them.
+	// SetProjectPublic changes it later.
+	PublicProjects []string
+	// Users are Harbor users besides the admin (local users in db_auth mode, OIDC users in
+	// oidc_auth mode).
+	Users []User
+	// AuthMode is "db_auth" (default) or "oidc_auth". In OIDC mode only the admin (the local
+	// admin, user id 1) and robots may use basic auth on the API; other users only on the
+	// registry paths (/v2/, /service/token), with their CLI secret.
+	AuthMode string
+	// ReadOnly starts Harbor in read-only mode (SetReadOnly, PUT /configurations read_only).
+	ReadOnly bool
+	// Now is the clock of Harbor's own state: creation and update times, expires_at, the expiry
+	// check and the login lock. Default time.Now. Registry tokens are always stamped with the
+	// wall clock, because the real registry checks them against its own.
 	Now func() time.Time
+	// Sleep is how a failed login waits (Harbor sleeps 1.5 s before answering); default
+	// time.Sleep. A test gives a function that advances its clock instead.
+	Sleep func(time.Duration)
+}
+
+// User is a Harbor user other than the admin.
+type User struct {
+	Name, Password string
+	// SystemAdmin gives the user the system admin role.
+	SystemAdmin bool
+	// ProjectAdmin lists the projects where the user has the project admin role.
+	ProjectAdmin []string
 }
 
 // Server is the Harbor double. It is an http.Handler; serve it on any listener. All methods
@@ -59,10 +91,15 @@ type Server struct {
 
 	requests *requestlog.Log // its own lock
 
-	mu     sync.Mutex
-	robots map[int64]*robot
-	nextID int64
-	faults []*fault
+	mu       sync.Mutex
+	robots   map[int64]*robot
+	nextID   int64
+	faults   []*fault
+	prefix   string               // robot_name_prefix now
+	readOnly bool                 // read-only mode
+	authMode string               // db_auth or oidc_auth
+	version  version              // parsed Options.Version
+	locks    map[string]time.Time // user name -> time of its last failed login
 }
 
 // New validates o and returns a Server holding o.Projects and no robots.
@@ -77,12 +114,28 @@ func New(o Options) (*Server, error) {
 		// Harbor would try such a name as a robot first; the admin could never log in.
 		return nil, fmt.Errorf("harbordouble: admin user name %q starts with the robot prefix", o.AdminUsername)
 	}
+	if o.Version == "" {
+		o.Version = DefaultVersion
+	}
+	v, err := parseVersion(o.Version)
+	if err != nil {
+		return nil, fmt.Errorf("harbordouble: %w", err)
+	}
+	if o.AuthMode == "" {
+		o.AuthMode = authDB
+	}
+	if o.AuthMode != authDB && o.AuthMode != authOIDC {
+		return nil, fmt.Errorf("harbordouble: auth mode %q is neither %q nor %q", o.AuthMode, authDB, authOIDC)
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Server{o: o, issuer: o.Issuer, robots: map[int64]*robot{}, nextID: 1, requests: newRequestLog()}
+	if o.Sleep == nil {
+		o.Sleep = time.Sleep
+	}
+	s := &Server{o: o, issuer: o.Issuer, robots: map[int64]*robot{}, nextID: 1, requests: newRequestLog(),
+		prefix: o.RobotPrefix, readOnly: o.ReadOnly, authMode: o.AuthMode, version: v, locks: map[string]time.Time{}}
 	if s.issuer == nil {
-		var err error
 		if s.issuer, err = registrytoken.NewIssuer("harbor-token-issuer", "harbor-registry"); err != nil {
 			return nil, fmt.Errorf("harbordouble: %w", err)
 		}
@@ -96,6 +149,23 @@ func New(o Options) (*Server, error) {
 		seen[name] = true
 		s.projects = append(s.projects, &project{id: int64(i + 1), name: name, created: created})
 	}
+	for _, name := range o.PublicProjects {
+		p := s.projectByName(name)
+		if p == nil {
+			return nil, fmt.Errorf("harbordouble: public project %q is not among Projects", name)
+		}
+		p.public = true
+	}
+	for _, u := range o.Users {
+		if u.Name == "" || u.Password == "" || u.Name == o.AdminUsername || strings.HasPrefix(u.Name, o.RobotPrefix) {
+			return nil, fmt.Errorf("harbordouble: user %q needs a name and password, not the admin's and not starting with the robot prefix", u.Name)
+		}
+		for _, pa := range u.ProjectAdmin {
+			if s.projectByName(pa) == nil {
+				return nil, fmt.Errorf("harbordouble: user %q is project admin of %q, which is not among Projects", u.Name, pa)
+			}
+		}
+	}
 	if o.Registry != nil {
 		s.proxy = newRegistryProxy(o.Registry)
 	}
@@ -107,14 +177,15 @@ func (s *Server) Issuer() *registrytoken.Issuer { return s.issuer }
 
 func (s *Server) now() time.Time { return s.o.Now() }
 
-// ServeHTTP records the request, applies an injected fault if one matches, then serves it as
-// Harbor would.
+// ServeHTTP records the request, applies an injected fault if one matches, authenticates it
+// (see login.go) and serves it as Harbor would.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Record(r)
 	if status := s.takeFault(r); status != 0 {
 		writeFault(w, status)
 		return
 	}
+	r = s.login(r)
 	p := r.URL.Path
 	switch {
 	case p == "/v2" || strings.HasPrefix(p, "/v2/"):
@@ -128,6 +199,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			id = randomID()
 		}
 		w.Header().Set("X-Request-Id", id)
+		if s.refuseReadOnly(w, r) {
+			return
+		}
 		s.serveAPI(w, r, strings.TrimPrefix(p, apiPrefix))
 	default:
 		http.NotFound(w, r)
@@ -143,6 +217,9 @@ type route struct {
 var routes = []route{
 	{http.MethodGet, "/ping", (*Server).ping},
 	{http.MethodGet, "/systeminfo", (*Server).systemInfo},
+	{http.MethodGet, "/users/current", (*Server).currentUser},
+	{http.MethodGet, "/configurations", (*Server).getConfigurations},
+	{http.MethodPut, "/configurations", (*Server).putConfigurations},
 	{http.MethodGet, "/projects", (*Server).listProjects},
 	{http.MethodGet, "/projects/{}", (*Server).getProject},
 	{http.MethodGet, "/robots", (*Server).listRobots},

@@ -20,11 +20,12 @@ func (s *Server) ping(w http.ResponseWriter, _ *http.Request, _ string) {
 func (s *Server) systemInfo(w http.ResponseWriter, r *http.Request, _ string) {
 	s.mu.Lock()
 	who := s.authenticate(r)
+	authMode, readOnly := s.authMode, s.readOnly
 	s.mu.Unlock()
 	str := func(v string) *string { return &v }
 	bl := func(v bool) *bool { return &v }
 	info := &models.GeneralInfo{
-		AuthMode:         str("db_auth"),
+		AuthMode:         str(authMode),
 		PrimaryAuthMode:  bl(false),
 		SelfRegistration: bl(false),
 		BannerMessage:    str(""),
@@ -32,7 +33,7 @@ func (s *Server) systemInfo(w http.ResponseWriter, r *http.Request, _ string) {
 	}
 	if who.authenticated() {
 		now := strfmt.DateTime(s.now().UTC().Truncate(time.Millisecond))
-		info.HarborVersion = str(HarborVersion)
+		info.HarborVersion = str(s.o.Version + versionCommit)
 		scheme := "http"
 		if r.TLS != nil {
 			scheme = "https"
@@ -41,7 +42,7 @@ func (s *Server) systemInfo(w http.ResponseWriter, r *http.Request, _ string) {
 		info.RegistryURL = str(r.Host)
 		info.HasCaRoot = bl(false)
 		info.ProjectCreationRestriction = str("everyone")
-		info.ReadOnly = bl(false)
+		info.ReadOnly = bl(readOnly)
 		info.RegistryStorageProviderName = str("filesystem")
 		info.NotificationEnable = bl(true)
 		info.CurrentTime = &now

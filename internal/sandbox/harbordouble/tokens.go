@@ -17,10 +17,12 @@ var repositoryActions = []string{"pull", "push", "delete", "scanner-pull"}
 //
 // Like Harbor it grants per repository scope every action the caller holds on the project
 // (the first path segment), whatever actions were asked for: the admin gets pull, push,
-// delete and scanner-pull; a robot the repository actions of its permissions on that project;
-// an unknown project or an anonymous caller nothing. A wrong password, an unknown, deleted,
-// disabled or expired robot is anonymous: it gets 200 and a token whose access is empty, and
-// 401 only when it asks for no scope at all (the docker login probe).
+// delete and scanner-pull; a user with the project admin role the same on its projects; a robot
+// the repository actions of its permissions on that project; everyone, anonymous included,
+// pull on a public project; an unknown project nothing. A wrong password, an unknown, deleted,
+// disabled or expired robot is anonymous: it gets 200 and a token whose access is empty (or
+// pull, on a public project), and 401 only when it asks for no scope at all (the docker login
+// probe).
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		// Harbor (beego) has no POST handler here; containerd reads the 405 and falls back to GET.
@@ -66,12 +68,15 @@ func (s *Server) grant(who principal, a registrytoken.Access) []string {
 	switch a.Type {
 	case "repository":
 		projectName, _, ok := strings.Cut(a.Name, "/")
-		if !ok || s.projectByName(projectName) == nil {
+		p := s.projectByName(projectName)
+		if !ok || p == nil {
 			return []string{}
 		}
 		out := []string{}
 		for _, act := range repositoryActions {
-			if who.admin || (who.robot != nil && who.robot.can(projectName, "repository", act)) {
+			if who.admin || who.projectAdmin(projectName) ||
+				(who.robot != nil && who.robot.can(projectName, "repository", act)) ||
+				(p.public && act == "pull") {
 				out = append(out, act)
 			}
 		}

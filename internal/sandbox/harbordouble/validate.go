@@ -20,8 +20,9 @@ func validateName(name string) *apiError {
 
 // validateRobot is Harbor's robotAPI.validate, shared by create and update: the duration, the
 // level, a non-empty permission list each with a non-empty access list, a single permission for
-// a project robot, and every access among the policies Harbor knows for the permission's kind.
-func validateRobot(duration int64, level string, perms []*models.RobotPermission) *apiError {
+// a project robot, and every access among the policies Harbor knows for the permission's kind
+// (robotPerms: the robot resource, known from Harbor 2.12 on).
+func validateRobot(duration int64, level string, perms []*models.RobotPermission, robotPerms bool) *apiError {
 	if duration != -1 && (duration <= 0 || duration >= math.MaxInt32) {
 		return errBadRequest("bad request error duration input: %d, duration must be either -1(Never) or a positive integer", duration)
 	}
@@ -59,7 +60,7 @@ func validateRobot(duration int64, level string, perms []*models.RobotPermission
 			return errBadRequest("bad request permission level: %s", p.Kind)
 		}
 		for _, a := range p.Access {
-			if !known[a.Resource+":"+a.Action] {
+			if !known[a.Resource+":"+a.Action] && !(robotPerms && robotPolicies[a.Resource+":"+a.Action]) {
 				return errBadRequest("bad request permission: %s:%s", a.Resource, a.Action)
 			}
 		}
@@ -122,6 +123,9 @@ var projectPolicies = policySet(
 	"label:read", "label:create", "label:delete", "label:list", "label:update",
 	"quota:read",
 )
+
+// robotPolicies are the robot resource's actions, in both kinds' policy maps since Harbor 2.12.
+var robotPolicies = policySet("robot:create", "robot:read", "robot:update", "robot:delete", "robot:list")
 
 func policySet(pairs ...string) map[string]bool {
 	m := make(map[string]bool, len(pairs))
