@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -288,12 +290,22 @@ func (f *fakeRegistry) serveRegistry(w http.ResponseWriter, r *http.Request) {
 	case !slices.Contains(f.opts.Images, repo+":"+ref):
 		writeRegistryError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", "manifest unknown")
 	default:
-		w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+		// The headers distribution sends, which go-containerregistry's HEAD requires.
+		w.Header().Set("Content-Type", fakeManifestType)
+		w.Header().Set("Content-Length", strconv.Itoa(len(fakeManifest)))
+		w.Header().Set("Docker-Content-Digest", fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(fakeManifest))))
 		if r.Method == http.MethodGet {
-			fmt.Fprint(w, `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}`)
+			fmt.Fprint(w, fakeManifest)
 		}
 	}
 }
+
+const (
+	fakeManifestType = "application/vnd.oci.image.manifest.v1+json"
+	fakeManifest     = `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",` +
+		`"config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":2,` +
+		`"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}`
+)
 
 func writeRegistryError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
