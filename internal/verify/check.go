@@ -98,15 +98,16 @@ func noteTimeout(ctx context.Context, pe *PullError) {
 // when HEAD fails). A nil auth (or authn.Anonymous) means anonymous: then only the
 // pull is checked.
 //
-// A pull alone does not prove a credential: Harbor's and GitLab's token services
-// answer a wrong, deleted, disabled or expired credential with an anonymous token
-// (200, no subject), and on a public project that token pulls. So with a Bearer
-// challenge the token must name who it was issued to: a JWT with a non-empty
-// "sub" claim; a token that is opaque or has no "sub" is backed by a second token
-// request without a scope, which those services refuse (401) to a credential they
-// do not accept. A JWT with an empty or null "sub" fails at once. Either failure is
-// ReasonUnauthorized at StageToken. With a Basic challenge the pull with the
-// credential is the proof.
+// A pull alone does not prove a credential: Harbor's token service answers a
+// wrong, deleted, disabled or expired credential with an anonymous token (200,
+// no subject), and on a public project that token pulls. So with a Bearer
+// challenge the token must name whom it was issued to: a JWT's "sub" claim, or
+// GitLab's "user" claim (GitLab omits "sub" for deploy tokens). A token that
+// names nobody for certain (opaque, no subject) is backed by a second token
+// request without a scope, which Harbor and GitLab refuse (401) to a credential
+// they do not accept; a JWT whose "sub" is the empty string fails at once. Either
+// failure is ReasonUnauthorized at StageToken. With a Basic challenge the pull
+// with the credential is the proof.
 //
 // The credential is sent to the realm of the registry's own challenge and to the
 // registry, nowhere else: a realm on a link-local address, an http realm for a

@@ -6,9 +6,8 @@ import "errors"
 // itself: a *PullError (also wrapped) with ReasonUnauthorized or ReasonDenied, that
 // is 401, 403, UNAUTHORIZED or DENIED at the token request or the manifest request,
 // a token issued without the requested access, or an anonymous token issued for
-// the credential (Harbor's and GitLab's 200 to a wrong, deleted, disabled or
-// expired credential, caught even where the anonymous token would pull a public
-// project). Only then may a caller conclude the credential is bad, and revoke or
+// the credential (Harbor's 200 to a wrong, deleted, disabled or expired
+// credential, caught even where the anonymous token would pull a public project). Only then may a caller conclude the credential is bad, and revoke or
 // abandon it; for a credential issued a moment ago, PullCheckFresh gives the
 // registry one more chance first.
 //
@@ -31,7 +30,7 @@ func CredentialRefused(err error) bool {
 // PROJECTPOLICYVIOLATION).
 //
 // With a token service, every one of them comes after the check proved the
-// credential authenticated (the token named its subject, or the service accepted
+// credential authenticated (the token named its user, or the service accepted
 // the credential without a scope), so a public project, where an anonymous token
 // pulls too, no longer makes a refused credential look authorised. Two limits of
 // the registries remain: a registry that wants no authentication at all (/v2/

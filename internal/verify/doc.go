@@ -2,9 +2,9 @@
 // image, with a real manifest request, and reports failures in terms a user can
 // act on.
 //
-// A pull alone proves little: Harbor's and GitLab's token services answer a wrong,
-// deleted, disabled or expired credential with 200 and an anonymous token, which
-// pulls a public project. A token alone proves little too: an expired robot gets a
+// A pull alone proves little: Harbor's token service answers a wrong, deleted,
+// disabled or expired credential with 200 and an anonymous token, which pulls a
+// public project. A token alone proves little too: an expired robot gets a
 // token of empty access, refused only when the manifest is requested. So a check
 // does the token exchange itself (GET /v2/ for the challenge, then the realm with
 // the credential), proves that the token service authenticated the credential

@@ -11,10 +11,10 @@ type Reason string
 // The reasons a pull check fails.
 const (
 	// ReasonUnauthorized: the credential was refused. At the token endpoint (Stage
-	// StageToken): a 401 (wrong, revoked or deleted), or a token that names nobody,
-	// Harbor's and GitLab's anonymous answer to a credential they do not accept,
-	// which would pull a public project anonymously (errors.Is ErrAnonymousToken,
-	// or a 401 to the token request without a scope). At the manifest request
+	// StageToken): a 401 (wrong, revoked or deleted), or an anonymous token, Harbor's
+	// 200 to a credential it does not accept, which would pull a public project
+	// (caught by a 401 to the token request without a scope, or errors.Is
+	// ErrAnonymousToken for a token whose subject is the empty string). At the manifest request
 	// (StageManifest): a 401 to a token issued without access.
 	ReasonUnauthorized Reason = "Unauthorized"
 	// ReasonDenied: 403 or DENIED. The credential is valid but may not pull this repository.

@@ -17,33 +17,34 @@ import (
 var ErrAnonymousToken = errors.New("the token service issued an anonymous token for the credential")
 
 // anonymousTokenText says what an anonymous token for a credential means.
-const anonymousTokenText = "the token service issued an anonymous token (its subject is empty): the credential " +
-	"was not accepted (a wrong password, or a deleted, disabled or expired robot or token; Harbor and GitLab " +
-	"answer so with 200 instead of 401); a pull would still work anonymously if the repository is public, " +
+const anonymousTokenText = "the token service issued an anonymous token (its subject is empty) for the credential: it " +
+	"was not accepted (a wrong password, or a deleted, disabled or expired robot or token; Harbor " +
+	"answers so with 200 instead of 401); a pull would still work anonymously if the repository is public, " +
 	"which proves nothing about the credential"
 
 // unscopedRefusedText explains a refusal of the token request without a scope.
 const unscopedRefusedText = "the token service refused the credential when asked for a token without a scope, " +
 	"after it had answered the request for the repository with a token that names nobody: the credential was " +
-	"not accepted, and that token was anonymous (a pull would have worked anonymously if the repository is public)"
+	"not accepted (wrong, deleted, disabled or expired), and that token was anonymous, Harbor's answer to such a " +
+	"credential (a pull with it would have worked if the repository is public)"
 
 // proveIdentity checks that tok, issued for the credential, proves the credential
-// authenticated. Harbor and GitLab issue JWTs naming the user in "sub", and an
-// anonymous token (their answer to a credential they do not accept) with an empty,
-// null or missing "sub". The token comes straight from the realm over the
-// connection the check made, so its payload is read without verifying the
-// signature: the registry verifies it, the check only reads who it names.
+// authenticated. The token comes straight from the realm over the connection the
+// check made, so its payload is read without verifying the signature: the
+// registry verifies it, the check only reads whom it names (tokenIdentity).
 //
-// A token that is opaque or has no "sub" claim at all says nothing: then one more
-// token request without a scope decides, which Harbor and GitLab refuse with 401
-// to a credential they do not accept (docker login does the same request).
+// A token that names nobody for certain (opaque, or a JWT without a subject, as
+// Harbor's anonymous token and GitLab's tokens for deploy tokens both are) is
+// backed by one more token request without a scope, which Harbor and GitLab
+// refuse with 401 to a credential they do not accept (docker login does the same
+// request).
 func (s *session) proveIdentity(ctx context.Context, realm *url.URL, service string, hasService bool, tok string) error {
-	if sub, ok := jwtSubject(tok); ok {
-		if sub == "" {
-			return &PullError{Reason: ReasonUnauthorized, Stage: StageToken, Detail: anonymousTokenText, Err: ErrAnonymousToken}
-		}
-		s.identity = sub
+	switch who, v := tokenIdentity(tok); v {
+	case named:
+		s.identity = who
 		return nil
+	case anonymous:
+		return &PullError{Reason: ReasonUnauthorized, Stage: StageToken, Detail: anonymousTokenText, Err: ErrAnonymousToken}
 	}
 	tok2, err := s.requestToken(ctx, realm, service, hasService, "")
 	if err != nil {
@@ -65,39 +66,75 @@ func (s *session) proveIdentity(ctx context.Context, realm *url.URL, service str
 		}
 		return err // the service failed or was not reached: no verdict either way
 	}
-	if sub, ok := jwtSubject(tok2); ok {
-		if sub == "" {
-			return &PullError{Reason: ReasonUnauthorized, Stage: StageToken, Detail: anonymousTokenText, Err: ErrAnonymousToken}
-		}
-		s.identity = sub
+	// The service accepted the credential without a scope.
+	switch who, v := tokenIdentity(tok2); v {
+	case named:
+		s.identity = who
+	case anonymous:
+		return &PullError{Reason: ReasonUnauthorized, Stage: StageToken, Detail: anonymousTokenText, Err: ErrAnonymousToken}
 	}
 	return nil
 }
 
-// jwtSubject returns the "sub" claim of tok when tok is a JWT, and whether it has
-// one: ("", true) for an empty or null subject, ("", false) for an opaque token or
-// a JWT without "sub".
-func jwtSubject(tok string) (string, bool) {
+// verdict is what a token says about whom it was issued to.
+type verdict int
+
+const (
+	unknown   verdict = iota // opaque, or a JWT without a subject: says nothing
+	named                    // a JWT naming a user
+	anonymous                // a JWT whose "sub" is the empty string: issued to nobody
+)
+
+// tokenIdentity reads whom tok was issued to: the JWT's "sub" claim (Harbor's
+// and GitLab's user names, robots and access-token bots included), else GitLab's
+// "user" claim, a nested JWT whose "user_info" names the user or deploy token
+// (GitLab omits "sub" for deploy tokens, and for anonymous requests). A missing or
+// null "sub" is unknown, not anonymous: GitLab's token for a valid deploy token
+// has none.
+func tokenIdentity(tok string) (string, verdict) {
+	claims, ok := jwtClaims(tok)
+	if !ok {
+		return "", unknown
+	}
+	if raw, has := claims["sub"]; has {
+		var sub *string
+		if json.Unmarshal(raw, &sub) == nil && sub != nil {
+			if *sub == "" {
+				return "", anonymous
+			}
+			return *sub, named
+		}
+	}
+	var nested string
+	if json.Unmarshal(claims["user"], &nested) != nil {
+		return "", unknown
+	}
+	inner, ok := jwtClaims(nested)
+	if !ok {
+		return "", unknown
+	}
+	var info struct {
+		Username string `json:"username"`
+	}
+	if json.Unmarshal(inner["user_info"], &info) == nil && info.Username != "" {
+		return info.Username, named
+	}
+	return "", unknown
+}
+
+// jwtClaims decodes the payload of tok when tok is a JWT.
+func jwtClaims(tok string) (map[string]json.RawMessage, bool) {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
-		return "", false
+		return nil, false
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
 	if err != nil {
-		return "", false
+		return nil, false
 	}
 	var claims map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &claims); err != nil {
-		return "", false
+		return nil, false
 	}
-	raw, ok := claims["sub"]
-	if !ok {
-		return "", false
-	}
-	var sub string
-	if err := json.Unmarshal(raw, &sub); err != nil {
-		// null (GitLab's anonymous token) or a non-string: names nobody.
-		return "", true
-	}
-	return sub, true
+	return claims, true
 }

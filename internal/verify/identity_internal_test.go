@@ -10,27 +10,32 @@ func jwtOf(payload string) string {
 	return enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(payload)) + "." + enc([]byte("sig"))
 }
 
-func TestJWTSubject(t *testing.T) {
+func TestTokenIdentity(t *testing.T) {
+	gitlabUser := func(info string) string { return jwtOf(`{"user_info":` + info + `}`) }
 	tests := []struct {
-		name   string
-		tok    string
-		sub    string
-		hasSub bool
+		name string
+		tok  string
+		who  string
+		v    verdict
 	}{
-		{"named", jwtOf(`{"sub":"robot$team+pull","access":[]}`), "robot$team+pull", true},
-		{"empty sub", jwtOf(`{"sub":""}`), "", true},
-		{"null sub (GitLab anonymous)", jwtOf(`{"sub":null}`), "", true},
-		{"numeric sub names nobody", jwtOf(`{"sub":42}`), "", true},
-		{"no sub (Harbor anonymous)", jwtOf(`{"iss":"harbor-token-issuer","access":[]}`), "", false},
-		{"padded payload", base64.RawURLEncoding.EncodeToString([]byte("{}")) + "." + base64.URLEncoding.EncodeToString([]byte(`{"sub":"u"}`)) + ".x", "u", true},
-		{"opaque", "3f9a0c1d2e", "", false},
-		{"two dots, not JSON", "a.b.c", "", false},
-		{"payload not an object", jwtOf(`["sub"]`), "", false},
+		{"named", jwtOf(`{"sub":"robot$team+pull","access":[]}`), "robot$team+pull", named},
+		{"empty sub", jwtOf(`{"sub":""}`), "", anonymous},
+		{"null sub says nothing", jwtOf(`{"sub":null}`), "", unknown},
+		{"numeric sub says nothing", jwtOf(`{"sub":42}`), "", unknown},
+		{"no sub (Harbor anonymous)", jwtOf(`{"iss":"harbor-token-issuer","access":[]}`), "", unknown},
+		{"GitLab deploy token: no sub, user claim", jwtOf(`{"user":"` + gitlabUser(`{"token_type":"deploy_token","username":"gitlab+deploy-token-7","deploy_token_id":7}`) + `"}`), "gitlab+deploy-token-7", named},
+		{"GitLab anonymous: user_info null", jwtOf(`{"user":"` + gitlabUser(`null`) + `"}`), "", unknown},
+		{"sub wins over the user claim", jwtOf(`{"sub":"alice","user":"` + gitlabUser(`{"username":"bob"}`) + `"}`), "alice", named},
+		{"user claim not a JWT", jwtOf(`{"user":"opaque"}`), "", unknown},
+		{"padded payload", base64.RawURLEncoding.EncodeToString([]byte("{}")) + "." + base64.URLEncoding.EncodeToString([]byte(`{"sub":"u"}`)) + ".x", "u", named},
+		{"opaque", "3f9a0c1d2e", "", unknown},
+		{"two dots, not JSON", "a.b.c", "", unknown},
+		{"payload not an object", jwtOf(`["sub"]`), "", unknown},
 	}
 	for _, tt := range tests {
-		sub, ok := jwtSubject(tt.tok)
-		if sub != tt.sub || ok != tt.hasSub {
-			t.Errorf("%s: jwtSubject = %q, %v; want %q, %v", tt.name, sub, ok, tt.sub, tt.hasSub)
+		who, v := tokenIdentity(tt.tok)
+		if who != tt.who || v != tt.v {
+			t.Errorf("%s: tokenIdentity = %q, %v; want %q, %v", tt.name, who, v, tt.who, tt.v)
 		}
 	}
 }

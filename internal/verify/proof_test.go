@@ -177,3 +177,41 @@ func TestPullCheckScrubsToken(t *testing.T) {
 		}
 	}
 }
+
+// GitLab leaves "sub" out of the token of a deploy token (it has no current_user)
+// and names it in the nested "user" claim only; before that claim existed, only
+// the request without a scope tells a valid deploy token from an anonymous one.
+// A valid deploy token must pass, with no failed login.
+func TestPullCheckGitLabDeployToken(t *testing.T) {
+	users := map[string]fakeUser{"gitlab+deploy-token-3": {Password: goodPass, Projects: []string{"priv", "pub"}}}
+	for _, tt := range []struct {
+		name        string
+		noUserClaim bool
+		image       string
+		pass        string
+		want        verify.Reason
+		tokenReqs   int
+		failed      int
+	}{
+		{"named by the user claim", false, "priv/app:1", goodPass, "", 1, 0},
+		{"named by the user claim, public project", false, "pub/app:1", goodPass, "", 1, 0},
+		{"before the user claim: proven without a scope", true, "priv/app:1", goodPass, "", 2, 0},
+		{"before the user claim, public project", true, "pub/app:1", goodPass, "", 2, 0},
+		{"wrong password", false, "pub/app:1", wrongPass, verify.ReasonUnauthorized, 1, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeRegistry(t, fakeOptions{Flavor: gitlabFlavor, Users: users, Public: []string{"pub"}, Images: fakeImages, NoUserClaim: tt.noUserClaim})
+			image := f.image(tt.image)
+			err := (verify.Checker{}).PullCheck(ctxT(t), image, basic("gitlab+deploy-token-3", tt.pass))
+			if tt.want == "" && err != nil {
+				t.Fatalf("PullCheck: %v", err)
+			}
+			if tt.want != "" {
+				_ = requirePullError(t, err, image, tt.want)
+			}
+			if n := len(f.tokenRequests()); n != tt.tokenReqs || f.failedLogins() != tt.failed {
+				t.Errorf("%d token requests, %d failed; want %d, %d: %+v", n, f.failedLogins(), tt.tokenReqs, tt.failed, f.tokenRequests())
+			}
+		})
+	}
+}

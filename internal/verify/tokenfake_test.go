@@ -24,10 +24,13 @@ import (
 //     host:port. A wrong password, or a deleted, disabled or expired robot, is
 //     anonymous: 200 and a JWT without "sub", whose access holds pull on a public
 //     project. Only a request without any scope gets 401 when unauthenticated.
-//   - GitLab (JwtController): /jwt/auth on the GitLab host, another host:port than
-//     the registry's, here an IP literal (127.0.0.1:<port>). A credential it does
-//     not accept gets 401 (and counts toward the IP ban); no credential gets an
-//     anonymous JWT whose "sub" is null.
+//   - GitLab (JwtController, Auth::ContainerRegistryAuthenticationService):
+//     /jwt/auth on the GitLab host, another host:port than the registry's, here an
+//     IP literal (127.0.0.1:<port>). A credential it does not accept gets 401 (and
+//     counts toward the IP ban). "sub" is the user's name, and is left out for a
+//     deploy token (no current_user) and for no credential (the payload is
+//     compacted); the "user" claim, a nested JWT, names the user or deploy token
+//     in "user_info" (null when anonymous).
 //
 // The registry serves a manifest to a token whose access holds pull on the
 // repository, applies Harbor's project policy (412) after that check, and records
@@ -44,8 +47,8 @@ const (
 type tokenShape int
 
 const (
-	// jwtNamed: a JWT naming the user in "sub"; anonymous: no "sub" (Harbor) or
-	// "sub": null (GitLab).
+	// jwtNamed: a JWT naming the user in "sub", as Harbor and GitLab write it
+	// (anonymous, and GitLab's deploy tokens: no "sub").
 	jwtNamed tokenShape = iota
 	// jwtEmptySub: as jwtNamed, but an anonymous token has "sub": "".
 	jwtEmptySub
@@ -80,6 +83,8 @@ type fakeOptions struct {
 	Realm string
 	// TLS serves the registry over https (the token service stays on http).
 	TLS bool
+	// NoUserClaim leaves GitLab's "user" claim out, as GitLab versions before it did.
+	NoUserClaim bool
 }
 
 // fakeRequest is one request either server received.
@@ -238,14 +243,21 @@ func (f *fakeRegistry) token(c fakeClaims) string {
 		return hex.EncodeToString(nonce)
 	}
 	payload := map[string]any{"iss": "fake-token-service", "aud": "registry", "jti": hex.EncodeToString(nonce)}
+	deployToken := strings.HasPrefix(c.sub, "gitlab+deploy-token")
 	switch {
 	case f.opts.Shape == jwtNoSub:
-	case c.sub != "":
+	case c.sub != "" && !(f.opts.Flavor == gitlabFlavor && deployToken):
 		payload["sub"] = c.sub
-	case f.opts.Shape == jwtEmptySub:
+	case c.sub == "" && f.opts.Shape == jwtEmptySub:
 		payload["sub"] = ""
-	case f.opts.Flavor == gitlabFlavor:
-		payload["sub"] = nil
+	}
+	if f.opts.Flavor == gitlabFlavor && !f.opts.NoUserClaim {
+		var info any // null when anonymous
+		if c.sub != "" {
+			info = map[string]any{"token_type": "deploy_token", "username": c.sub}
+		}
+		inner, _ := json.Marshal(map[string]any{"user_info": info})
+		payload["user"] = fakeJWT(inner, nonce)
 	}
 	access := []map[string]any{}
 	for _, repo := range c.pull {
@@ -253,8 +265,12 @@ func (f *fakeRegistry) token(c fakeClaims) string {
 	}
 	payload["access"] = access
 	body, _ := json.Marshal(payload)
+	return fakeJWT(body, nonce)
+}
+
+func fakeJWT(payload, sig []byte) string {
 	enc := base64.RawURLEncoding.EncodeToString
-	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc(body) + "." + enc(nonce)
+	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc(payload) + "." + enc(sig)
 }
 
 func (f *fakeRegistry) serveRegistry(w http.ResponseWriter, r *http.Request) {
