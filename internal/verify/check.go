@@ -28,10 +28,10 @@ type Checker struct {
 	// Transport carries every request; nil means remote.DefaultTransport. Give one
 	// whose TLS configuration trusts the registry's CA when that is private.
 	Transport http.RoundTripper
-	// Insecure allows plain http, and an http token realm, for a registry that is
-	// not on loopback (go-containerregistry already does so for localhost,
-	// 127.0.0.1, ::1, *.local and RFC 1918 addresses), and an http token realm
-	// for a registry reached over https.
+	// Insecure allows plain http for a registry that is not on loopback
+	// (go-containerregistry already does so for localhost, 127.0.0.1, ::1, *.local
+	// and RFC 1918 addresses), and an http token realm for a registry reached over
+	// https, which sends the password in clear.
 	Insecure bool
 	// UserAgent is put in front of go-containerregistry's User-Agent.
 	UserAgent string
