@@ -124,6 +124,12 @@ func reasonOf(terr *transport.Error, stage Stage) Reason {
 	case http.StatusUnauthorized:
 		return ReasonUnauthorized
 	case http.StatusForbidden:
+		if stage == StageToken && len(terr.Errors) == 0 {
+			// A token service refuses a credential with its error body; a bare 403
+			// (plain text) is GitLab's answer to every login from an address it has
+			// banned after too many failures, or a proxy's: no verdict.
+			return ReasonOther
+		}
 		return ReasonDenied
 	case http.StatusNotFound:
 		// A 404 from /v2/ or from the realm means a wrong URL, not a missing image.

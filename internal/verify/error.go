@@ -2,6 +2,7 @@ package verify
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 )
 
@@ -177,6 +178,12 @@ func (e *PullError) explain() string {
 			return "the registry answered the request to /v2/ that starts every pull with an error, before any " +
 				"credential was sent: not a credential failure (a wrong registry address, or a proxy, firewall " +
 				"or IP allow-list in front of the registry?)"
+		}
+		if e.Stage == StageToken && e.Status == http.StatusForbidden {
+			return "the token service answered 403 without a registry error: GitLab answers every login so " +
+				"from an address it has banned after too many failed logins (self-managed: 30 in 3 minutes, " +
+				"banned for an hour), and proxies and firewalls do the same; not a verdict on the credential; " +
+				"fix: wait for the ban to end, or add this address to GitLab's trusted IPs (rack_attack ip_whitelist)"
 		}
 	case ReasonNoMatchingKey:
 		return "no pull secret key matches the image's registry, so kubelet would pull anonymously"

@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -138,5 +139,31 @@ func TestPullCheckAsKubeletChecksCredentialOnce(t *testing.T) {
 	_ = requirePullError(t, err, image, verify.ReasonUnauthorized)
 	if n := f.failedLogins(); n != 1 {
 		t.Errorf("%d failed /jwt/auth requests for one credential under two keys, want 1", n)
+	}
+}
+
+// Once GitLab has banned the address, /jwt/auth answers every login 403 in plain
+// text, a good credential's too: that is no refusal of the credential (a rotation
+// would revoke a good new token), and PullCheckFresh does not try again. On main
+// (with a realm it accepts) the check reports ReasonDenied, CredentialRefused.
+func TestPullCheckGitLabIPBan(t *testing.T) {
+	f := newFakeRegistry(t, fakeOptions{Flavor: gitlabFlavor, Users: fakeUsers(), Images: fakeImages, RealmHost: "localhost", BanAfter: 1})
+	image := f.image("priv/app:1")
+	var waits []time.Duration
+	c := verify.Checker{Sleep: recordingSleep(&waits, nil)}
+	_ = requirePullError(t, c.PullCheck(ctxT(t), image, basic("robot$priv+pull", wrongPass)), image, verify.ReasonUnauthorized)
+
+	err := c.PullCheckFresh(ctxT(t), image, basic("robot$priv+pull", goodPass))
+	pe := requirePullError(t, err, image, verify.ReasonOther)
+	if pe.Stage != verify.StageToken || pe.Status != http.StatusForbidden {
+		t.Errorf("Stage, Status = %q, %d", pe.Stage, pe.Status)
+	}
+	for _, want := range []string{"banned", "not a verdict on the credential", "trusted IPs"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q: %v", want, err)
+		}
+	}
+	if verify.CredentialRefused(err) || verify.Authorised(err) || len(waits) != 0 {
+		t.Errorf("refused %v, authorised %v, waits %v", verify.CredentialRefused(err), verify.Authorised(err), waits)
 	}
 }

@@ -85,6 +85,10 @@ type fakeOptions struct {
 	TLS bool
 	// NoUserClaim leaves GitLab's "user" claim out, as GitLab versions before it did.
 	NoUserClaim bool
+	// BanAfter bans the client's address after that many failed logins: GitLab
+	// then answers every /jwt/auth request 403 in plain text (Gitlab::Auth::IpBlocked,
+	// rescued by ApplicationController), good credentials included.
+	BanAfter int
 }
 
 // fakeRequest is one request either server received.
@@ -106,6 +110,7 @@ type fakeRegistry struct {
 	realm    string
 
 	mu     sync.Mutex
+	fails  int // failed logins so far, for BanAfter
 	users  map[string]fakeUser
 	issued map[string]fakeClaims
 	reqs   []fakeRequest
@@ -201,10 +206,20 @@ func (f *fakeRegistry) serveToken(w http.ResponseWriter, r *http.Request) {
 	user, pass, hasBasic := r.BasicAuth()
 	f.mu.Lock()
 	u, known := f.users[user]
+	banned := f.opts.BanAfter > 0 && f.fails >= f.opts.BanAfter
 	f.mu.Unlock()
+	if banned {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, "Gitlab::Auth::IpBlocked")
+		return
+	}
 	authenticated := hasBasic && known && u.Password == pass && !u.Disabled && !u.Lagging
 	if hasBasic && !authenticated && (f.opts.Flavor == gitlabFlavor || len(scopes) == 0) {
 		// GitLab refuses a credential it does not accept; Harbor only without a scope.
+		f.mu.Lock()
+		f.fails++
+		f.mu.Unlock()
 		writeRegistryError(w, http.StatusUnauthorized, "UNAUTHORIZED", "HTTP Basic: Access denied")
 		return
 	}
