@@ -144,6 +144,10 @@ const realmRedirectText = "the token service redirected the token request to ano
 func (e *PullError) explain() string {
 	switch e.Reason {
 	case ReasonUnauthorized:
+		if e.Stage == StageManifest && e.Identity != "" {
+			return "the credential authenticated, but the token it got carries no pull access to this repository: " +
+				"the robot or token lacks pull permission (GitLab: read_registry) on this project"
+		}
 		if e.Stage == StageManifest {
 			return "the registry refused the credential for the manifest (with a token service: a token was issued " +
 				"but carries no access): the credential is expired or revoked, or lacks pull access to this repository"

@@ -105,6 +105,21 @@ func TestPullCheckNamesIdentity(t *testing.T) {
 	}
 }
 
+// A valid robot without pull permission authenticates, and the message says so
+// rather than calling it expired.
+func TestPullCheckAuthenticatedWithoutAccess(t *testing.T) {
+	f := newFakeRegistry(t, fakeOptions{Users: fakeUsers(), Images: fakeImages})
+	image := f.image("priv/app:1")
+	err := (verify.Checker{}).PullCheck(ctxT(t), image, basic("robot$none", goodPass))
+	pe := requirePullError(t, err, image, verify.ReasonUnauthorized)
+	if pe.Stage != verify.StageManifest || pe.Identity != "robot$none" || !strings.Contains(err.Error(), "lacks pull permission") {
+		t.Errorf("Stage %q, Identity %q: %v", pe.Stage, pe.Identity, err)
+	}
+	if !verify.CredentialRefused(err) {
+		t.Errorf("not refused: %v", err)
+	}
+}
+
 // A project policy answers 412 after authorisation: bare to HEAD, with
 // PROJECTPOLICYVIOLATION to GET, which reuses the token (item 2). On a public
 // project a wrong password must not pass as "authorised, refused by policy": on
