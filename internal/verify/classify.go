@@ -13,7 +13,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
-// classify fills Reason, Stage, Status and Detail of pe from err.
+// classify fills Reason, Stage, Status and Detail of pe from err, telling the
+// stage from the failing request's path.
+func classify(pe *PullError, err error) { classifyAt(pe, err, StageNone) }
+
+// classifyAt is classify for a failure of the request of stage (StageNone: tell
+// it from the request, as for go-containerregistry's errors).
 //
 // The order of the checks matters. For a loopback or insecure registry
 // go-containerregistry pings over https and http at once and, when both fail,
@@ -21,22 +26,28 @@ import (
 // anything, a certificate failure over the 400 a TLS server gives to plain http,
 // and the http attempt's failure over https's "server gave HTTP response to HTTPS
 // client", which then only says that the registry speaks http.
-func classify(pe *PullError, err error) {
+func classifyAt(pe *PullError, err error, stage Stage) {
 	pe.Err = err
 	pe.Detail = err.Error()
+	pe.Stage = stage
 	var terr *transport.Error
 	switch {
 	case errors.Is(err, context.Canceled):
 		pe.Reason = ReasonOther
 	case realmRefused(err):
-		pe.Reason, pe.Stage = ReasonRealmRefused, StagePing
+		pe.Reason = ReasonRealmRefused
+		if pe.Stage == StageNone {
+			pe.Stage = StagePing
+		}
 	case isTimeout(err):
 		pe.Reason = ReasonTimeout
 	case isCertificate(err):
 		pe.Reason = ReasonTLS
 	case errors.As(err, &terr):
 		pe.Status = terr.StatusCode
-		pe.Stage = stageOf(terr.Request)
+		if pe.Stage == StageNone {
+			pe.Stage = stageOf(terr.Request)
+		}
 		pe.Reason = reasonOf(terr, pe.Stage)
 		pe.Detail = terr.Error()
 	case isNetwork(err):
@@ -55,10 +66,13 @@ func classify(pe *PullError, err error) {
 	}
 }
 
-// realmRefused recognises go-containerregistry's refusal of a token realm (see
-// validateRealmURL in pkg/v1/remote/transport/bearer.go), which it reports as plain
-// text only.
+// realmRefused recognises a refusal of a token realm: this package's own
+// (errRealm), or go-containerregistry's (validateRealmURL in
+// pkg/v1/remote/transport/bearer.go), which it reports as plain text only.
 func realmRefused(err error) bool {
+	if errors.As(err, new(errRealm)) {
+		return true
+	}
 	s := err.Error()
 	return strings.Contains(s, "invalid realm in www-authenticate") ||
 		strings.Contains(s, "refusing token-server redirect")
@@ -110,6 +124,12 @@ func reasonOf(terr *transport.Error, stage Stage) Reason {
 	case http.StatusUnauthorized:
 		return ReasonUnauthorized
 	case http.StatusForbidden:
+		if stage == StageToken && len(terr.Errors) == 0 {
+			// A token service refuses a credential with its error body; a bare 403
+			// (plain text) is GitLab's answer to every login from an address it has
+			// banned after too many failures, or a proxy's: no verdict.
+			return ReasonOther
+		}
 		return ReasonDenied
 	case http.StatusNotFound:
 		// A 404 from /v2/ or from the realm means a wrong URL, not a missing image.

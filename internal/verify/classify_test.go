@@ -31,7 +31,8 @@ func TestClassify(t *testing.T) {
 	}{
 		{"401 code at manifest", &transport.Error{StatusCode: 401, Request: manifest, Errors: []transport.Diagnostic{{Code: transport.UnauthorizedErrorCode}}}, ReasonUnauthorized, StageManifest},
 		{"401 at token", &transport.Error{StatusCode: 401, Request: req(http.MethodGet, "https://gitlab.example.com/jwt/auth?scope=x")}, ReasonUnauthorized, StageToken},
-		{"403 at token", &transport.Error{StatusCode: 403, Request: req(http.MethodGet, "https://harbor.example.com/service/token")}, ReasonDenied, StageToken},
+		{"403 DENIED at token", &transport.Error{StatusCode: 403, Request: req(http.MethodGet, "https://gitlab.example.com/jwt/auth"), Errors: []transport.Diagnostic{{Code: transport.DeniedErrorCode, Message: "access forbidden"}}}, ReasonDenied, StageToken},
+		{"bare 403 at token (GitLab IP ban) is no verdict", &transport.Error{StatusCode: 403, Request: req(http.MethodGet, "https://gitlab.example.com/jwt/auth")}, ReasonOther, StageToken},
 		{"DENIED code", &transport.Error{StatusCode: 403, Request: manifest, Errors: []transport.Diagnostic{{Code: transport.DeniedErrorCode}}}, ReasonDenied, StageManifest},
 		{"404 at HEAD without body", &transport.Error{StatusCode: 404, Request: req(http.MethodHead, manifest.URL.String())}, ReasonNotFound, StageManifest},
 		{"NAME_UNKNOWN", &transport.Error{StatusCode: 404, Request: manifest, Errors: []transport.Diagnostic{{Code: transport.NameUnknownErrorCode}}}, ReasonNotFound, StageManifest},

@@ -1,11 +1,23 @@
-// Package verify proves that a registry credential can pull an image, with a real
-// manifest request, and reports failures in terms a user can act on.
+// Package verify proves that a registry credential authenticates and can pull an
+// image, with a real manifest request, and reports failures in terms a user can
+// act on.
 //
-// A token alone proves nothing: Harbor's and GitLab's token endpoints answer 200
-// with a token of empty access to an expired or under-privileged credential, and
-// the registry refuses it only when the manifest is requested. So every check ends
+// A pull alone proves little: Harbor's token service answers a wrong, deleted,
+// disabled or expired credential with 200 and an anonymous token, which pulls a
+// public project. A token alone proves little too: an expired robot gets a
+// token of empty access, refused only when the manifest is requested. So a check
+// does the token exchange itself (GET /v2/ for the challenge, then the realm with
+// the credential), proves that the token service authenticated the credential
+// (the token's subject, or its answer to a request without a scope), and ends
 // with a manifest request (HEAD, then GET when HEAD fails, to get past registries
 // that refuse HEAD and to read the registry's error code).
+//
+// Doing the exchange itself also lets a check reach a token realm on another
+// private host:port (GitLab's /jwt/auth), which go-containerregistry refuses, and
+// keeps it from repeating a refused token request: GitLab counts failed /jwt/auth
+// requests toward its IP ban. Checker.PullCheckFresh retries a new credential's
+// first refusal once, after a short wait, for registries that answer from a
+// lagging replica.
 //
 // Checker.PullCheckAsKubelet first picks the credential from pull secrets exactly
 // as kubelet would (package pullsecret), so it also catches a secret whose key does

@@ -56,6 +56,8 @@ func KeychainFromSecrets(ctx context.Context, secrets []corev1.Secret) (authn.Ke
 //
 // To prove a new credential rather than "some credential", pass only the secret
 // that holds it: with old and new secrets both present, the old one may succeed.
+// Each credential is proven as by PullCheck (a token naming nobody fails), and a
+// credential that several matching keys hold is checked once.
 //
 // The whole call, every credential tried, takes at most c.Timeout (DefaultTimeout
 // when zero): the credentials all talk to the same registry, so one that stalls
@@ -101,7 +103,16 @@ func (c Checker) pullCheckAsKubelet(ctx context.Context, image string, secrets [
 		return &PullError{Image: image, Registry: host, Reason: ReasonNoMatchingKey, Detail: noMatchDetail(image, host, kr, ignored)}
 	}
 	var first *PullError
+	// kubelet tries a credential again under each key that holds it; the check does
+	// not: a refused credential asked twice is one more failed login for GitLab's
+	// IP ban and Harbor's login lock, and cannot answer differently.
+	tried := map[[2]string]bool{}
 	for _, cand := range candidates {
+		k := [2]string{cand.Entry.Username, cand.Entry.Password}
+		if tried[k] {
+			continue
+		}
+		tried[k] = true
 		auth := authn.FromConfig(authn.AuthConfig{Username: cand.Entry.Username, Password: cand.Entry.Password})
 		err := c.pullCheck(ctx, image, auth)
 		if err == nil {
