@@ -250,7 +250,7 @@ func (r *Runner) verifyNew(ctx context.Context, p *plan, issued *state.Issued, r
 	t := r.Clock.Now()
 	auth := authn.FromConfig(authn.AuthConfig{Username: issued.Username, Password: issued.Password})
 	for i, img := range p.verifyImages {
-		err := r.checker(p.cred.Name).PullCheck(ctx, img, auth)
+		err := r.checker(p.cred.Name).PullCheckFresh(ctx, img, auth)
 		switch {
 		case err == nil:
 		case verify.Authorised(err):

@@ -122,6 +122,19 @@ type fakeRegistry struct {
 	refuseUser, refuseImage string
 	// refuseAll: this username is refused for every image (its permissions were taken away).
 	refuseAll string
+	// lag: the token service knows a credential only from its second check on (a replica that
+	// has not seen the new robot yet); seen records the usernames checked once.
+	lag  bool
+	seen map[string]bool
+}
+
+// PullCheckFresh keeps verify.Checker's contract: a first refusal is checked once more.
+func (r *fakeRegistry) PullCheckFresh(ctx context.Context, image string, auth authn.Authenticator) error {
+	err := r.PullCheck(ctx, image, auth)
+	if verify.CredentialRefused(err) {
+		err = r.PullCheck(ctx, image, auth)
+	}
+	return err
 }
 
 func (r *fakeRegistry) PullCheck(ctx context.Context, image string, auth authn.Authenticator) error {
@@ -131,6 +144,13 @@ func (r *fakeRegistry) PullCheck(ctx context.Context, image string, auth authn.A
 	cfg, err := authn.Authorization(ctx, auth)
 	if err != nil {
 		return err
+	}
+	if r.lag && !r.seen[cfg.Username] {
+		if r.seen == nil {
+			r.seen = map[string]bool{}
+		}
+		r.seen[cfg.Username] = true
+		return &verify.PullError{Image: image, Reason: verify.ReasonUnauthorized, Stage: verify.StageToken, Detail: "401 Unauthorized"}
 	}
 	if cfg.Username == r.refuseAll {
 		return &verify.PullError{Image: image, Reason: verify.ReasonDenied, Stage: verify.StageManifest, Status: 403, Detail: "denied"}

@@ -95,6 +95,10 @@ type Options struct {
 type RegistryChecker interface {
 	// PullCheck requests image's manifest with auth (nil: anonymous).
 	PullCheck(ctx context.Context, image string, auth authn.Authenticator) error
+	// PullCheckFresh is PullCheck for a credential issued moments ago: a first refusal is
+	// checked once more after a short delay, since a registry's token service may not see a
+	// new credential yet (replica lag). Never more: GitLab counts failed logins toward an IP ban.
+	PullCheckFresh(ctx context.Context, image string, auth authn.Authenticator) error
 	// PullCheckAsKubelet resolves image's credential from secrets by kubelet's rules, then pulls.
 	PullCheckAsKubelet(ctx context.Context, image string, secrets []corev1.Secret) error
 }

@@ -155,6 +155,12 @@ func (w *World) registryFault(image string) error {
 // checkerView is the registry as one run sees it (rotation.RegistryChecker).
 type checkerView struct{ r *run }
 
+// PullCheckFresh implements rotation.RegistryChecker: the simulated registry has no replica
+// lag, so it is one PullCheck.
+func (v checkerView) PullCheckFresh(ctx context.Context, image string, auth authn.Authenticator) error {
+	return v.PullCheck(ctx, image, auth)
+}
+
 // PullCheck implements rotation.RegistryChecker.
 func (v checkerView) PullCheck(ctx context.Context, image string, auth authn.Authenticator) error {
 	return v.r.gate(ctx, registryCall, "pull "+image, func() (bool, error) {
