@@ -16,6 +16,7 @@ import (
 	"github.com/rotatorhq/rotator/internal/doctor"
 	"github.com/rotatorhq/rotator/internal/secretsource"
 	"github.com/rotatorhq/rotator/internal/verify"
+	"github.com/rotatorhq/rotator/providers/gitlab"
 )
 
 type doctorFlags struct {
@@ -110,6 +111,9 @@ func runDoctor(cmd *cobra.Command, g *globalFlags, f *doctorFlags, args []string
 	}
 	return nil
 }
+
+// The doctor asks GitLab whether the admin token still works when a managed token is refused.
+var _ doctor.AdminChecker = (*gitlab.Provider)(nil)
 
 // managedCredentials builds the provider of each configured credential, for look-ups only. A
 // provider that cannot be built (its password unreadable here, say) costs only its look-ups: the

@@ -37,7 +37,7 @@ func (d *Doctor) managedFacts(ctx context.Context, s *corev1.Secret, cred, image
 		facts = append(facts, fmt.Sprintf("it expired at %s", exp.UTC().Format(time.RFC3339)))
 	}
 	facts = append(facts, d.stateFacts(ctx, cred, id, now)...)
-	facts = append(facts, d.providerFacts(ctx, cred, id, image, denied, now)...)
+	facts = append(facts, d.providerFacts(ctx, cred, id, robot, image, denied, now)...)
 	return facts
 }
 
@@ -78,15 +78,29 @@ func (d *Doctor) stateFacts(ctx context.Context, cred, id string, now time.Time)
 	return out
 }
 
-// providerFacts asks the provider whether the credential still exists, is enabled and unexpired,
-// and, for a permission refusal, whether the image's project is among the credential's projects.
-// Only with Probe: it contacts the provider.
-func (d *Doctor) providerFacts(ctx context.Context, cred, id, image string, denied bool, now time.Time) []string {
+// AdminChecker is a provider that can tell whether its admin identity can still manage
+// credentials (gitlab.Provider: an expired, revoked, read-only or bot admin token). The doctor
+// asks it when a managed credential is refused: a broken admin identity is why the rotator could
+// not replace it.
+type AdminChecker interface {
+	CheckAdmin(ctx context.Context) error
+}
+
+// providerFacts asks the provider whether the credential still exists under the name the secret
+// holds, is enabled and unexpired, and whether the provider's admin identity still works; for a
+// permission refusal, whether the image's project is among the credential's projects. Only with
+// Probe: it contacts the provider.
+func (d *Doctor) providerFacts(ctx context.Context, cred, id, held, image string, denied bool, now time.Time) []string {
 	mc, ok := d.Credentials[cred]
 	if !ok || !d.Probe || mc.Provider == nil {
 		return nil
 	}
 	var out []string
+	if ac, ok := mc.Provider.(AdminChecker); ok {
+		if err := ac.CheckAdmin(ctx); err != nil {
+			out = append(out, "the rotator's admin identity cannot replace it: "+err.Error())
+		}
+	}
 	owned, err := mc.Provider.List(ctx, mc.Spec)
 	switch {
 	case err != nil:
@@ -107,6 +121,11 @@ func (d *Doctor) providerFacts(ctx context.Context, cred, id, image string, deni
 			out = append(out, fmt.Sprintf("the provider lists %s as disabled", found.Name))
 		case !found.ExpiresAt.IsZero() && !found.ExpiresAt.After(now):
 			out = append(out, fmt.Sprintf("the provider says %s expired at %s", found.Name, found.ExpiresAt.UTC().Format(time.RFC3339)))
+		case held != "" && found.Name != held:
+			// Harbor adds its robot_name_prefix when a robot is read: a change of that setting
+			// renames every robot, and the old usernames stop logging in.
+			out = append(out, fmt.Sprintf("the provider renamed it to %s (a change of Harbor's robot name prefix?): the secret's username %s no longer logs in; "+
+				"the rotator's next run replaces it", found.Name, held))
 		default:
 			out = append(out, fmt.Sprintf("the provider still lists %s, enabled and unexpired", found.Name))
 		}

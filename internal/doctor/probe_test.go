@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,15 @@ type fakeProvider struct {
 	specs []providers.Spec
 }
 
+// adminFakeProvider is a provider whose admin identity is broken (adminErr), as gitlab.Provider
+// reports an expired admin token.
+type adminFakeProvider struct {
+	fakeProvider
+	adminErr error
+}
+
+func (f *adminFakeProvider) CheckAdmin(context.Context) error { return f.adminErr }
+
 func (f *fakeProvider) Issue(context.Context, providers.Spec) (providers.Credential, error) {
 	panic("the doctor must not issue credentials")
 }
@@ -110,17 +120,24 @@ func TestManagedCredentialFacts(t *testing.T) {
 		secret *corev1.Secret
 		image  string
 		owned  []providers.Owned
+		admin  error
 		facts  []string
 	}{
-		{"deleted at the provider", managed("12", ""), reg.Image("shop/app:1"), nil,
+		{"deleted at the provider", managed("12", ""), reg.Image("shop/app:1"), nil, nil,
 			[]string{"holds robot$shop+rotator-harbor-main-12 (id 12)", "it is the rotator's current credential", "no credential with id 12 any more: it was deleted"}},
 		{"expired", managed("12", "2026-11-20T00:00:00Z"), reg.Image("shop/app:1"),
-			[]providers.Owned{{ID: "12", Name: "robot$shop+rotator-harbor-main-12", ExpiresAt: now.Add(-time.Hour)}},
+			[]providers.Owned{{ID: "12", Name: "robot$shop+rotator-harbor-main-12", ExpiresAt: now.Add(-time.Hour)}}, nil,
 			[]string{"it expired at 2026-11-20T00:00:00Z", "the provider says robot$shop+rotator-harbor-main-12 expired"}},
-		{"left behind by a rotation", managed("11", ""), reg.Image("shop/app:1"), []providers.Owned{{ID: "12"}},
+		{"left behind by a rotation", managed("11", ""), reg.Image("shop/app:1"), []providers.Owned{{ID: "12"}}, nil,
 			[]string{"current credential is robot$shop+rotator-harbor-main-12 (id 12): this secret was left behind", "retired it at", "was due to be revoked at"}},
-		{"image outside the credential's projects", managed("12", ""), reg.Image("billing/app:1"), []providers.Owned{{ID: "12", Name: "r12"}},
-			[]string{"still lists r12, enabled", "may pull from shop only; repository billing/app is in none of them"}},
+		{"image outside the credential's projects", managed("12", ""), reg.Image("billing/app:1"), []providers.Owned{{ID: "12", Name: "robot$shop+rotator-harbor-main-12"}}, nil,
+			[]string{"still lists robot$shop+rotator-harbor-main-12, enabled", "may pull from shop only; repository billing/app is in none of them"}},
+		{"renamed by a change of Harbor's robot prefix", managed("12", ""), reg.Image("shop/app:1"),
+			[]providers.Owned{{ID: "12", Name: "robot-shop+rotator-harbor-main-12"}}, nil,
+			[]string{"renamed it to robot-shop+rotator-harbor-main-12 (a change of Harbor's robot name prefix?): the secret's username robot$shop+rotator-harbor-main-12 no longer logs in"}},
+		{"admin token expired", managed("12", ""), reg.Image("shop/app:1"),
+			[]providers.Owned{{ID: "12", Name: "robot$shop+rotator-harbor-main-12"}}, errors.New(`the admin token "rotator" has expired (2026-11-01)`),
+			[]string{`the rotator's admin identity cannot replace it: the admin token "rotator" has expired (2026-11-01)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,7 +145,7 @@ func TestManagedCredentialFacts(t *testing.T) {
 			if err := (&state.Store{Client: kube, Namespace: "rotator-system"}).Save(context.Background(), "harbor-main", st); err != nil {
 				t.Fatal(err)
 			}
-			prov := &fakeProvider{owned: tt.owned}
+			prov := &adminFakeProvider{fakeProvider: fakeProvider{owned: tt.owned}, adminErr: tt.admin}
 			d := &Doctor{Kube: kube, Probe: true, Clock: clocktesting.NewFakePassiveClock(now), StateNamespace: "rotator-system",
 				Credentials: map[string]ManagedCredential{"harbor-main": {Provider: prov, Spec: providers.Spec{Credential: "harbor-main", NamePrefix: "rotator-harbor-main-", Projects: []string{"shop"}}}}}
 			rep := diagnose(t, d)

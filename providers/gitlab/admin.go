@@ -141,3 +141,9 @@ func (p *Provider) explainCreateRefused(ctx context.Context, c call, err error) 
 	return kinded(fmt.Errorf("%s: GitLab denied it to the admin token: %s (or %s; or access token creation is switched off "+
 		"for the top-level group); %s: %w", c.what, c.forbidden, plan, deployTokenHint, err), providers.ErrForbidden)
 }
+
+// CheckAdmin is CheckAdminToken for callers that need only the verdict (doctor.AdminChecker).
+func (p *Provider) CheckAdmin(ctx context.Context) error {
+	_, err := p.CheckAdminToken(ctx)
+	return err
+}
