@@ -259,9 +259,11 @@ func (f *fakeRegistry) token(c fakeClaims) string {
 	}
 	payload := map[string]any{"iss": "fake-token-service", "aud": "registry", "jti": hex.EncodeToString(nonce)}
 	deployToken := strings.HasPrefix(c.sub, "gitlab+deploy-token")
+	// GitLab leaves sub out of a deploy token's token.
+	hidesSub := f.opts.Flavor == gitlabFlavor && deployToken
 	switch {
 	case f.opts.Shape == jwtNoSub:
-	case c.sub != "" && !(f.opts.Flavor == gitlabFlavor && deployToken):
+	case c.sub != "" && !hidesSub:
 		payload["sub"] = c.sub
 	case c.sub == "" && f.opts.Shape == jwtEmptySub:
 		payload["sub"] = ""

@@ -153,12 +153,12 @@ type kindError struct {
 // (with providers.ErrAuth or providers.ErrForbidden) by the errors of the calls they fail.
 var (
 	// ErrReadOnly: Harbor is in read-only mode and refuses every change.
-	ErrReadOnly = errors.New("Harbor is in read-only mode")
+	ErrReadOnly = errors.New("harbor is in read-only mode")
 	// ErrLoginLocked: Harbor refused the name for 1.5 s after a failed login.
-	ErrLoginLocked = errors.New("Harbor locked the login after a failed attempt")
+	ErrLoginLocked = errors.New("harbor locked the login after a failed attempt")
 	// ErrOIDCBasicAuth: Harbor uses OIDC and takes basic auth on its API only from the local
 	// admin and robot accounts.
-	ErrOIDCBasicAuth = errors.New("Harbor uses OIDC: basic auth on its API works only for the local admin and robot accounts")
+	ErrOIDCBasicAuth = errors.New("harbor uses OIDC: basic auth on its API works only for the local admin and robot accounts")
 )
 
 func (e *kindError) Error() string   { return e.err.Error() }

@@ -107,7 +107,8 @@ func (s *Server) apiUser(r *http.Request) (*User, *apiError) {
 		return nil, e
 	}
 	readOnly := r.Method == http.MethodGet || r.Method == http.MethodHead
-	if !slices.Contains(u.Scopes, "api") && !(readOnly && slices.Contains(u.Scopes, "read_api")) {
+	readAllowed := readOnly && slices.Contains(u.Scopes, "read_api")
+	if !slices.Contains(u.Scopes, "api") && !readAllowed {
 		return nil, errInsufficientScope
 	}
 	return u, nil

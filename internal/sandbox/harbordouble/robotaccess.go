@@ -49,7 +49,8 @@ func (s *Server) robotAccess(who principal, level string, proj *project, action 
 // is ns (or "*" for a project permission), with an effect other than "deny".
 func (rb *robot) holds(kind, ns, resource, action string) bool {
 	for _, p := range rb.Permissions {
-		if p.Kind != kind || (p.Namespace != ns && !(kind == LevelProject && p.Namespace == "*")) {
+		anyProject := kind == LevelProject && p.Namespace == "*"
+		if p.Kind != kind || (p.Namespace != ns && !anyProject) {
 			continue
 		}
 		for _, a := range p.Access {

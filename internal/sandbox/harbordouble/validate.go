@@ -60,7 +60,8 @@ func validateRobot(duration int64, level string, perms []*models.RobotPermission
 			return errBadRequest("bad request permission level: %s", p.Kind)
 		}
 		for _, a := range p.Access {
-			if !known[a.Resource+":"+a.Action] && !(robotPerms && robotPolicies[a.Resource+":"+a.Action]) {
+			robotAccess := robotPerms && robotPolicies[a.Resource+":"+a.Action]
+			if !known[a.Resource+":"+a.Action] && !robotAccess {
 				return errBadRequest("bad request permission: %s:%s", a.Resource, a.Action)
 			}
 		}
