@@ -21,8 +21,10 @@ import (
 const requestTimeout = 30 * time.Second
 
 // Vault reads and writes KV version 2 secrets, logged in with the configured method. It keeps
-// its token alive (renewal with api.LifetimeWatcher, or a new login when renewal ends) and logs
-// in again once when a request is refused with 403 (a revoked token). Safe for concurrent use.
+// its token alive (renewal with api.LifetimeWatcher, or a new login when renewal ends), logs in
+// again when a request is refused with 403 and the token itself is no longer valid (revoked) —
+// never on a policy denial, and spaced out when Vault keeps refusing fresh tokens — and revokes
+// each token a new login replaces. Safe for concurrent use.
 type Vault struct {
 	address string
 	base    *api.Client // holds no token; each session clones it
@@ -35,6 +37,9 @@ type Vault struct {
 
 	mu   sync.Mutex
 	sess *session
+	// lastRelogin and reloginStreak space out logins after refused tokens (relogin.go).
+	lastRelogin   time.Time
+	reloginStreak int
 }
 
 // NewVault builds a client for c. It makes no request: the first read logs in. ctx bounds the
@@ -99,7 +104,8 @@ func (v *Vault) currentToken() string {
 }
 
 // do runs op with a logged-in client. A 403 may mean the token was revoked or expired behind
-// the rotator's back, so it logs in again once and retries; a second 403 is a real denial.
+// the rotator's back: then (and only then: a valid token's 403 is the policy's answer) it logs
+// in again and retries once; a second 403 is a real denial.
 func (v *Vault) do(ctx context.Context, op func(*api.Client) error) error {
 	s, err := v.session(ctx)
 	if err != nil {
@@ -108,6 +114,9 @@ func (v *Vault) do(ctx context.Context, op func(*api.Client) error) error {
 	err = op(s.client)
 	if !isForbidden(err) {
 		return err
+	}
+	if valid, cerr := v.tokenValid(ctx, s); valid || cerr != nil {
+		return err // the policy denies the path, or Vault cannot tell now: a login would not help
 	}
 	fresh, lerr := v.relogin(ctx, s)
 	if lerr != nil {
@@ -136,6 +145,9 @@ func (v *Vault) relogin(ctx context.Context, old *session) (*session, error) {
 	if v.sess != old && v.sess != nil {
 		return v.sess, nil
 	}
+	if ok, next := v.reloginAllowedLocked(v.now()); !ok {
+		return nil, v.errReloginBackoff(next)
+	}
 	return v.loginLocked(ctx, old)
 }
 
@@ -162,6 +174,7 @@ func (v *Vault) loginLocked(ctx context.Context, old *session) (*session, error)
 	s := newSession(c, res, v.now())
 	if old != nil {
 		old.stop()
+		v.revokeReplaced(old)
 	}
 	v.sess = s
 	v.log.Info("logged in to Vault", "method", v.method.name(), "ttl", res.ttl.String(), "renewable", res.renewable)

@@ -135,15 +135,20 @@ func (l *logBuffer) String() string {
 func (l *logBuffer) count(s string) int { return strings.Count(l.String(), s) }
 
 // newVault builds a client of addr with auth; the token method reads VAULT_TOKEN from env.
-func newVault(t *testing.T, addr string, auth config.VaultAuth, env map[string]string) (*Vault, *logBuffer) {
+// Each of opts may change the Options (a test clock, say).
+func newVault(t *testing.T, addr string, auth config.VaultAuth, env map[string]string, opts ...func(*Options)) (*Vault, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
 	vc := &config.Vault{Address: addr, Auth: auth}
 	config.Default(&config.Config{Vault: vc})
-	v, err := NewVault(context.Background(), vc, Options{
+	o := Options{
 		Logger:    slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		LookupEnv: func(k string) (string, bool) { s, ok := env[k]; return s, ok },
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	v, err := NewVault(context.Background(), vc, o)
 	if err != nil {
 		t.Fatal(err)
 	}
