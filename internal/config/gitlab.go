@@ -103,7 +103,7 @@ func validateGitLab(g *GitLab, p *field.Path) field.ErrorList {
 	if g.URL == "" {
 		errs = append(errs, field.Required(p.Child("url"), "e.g. https://gitlab.example.com"))
 	} else if u, err := url.Parse(g.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		errs = append(errs, field.Invalid(p.Child("url"), g.URL, "must be an http(s) URL without credentials, such as https://gitlab.example.com"))
+		errs = append(errs, field.Invalid(p.Child("url"), redactURL(g.URL), "must be an http(s) URL without credentials (the token goes in tokenFrom), such as https://gitlab.example.com"))
 	}
 	errs = append(errs, validateSecretRef(g.TokenFrom, p.Child("tokenFrom"))...)
 	switch {

@@ -105,8 +105,8 @@ func validateHarbor(h *Harbor, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if h.URL == "" {
 		errs = append(errs, field.Required(p.Child("url"), "e.g. https://harbor.example.com"))
-	} else if u, err := url.Parse(h.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		errs = append(errs, field.Invalid(p.Child("url"), h.URL, "must be an http(s) URL such as https://harbor.example.com"))
+	} else if u, err := url.Parse(h.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		errs = append(errs, field.Invalid(p.Child("url"), redactURL(h.URL), "must be an http(s) URL without credentials (they go in username and passwordFrom), such as https://harbor.example.com"))
 	}
 	if h.Username == "" {
 		errs = append(errs, field.Required(p.Child("username"), "the Harbor admin or a robot allowed to create robots"))

@@ -227,10 +227,16 @@ func walkSecretRefs(v reflect.Value, p *field.Path, fn func(*SecretRef, *field.P
 	}
 }
 
-// redactURL keeps a password that was put into a URL out of error messages.
+// redactURL keeps credentials that were put into a URL out of error messages: the whole
+// userinfo goes, since a token is as often given as the user name (https://TOKEN@host) as as
+// the password. An unparsable value is not echoed at all: it may hold anything.
 func redactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		return u.Redacted()
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(not a URL)"
 	}
-	return "(not a URL)"
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	return u.String()
 }
