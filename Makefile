@@ -16,8 +16,11 @@ INTEGRATION_TAGS := integration
 
 all: build
 
+# VERSION stamps a release build (make build VERSION=v0.3.0); without it `rotator version` says
+# "devel" and the commit Go recorded.
+VERSION ?=
 build:
-	$(GO) build -o $(BIN)/rotator ./cmd/rotator
+	$(GO) build -buildvcs=auto $(if $(VERSION),-ldflags "-X github.com/rotatorhq/rotator/internal/version.version=$(VERSION)") -o $(BIN)/rotator ./cmd/rotator
 	$(GO) build -o $(BIN)/rotator-sandbox ./cmd/rotator-sandbox
 
 # Pinned etcd / kube-apiserver / kube-controller-manager / vault, built once into ~/.cache/rotator-tools.

@@ -23,7 +23,7 @@ func newRootCommand() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.kubeconfig, "kubeconfig", "", "path to a kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "debug logging to stderr")
-	root.AddCommand(newRotateCommand(g), newConfigCommand(), newRunCommand(g), newStatusCommand(g), newDoctorCommand(g))
+	root.AddCommand(newRotateCommand(g), newConfigCommand(), newRunCommand(g), newStatusCommand(g), newDoctorCommand(g), newVersionCommand())
 	return root
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/rotatorhq/rotator/internal/metrics"
 	"github.com/rotatorhq/rotator/internal/runlock"
 	"github.com/rotatorhq/rotator/internal/service"
+	"github.com/rotatorhq/rotator/internal/version"
 )
 
 type runFlags struct {
@@ -73,6 +74,7 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 	grp, ctx := errgroup.WithContext(cmd.Context())
 	grp.Go(func() error { return service.Serve(ctx, l, reg, health) })
 	m := metrics.New(reg)
+	metrics.RegisterBuildInfo(reg, version.Get())
 	grp.Go(func() error {
 		id := identity()
 		// The first wiring proves the config and the cluster connection before /readyz says ok.
@@ -83,7 +85,7 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 		health.SetReady(true)
 		election := service.Election{Client: a.kube, Namespace: cfg.StateNamespace, Identity: id, Metrics: m,
 			LeaseDuration: f.leaseDuration, RenewDeadline: f.leaseDuration * 2 / 3, RetryPeriod: f.leaseDuration / 7}
-		log.Info("rotator run started", "identity", id, "credentials", len(cfg.Credentials))
+		log.Info("rotator run started", "identity", id, "credentials", len(cfg.Credentials), "version", version.Get().Version)
 		return election.Run(ctx, func(ctx context.Context) {
 			log.Info("leading", "identity", id)
 			for ctx.Err() == nil {

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rotatorhq/rotator/internal/version"
+)
+
+func newVersionCommand() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of this rotator build",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			info := version.Get()
+			out := cmd.OutOrStdout()
+			switch output {
+			case "json":
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(info)
+			case "text":
+				rev := info.Revision
+				if rev == "" {
+					rev = "unknown"
+				} else if info.Modified {
+					rev += " (modified)"
+				}
+				_, err := fmt.Fprintf(out, "rotator %s (revision %s, %s)\n", info.Version, rev, info.GoVersion)
+				return err
+			}
+			return &exitError{code: exitUsage, err: fmt.Errorf("--output must be text or json, not %q", output)}
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
