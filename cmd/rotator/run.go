@@ -73,6 +73,7 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 	grp, ctx := errgroup.WithContext(cmd.Context())
 	grp.Go(func() error { return service.Serve(ctx, l, reg, health) })
 	m := metrics.New(reg)
+	wm := metrics.NewWindows(reg)
 	grp.Go(func() error {
 		id := identity()
 		// The first wiring proves the config and the cluster connection before /readyz says ok.
@@ -94,6 +95,7 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 				svc := &service.Service{
 					Config: cfg, Rotator: a.runner, States: a.store, Clock: clock.RealClock{}, Logger: log, Metrics: m,
 					Reconcile: f.reconcile, NoJitter: f.noJitter, ShutdownGrace: f.shutdownGrace,
+					WindowMetrics: wm, Events: a.runner.Events,
 				}
 				svcCtx, cancel := context.WithCancel(ctx)
 				changed := make(chan loaded, 1)
