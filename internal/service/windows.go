@@ -122,7 +122,7 @@ func (s *Service) announceOverride(ctx context.Context, e *entry, renewAt, expir
 	s.Logger.Warn("rotating outside every window: the credential cannot wait for the next one",
 		"credential", e.cred.Name, "next_window", next, "deadline", deadline, "expires", expires)
 	s.Events.Warning(ctx, events.Secret(s.Config.StateNamespace, state.SecretName(e.cred.Name)), ReasonWindowOverride,
-		"credential %s rotated outside every window: %s, after %s, half-way through its renewal margin (it expires at %s)",
+		"credential %s rotated outside every window: %s, later than it may wait (%s: half of its renewal margin before it expires at %s)",
 		e.cred.Name, nextText, deadline.UTC().Format(time.RFC3339), expires.UTC().Format(time.RFC3339))
 	s.WindowMetrics.Override(e.cred.Name)
 }
