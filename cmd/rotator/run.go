@@ -42,6 +42,11 @@ and whatever the schedule, before its remaining lifetime falls under renewBefore
 every --reconcile. Failed runs are retried with growing back-off. Every run takes the same lock as
 'rotator rotate now'. Metrics on /metrics, health on /healthz and /readyz.
 
+With windows in the config, scheduled rotations and restarts happen only inside them; repairs
+run at any time and leave their restarts to the next window; a credential that cannot wait for
+the next window is rotated anyway, with a log line, an Event and a metric. A credential with
+suspend: true gets no scheduled work at all.
+
 The config file is re-read when it changes: a valid new config takes effect at once; an invalid
 one is reported and the running config kept.`,
 		Args: cobra.NoArgs,
