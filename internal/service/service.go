@@ -149,7 +149,7 @@ func (s *Service) step(ctx context.Context, e *entry) time.Time {
 	mode, windowWake := s.gate(ctx, e, st, now, renewAt, mode)
 	if mode != nil {
 		opts := s.limitForced(e, st, now, *mode)
-		if rep := s.run(ctx, e, opts); opts.RestartsOutsideWindow && rep.Result != "nothing-due" {
+		if rep := s.run(ctx, e, opts); opts.RestartsOutsideWindow && (rep.Result != "nothing-due" || deferredRestarts(rep)) {
 			e.queued = true
 		}
 		if st2, err := s.States.Load(ctx, e.cred.Name); err == nil {

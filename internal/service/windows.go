@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/rotatorhq/rotator/internal/config"
@@ -136,4 +137,15 @@ func (s *Service) compileWindows(e *entry) {
 		return
 	}
 	e.windows = ws
+}
+
+// deferredRestarts says whether rep reports a restart deferred (RestartsOutsideWindow), even in a
+// run that changed nothing else: a pod stuck pulling may need one while every Secret is fine.
+func deferredRestarts(rep *rotation.Report) bool {
+	for _, w := range rep.Workloads {
+		if strings.Contains(strings.ToLower(w.Action), "defer") {
+			return true
+		}
+	}
+	return false
 }

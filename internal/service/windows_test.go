@@ -14,6 +14,7 @@ import (
 	"github.com/rotatorhq/rotator/internal/config"
 	"github.com/rotatorhq/rotator/internal/events"
 	"github.com/rotatorhq/rotator/internal/metrics"
+	"github.com/rotatorhq/rotator/internal/rotation"
 	"github.com/rotatorhq/rotator/internal/state"
 )
 
@@ -294,5 +295,17 @@ func TestNextRunFollowsWindowsAndSuspend(t *testing.T) {
 				t.Errorf("NextRun = %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// A check outside every window that changed nothing but deferred a restart (a pod stuck
+// pulling, under IfNeeded) is queued for the window as well.
+func TestDeferredRestartOfAQuietRunIsQueued(t *testing.T) {
+	quiet := &rotation.Report{Result: "nothing-due", Workloads: []rotation.WorkloadResult{{Kind: "Deployment", Namespace: "a", Name: "web", Action: "deferred (outside every window)"}}}
+	if !deferredRestarts(quiet) {
+		t.Error("a deferred restart in a nothing-due report was not seen")
+	}
+	if deferredRestarts(&rotation.Report{Result: "nothing-due", Workloads: []rotation.WorkloadResult{{Action: "unchanged"}}}) {
+		t.Error("an unchanged workload was read as a deferred restart")
 	}
 }
