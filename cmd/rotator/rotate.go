@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +22,10 @@ type rotateFlags struct {
 	dryRun     bool
 	output     string
 	waitLock   bool
+	// respectWindows: a credential outside every window is left alone (rotate_respect.go).
+	respectWindows bool
+	// now is the clock of --respect-windows (tests set it); nil: time.Now.
+	now func() time.Time
 	// skipRolloutWait is hidden: the benchmark times the write phase with it (see bench/).
 	skipRolloutWait bool
 }
@@ -36,7 +41,13 @@ credential, verify it with a real pull, write it into every target namespace, bi
 ServiceAccounts, restart the dependent workloads, and revoke the previous credential once its
 grace period has ended. A credential issued by an interrupted run is resumed, not issued again.
 
-Exit status: 0 every target done; 1 some target not done (each named); 2 invalid config or flags.`,
+Windows (windows: in the config) bind 'rotator run' only: rotate now ignores them, unless
+--respect-windows is given; then a credential outside every window is left alone and reported
+("outside every window; next at <time>"), which is not a failure. A suspended credential
+(suspend: true) is rotated by rotate now like any other.
+
+Exit status: 0 every target done (a credential left alone by --respect-windows counts as done);
+1 some target not done (each named); 2 invalid config or flags.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRotateNow(cmd, g, f) },
 	}
@@ -45,6 +56,7 @@ Exit status: 0 every target done; 1 some target not done (each named); 2 invalid
 	now.Flags().BoolVar(&f.ifDue, "if-due", false, "act only on what needs it: missing or drifted secrets, unbound ServiceAccounts, credentials near expiry, revocations due")
 	now.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the full plan and change nothing, in the cluster or at the registry")
 	now.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	now.Flags().BoolVar(&f.respectWindows, "respect-windows", false, "leave alone, and report, each credential outside every window of the config (exit status 0); by default rotate now ignores windows")
 	now.Flags().BoolVar(&f.waitLock, "wait-lock", false, "wait while another rotation (rotator run, another rotate now) holds the run lock, instead of failing at once naming it")
 	now.Flags().BoolVar(&f.skipRolloutWait, "skip-rollout-wait", false, "restart dependent workloads without waiting for their rollouts (for benchmarks)")
 	_ = now.Flags().MarkHidden("skip-rollout-wait")
@@ -66,6 +78,20 @@ func runRotateNow(cmd *cobra.Command, g *globalFlags, f *rotateFlags) error {
 		return &exitError{code: exitUsage, err: err}
 	}
 	out := cmd.OutOrStdout()
+	var skipped []windowSkip
+	if f.respectWindows {
+		clock := f.now
+		if clock == nil {
+			clock = time.Now
+		}
+		creds, skipped = splitByWindows(cfg, creds, clock())
+		if f.output == "text" {
+			printSkips(out, skipped)
+		}
+		if len(creds) == 0 {
+			return printRotateJSON(out, f, nil, skipped, true)
+		}
+	}
 	a, err := wire(cmd.Context(), cfg, creds, g, cmd.ErrOrStderr(), nil)
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
@@ -85,17 +111,28 @@ func runRotateNow(cmd *cobra.Command, g *globalFlags, f *rotateFlags) error {
 			printReport(out, rep)
 		}
 	}
-	if f.output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"reports": reports, "ok": ok}); err != nil {
-			return err
-		}
+	if err := printRotateJSON(out, f, reports, skipped, ok); err != nil {
+		return err
 	}
 	if !ok {
 		return &exitError{code: exitFailed, err: fmt.Errorf("some targets are not done; see above")}
 	}
 	return nil
+}
+
+// printRotateJSON prints the result with -o json: the reports, and the credentials left alone
+// by --respect-windows.
+func printRotateJSON(out io.Writer, f *rotateFlags, reports []*rotation.Report, skipped []windowSkip, ok bool) error {
+	if f.output != "json" {
+		return nil
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	doc := map[string]any{"reports": reports, "ok": ok}
+	if f.respectWindows {
+		doc["outsideWindows"] = skipped
+	}
+	return enc.Encode(doc)
 }
 
 func selectCredentials(cfg *config.Config, name string) ([]*config.Credential, error) {

@@ -43,6 +43,11 @@ and whatever the schedule, before its remaining lifetime falls under renewBefore
 every --reconcile. Failed runs are retried with growing back-off. Every run takes the same lock as
 'rotator rotate now'. Metrics on /metrics, health on /healthz and /readyz.
 
+With windows in the config, scheduled rotations and restarts happen only inside them; repairs
+run at any time and leave their restarts to the next window; a credential that cannot wait for
+the next window is rotated anyway, with a log line, an Event and a metric. A credential with
+suspend: true gets no scheduled work at all.
+
 The config file is re-read when it changes: a valid new config takes effect at once; an invalid
 one is reported and the running config kept.`,
 		Args: cobra.NoArgs,
@@ -75,6 +80,7 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 	grp.Go(func() error { return service.Serve(ctx, l, reg, health) })
 	m := metrics.New(reg)
 	metrics.RegisterBuildInfo(reg, version.Get())
+	wm := metrics.NewWindows(reg)
 	grp.Go(func() error {
 		id := identity()
 		// The first wiring proves the config and the cluster connection before /readyz says ok.
@@ -96,6 +102,7 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 				svc := &service.Service{
 					Config: cfg, Rotator: a.runner, States: a.store, Clock: clock.RealClock{}, Logger: log, Metrics: m,
 					Reconcile: f.reconcile, NoJitter: f.noJitter, ShutdownGrace: f.shutdownGrace,
+					WindowMetrics: wm, Events: a.runner.Events,
 				}
 				svcCtx, cancel := context.WithCancel(ctx)
 				changed := make(chan loaded, 1)

@@ -28,7 +28,9 @@ type credentialStatus struct {
 	LastResult string    `json:"lastResult,omitempty"`
 	LastError  string    `json:"lastError,omitempty"`
 	NextRun    time.Time `json:"nextRun,omitzero"`
-	Problems   []string  `json:"problems,omitempty"`
+	// Suspended: `rotator run` does no scheduled work for it (suspend: true).
+	Suspended bool     `json:"suspended,omitempty"`
+	Problems  []string `json:"problems,omitempty"`
 }
 
 func newStatusCommand(g *globalFlags) *cobra.Command {
@@ -55,7 +57,7 @@ func newStatusCommand(g *globalFlags) *cobra.Command {
 			ok := true
 			for i := range cfg.Credentials {
 				cred := &cfg.Credentials[i]
-				row := credentialStatus{Credential: cred.Name, Provider: cred.Provider}
+				row := credentialStatus{Credential: cred.Name, Provider: cred.Provider, Suspended: cred.Suspend}
 				st, err := a.store.Load(cmd.Context(), cred.Name)
 				if err != nil {
 					row.Problems = append(row.Problems, err.Error())
@@ -69,7 +71,7 @@ func newStatusCommand(g *globalFlags) *cobra.Command {
 					if r := st.LastRun; r != nil {
 						row.LastRun, row.LastResult, row.LastError = r.Time, r.Result, r.Error
 					}
-					row.NextRun = service.NextRun(cred, st, now)
+					row.NextRun = service.NextRun(cfg, cred, st, now)
 				}
 				plan := a.runner.Rotate(cmd.Context(), cred, rotation.Options{IfDue: true, DryRun: true})
 				row.Problems = append(row.Problems, plan.Errors...)
@@ -108,10 +110,13 @@ func printStatus(cmd *cobra.Command, rows []credentialStatus) {
 	fmt.Fprintln(w, "CREDENTIAL\tPROVIDER\tNAME\tID\tISSUED\tEXPIRES\tIN SYNC\tLAST RUN\tRESULT\tNEXT RUN")
 	for _, r := range rows {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", r.Credential, r.Provider, dash(r.Name), dash(r.ID),
-			ts(r.Issued), ts(r.Expires), r.InSync, r.Namespaces, ts(r.LastRun), dash(r.LastResult), ts(r.NextRun))
+			ts(r.Issued), ts(r.Expires), r.InSync, r.Namespaces, ts(r.LastRun), dash(r.LastResult), nextRun(r))
 	}
 	w.Flush()
 	for _, r := range rows {
+		if r.Suspended {
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: suspended: rotator run does no scheduled work for it; rotate now still works\n", r.Credential)
+		}
 		if r.Pending != "" {
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: credential %s issued but not yet everywhere; the next run resumes it\n", r.Credential, r.Pending)
 		}
@@ -122,6 +127,13 @@ func printStatus(cmd *cobra.Command, rows []credentialStatus) {
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", r.Credential, p)
 		}
 	}
+}
+
+func nextRun(r credentialStatus) string {
+	if r.Suspended {
+		return "suspended"
+	}
+	return ts(r.NextRun)
 }
 
 func ts(t time.Time) string {

@@ -12,6 +12,9 @@ type Config struct {
 	Kubernetes Kubernetes `json:"kubernetes,omitempty"`
 	// Vault is needed when a secret is read from Vault or a credential is written back to it.
 	Vault *Vault `json:"vault,omitempty"`
+	// Windows are when scheduled rotations and restarts may happen, for every credential that
+	// has no windows of its own (windows.go). None: at any time.
+	Windows []Window `json:"windows,omitempty"`
 	// Credentials are rotated independently; each is one robot identity on one registry.
 	Credentials []Credential `json:"credentials"`
 }
@@ -65,6 +68,11 @@ type Credential struct {
 	Restart      Restart  `json:"restart,omitempty"`
 	// WriteBack, when set, writes each issued credential to this Vault KV v2 secret.
 	WriteBack *WriteBack `json:"writeBack,omitempty"`
+	// Windows of this credential, replacing the top-level ones (windows.go).
+	Windows []Window `json:"windows,omitempty"`
+	// Suspend stops all scheduled work of `rotator run` for this credential (rotation, renewal,
+	// repair, revocation); `rotate now` still works on it.
+	Suspend bool `json:"suspend,omitempty"`
 }
 
 // Harbor provider settings.

@@ -57,6 +57,7 @@ func Validate(c *Config) field.ErrorList {
 		errs = append(errs, validateVault(c.Vault, field.NewPath("vault"))...)
 	}
 	errs = append(errs, validateVaultUse(c)...)
+	errs = append(errs, validateAllWindows(c)...)
 	return errs
 }
 

@@ -43,8 +43,13 @@ func Deadlines(cred *config.Credential, st *state.State) (renewAt, revokeAt time
 }
 
 // NextRun is when the service will next act on cred: the earliest of its cron schedule, its
-// renewal time and a pending revocation. status uses it to show people the same answer.
-func NextRun(cred *config.Credential, st *state.State, now time.Time) time.Time {
+// renewal time and a pending revocation, the first two moved to the next window when they fall
+// outside every window (unless the credential could not wait: see gate); zero for a suspended
+// credential. status uses it to show people the same answer.
+func NextRun(cfg *config.Config, cred *config.Credential, st *state.State, now time.Time) time.Time {
+	if cred.Suspend {
+		return time.Time{}
+	}
 	next := time.Time{}
 	if cred.Schedule != "" {
 		if s, err := cron.ParseStandard(cred.Schedule); err == nil {
@@ -52,7 +57,20 @@ func NextRun(cred *config.Credential, st *state.State, now time.Time) time.Time 
 		}
 	}
 	renewAt, revokeAt := Deadlines(cred, st)
-	return earliest(next, renewAt, revokeAt)
+	ws, err := config.CompileWindows(cfg.WindowsOf(cred))
+	if err != nil {
+		ws = nil // the service runs at any time then, and says so
+	}
+	inWindow := func(t time.Time) time.Time {
+		if t.IsZero() || ws.Open(t) {
+			return t
+		}
+		return ws.Next(t)
+	}
+	if !renewAt.IsZero() && st != nil && st.Current != nil && !mustOverride(renewAt, st.Current.ExpiresAt, ws.Next(renewAt)) {
+		renewAt = inWindow(renewAt)
+	}
+	return earliest(inWindow(next), renewAt, revokeAt)
 }
 
 // earliest of the non-zero times (zero if all are zero).

@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/events"
 	"github.com/rotatorhq/rotator/internal/metrics"
 	"github.com/rotatorhq/rotator/internal/rotation"
 	"github.com/rotatorhq/rotator/internal/state"
@@ -37,6 +38,10 @@ type Service struct {
 	Clock   clock.WithTicker
 	Logger  *slog.Logger
 	Metrics *metrics.Metrics
+	// WindowMetrics count rotations forced outside every window (nil: none); Events record them
+	// on the credential's state Secret (nil: none). See windows.go.
+	WindowMetrics *metrics.Windows
+	Events        *events.Recorder
 	// Reconcile is how often each credential is checked for drift (missing or changed secrets,
 	// unbound ServiceAccounts) between scheduled rotations. Default 10m.
 	Reconcile time.Duration
@@ -59,17 +64,31 @@ type entry struct {
 	retryMode rotation.Options
 	// lastForced is when the service last started a run forcing a new credential (limitForced).
 	lastForced time.Time
+	// windows of the credential (nil: none, any time will do); waiting: a scheduled rotation
+	// waits for the next window; queued: a run outside every window deferred restarts, which a
+	// check completes when the next window opens; overrideFor: the renewal time of the last
+	// override announced, so a retry does not announce it again (windows.go).
+	windows     config.Windows
+	waiting     bool
+	queued      bool
+	overrideFor time.Time
 }
 
 // Run loops until ctx ends. It returns nil on a clean stop.
 func (s *Service) Run(ctx context.Context) error {
 	s.defaults()
 	now := s.Clock.Now()
-	entries := make([]*entry, len(s.Config.Credentials))
+	var entries []*entry
 	for i := range s.Config.Credentials {
 		e := &entry{cred: &s.Config.Credentials[i], nextCheck: now}
+		if e.cred.Suspend {
+			s.Logger.Info("credential suspended: no scheduled rotation, renewal, repair or revocation until suspend is removed; rotate now still works",
+				"credential", e.cred.Name)
+			continue
+		}
 		s.startSchedule(e, now)
-		entries[i] = e
+		s.compileWindows(e)
+		entries = append(entries, e)
 	}
 	for {
 		wake := time.Time{}
@@ -78,6 +97,10 @@ func (s *Service) Run(ctx context.Context) error {
 				return nil
 			}
 			wake = earliest(wake, s.step(ctx, e))
+		}
+		if wake.IsZero() { // every credential suspended: nothing to do until the config changes
+			<-ctx.Done()
+			return nil
 		}
 		d := wake.Sub(s.Clock.Now())
 		s.Logger.Debug("sleeping", "until", wake, "for", d)
@@ -122,7 +145,13 @@ func (s *Service) step(ctx context.Context, e *entry) time.Time {
 	}
 	if mode != nil {
 		e.nextCheck = now.Add(s.Reconcile)
-		s.run(ctx, e, s.limitForced(e, st, now, *mode))
+	}
+	mode, windowWake := s.gate(ctx, e, st, now, renewAt, mode)
+	if mode != nil {
+		opts := s.limitForced(e, st, now, *mode)
+		if rep := s.run(ctx, e, opts); opts.RestartsOutsideWindow && (rep.Result != "nothing-due" || deferredRestarts(rep)) {
+			e.queued = true
+		}
 		if st2, err := s.States.Load(ctx, e.cred.Name); err == nil {
 			renewAt, revokeAt = Deadlines(e.cred, st2)
 		}
@@ -138,10 +167,10 @@ func (s *Service) step(ctx context.Context, e *entry) time.Time {
 		}
 		return time.Time{}
 	}
-	return earliest(e.nextCron, e.nextCheck, future(renewAt), future(revokeAt))
+	return earliest(e.nextCron, e.nextCheck, future(renewAt), future(revokeAt), windowWake)
 }
 
-func (s *Service) run(ctx context.Context, e *entry, opts rotation.Options) {
+func (s *Service) run(ctx context.Context, e *entry, opts rotation.Options) *rotation.Report {
 	// The rotation in hand gets ShutdownGrace to finish its step after a SIGTERM; whatever it
 	// cannot finish, the state lets the next leader resume.
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -160,13 +189,14 @@ func (s *Service) run(ctx context.Context, e *entry, opts rotation.Options) {
 			s.Logger.Info("run done", "credential", e.cred.Name, "result", rep.Result, "decision", rep.Decision)
 		}
 		e.failures, e.retryAt = 0, time.Time{}
-		return
+		return rep
 	}
 	msg := ""
 	if len(rep.Errors) > 0 {
 		msg = rep.Errors[0]
 	}
 	s.fail(e, opts, msg)
+	return rep
 }
 
 func (s *Service) fail(e *entry, opts rotation.Options, msg string) {

@@ -36,20 +36,26 @@ type fakeRotator struct {
 	fail     bool
 	// failForced fails only the runs that force a new credential.
 	failForced bool
-	calls      []call
+	// repairs: the next this many if-due runs that issue nothing report a repair (a Secret
+	// rewritten), as a drifted target would.
+	repairs int
+	calls   []call
 }
 
 type call struct {
-	at     time.Time
-	ifDue  bool
-	issued bool
+	at         time.Time
+	credential string
+	ifDue      bool
+	issued     bool
+	// outside: the run was told restarts are not allowed (RestartsOutsideWindow).
+	outside bool
 }
 
 func (f *fakeRotator) Rotate(_ context.Context, cred *config.Credential, o rotation.Options) *rotation.Report {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := f.clock.Now()
-	f.calls = append(f.calls, call{at: now, ifDue: o.IfDue})
+	f.calls = append(f.calls, call{at: now, credential: cred.Name, ifDue: o.IfDue, outside: o.RestartsOutsideWindow})
 	if f.fail || f.failForced && !o.IfDue {
 		return &rotation.Report{Result: "failed", Errors: []string{"registry down"}}
 	}
@@ -61,6 +67,10 @@ func (f *fakeRotator) Rotate(_ context.Context, cred *config.Credential, o rotat
 		f.st.Current = &state.Issued{ID: "x", IssuedAt: now, ExpiresAt: now.Add(f.lifetime)}
 		f.calls[len(f.calls)-1].issued = true
 		return &rotation.Report{Result: "succeeded", Issued: &rotation.CredentialRef{ID: "x"}}
+	}
+	if f.repairs > 0 {
+		f.repairs--
+		return &rotation.Report{Result: "succeeded", Action: rotation.RepairOnly}
 	}
 	return &rotation.Report{Result: "nothing-due"}
 }
@@ -79,9 +89,14 @@ func (f *fakeRotator) Load(context.Context, string) (*state.State, error) {
 // start runs a Service on cred from 2026-01-01 00:00 UTC; with sets what a test needs more.
 func start(t *testing.T, cred config.Credential, f *fakeRotator, reconcile time.Duration, with ...func(*Service)) (*stepClock, context.CancelFunc, chan struct{}) {
 	t.Helper()
+	return startConfig(t, &config.Config{Credentials: []config.Credential{cred}}, f, reconcile, with...)
+}
+
+// startConfig is start with a whole config.
+func startConfig(t *testing.T, cfg *config.Config, f *fakeRotator, reconcile time.Duration, with ...func(*Service)) (*stepClock, context.CancelFunc, chan struct{}) {
+	t.Helper()
 	clk := &stepClock{FakeClock: clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), sleeps: make(chan time.Duration, 1)}
 	f.clock = clk
-	cfg := &config.Config{Credentials: []config.Credential{cred}}
 	config.Default(cfg)
 	svc := &Service{Config: cfg, Rotator: f, States: f, Clock: clk, Reconcile: reconcile, NoJitter: true}
 	for _, w := range with {
