@@ -89,6 +89,9 @@ type Options struct {
 	// Secrets are in place before any workload restarts. A repair-only run is not deferred: its
 	// restarts are chosen by what it repaired.
 	DeferRestart bool
+	// RestartsOutsideWindow: restarts are not allowed now (outside every restart window): the
+	// run restarts nothing and reports each needed restart as deferred.
+	RestartsOutsideWindow bool
 }
 
 // RegistryChecker performs pull checks against one registry; verify.Checker is the real one.
