@@ -57,6 +57,14 @@ func defaultRestart(r *Restart) {
 	}
 }
 
+// CanaryCount is how many canaries policy Canary restarts: Canary, or DefaultCanary when unset.
+func (r Restart) CanaryCount() int {
+	if r.Canary <= 0 {
+		return DefaultCanary
+	}
+	return r.Canary
+}
+
 func validateRestart(r *Restart, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, validateDuration(r.Timeout, p.Child("timeout"))...)

@@ -165,7 +165,7 @@ func (p *plan) pickCanaries() {
 		}
 		return x.Kind < y.Kind
 	})
-	want := p.cred.Restart.Canary
+	want := p.cred.Restart.CanaryCount()
 	if want > len(eligible) {
 		p.problems = append(p.problems, fmt.Sprintf("credentials[%s].restart.canary is %d, above the %d dependent workload(s) that can be canaries (running pods, not restarted anyway, no rotator.dev/restart=never): set it to at most %d, or use policy IfNeeded", p.cred.Name, want, len(eligible), len(eligible)))
 		want = len(eligible)
