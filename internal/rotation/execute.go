@@ -179,9 +179,14 @@ func (r *Runner) execute(ctx context.Context, p *plan, rep *Report) {
 	// whose canary did not roll out stays pending: the previous one stays current, so nothing
 	// retires or revokes it, and the next run resumes the pending one and its canary.
 	if p.decision != RepairOnly {
-		if len(restarts.unproven) > 0 {
-			rep.fail(Transient, "%s", unprovenMessage(issued.Name, restarts.unproven))
-			r.Events.Warning(ctx, r.stateObject(p), events.ReasonRolloutTimedOut, "%s", unprovenMessage(issued.Name, restarts.unproven))
+		if unproven := restarts.unproven(); len(unproven) > 0 {
+			msg := unprovenMessage(issued.Name, unproven)
+			if len(restarts.failed) > 0 {
+				rep.fail(Transient, "%s", msg)
+			} else {
+				rep.warn("%s", msg) // deferred: a run inside a window completes it
+			}
+			r.Events.Warning(ctx, r.stateObject(p), events.ReasonRolloutTimedOut, "%s", msg)
 			if st.Current != nil {
 				p.keep(st.Current.ID)
 			}

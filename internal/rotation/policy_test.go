@@ -290,3 +290,30 @@ func TestIfNeededRevokesWithoutRestarts(t *testing.T) {
 		t.Fatalf("calls %s, patched %v", fmtCalls(w.prov.calls), patched(w))
 	}
 }
+
+// Outside every restart window a canary is deferred: nothing is patched, the new credential
+// stays pending (a warning, not a failure) and the old one current; a run inside a window
+// completes it.
+func TestCanaryDeferredOutsideWindowKeepsPending(t *testing.T) {
+	w := newWorld(t, "a")
+	w.cred().Restart.Policy = config.RestartCanary
+	w.deployment("a", "web", testImage, 1, direct, nil)
+	w.pod("a", "web", "web-1", testImage, "", "pull")
+	must(t, w.rotate(Options{IfDue: true}), Succeeded)
+	old := w.state().Current.ID
+	w.kube.ClearActions()
+	w.prov.calls = nil
+	rep := w.rotate(Options{RestartsOutsideWindow: true})
+	must(t, rep, Succeeded)
+	if got := workloadResults(rep); !slices.Equal(got, []string{"web:deferred:outside-window"}) || len(patched(w)) != 0 {
+		t.Fatalf("workloads %v, patched %v", got, patched(w))
+	}
+	if st := w.state(); st.Pending == nil || st.Current.ID != old || slices.Contains(w.prov.calls, "revoke "+old) {
+		t.Fatalf("state %s, calls %s", w.stateJSON(), fmtCalls(w.prov.calls))
+	}
+	rep = w.rotate(Options{IfDue: true})
+	must(t, rep, Succeeded)
+	if rep.Action != ResumePending || w.state().Pending != nil || !slices.Contains(w.prov.calls, "revoke "+old) {
+		t.Fatalf("action %s, state %s", rep.Action, w.stateJSON())
+	}
+}

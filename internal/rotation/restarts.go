@@ -15,7 +15,12 @@ import (
 // the new credential from being promoted.
 type restartOutcome struct {
 	restarted int
-	unproven  []string
+	// failed canaries fail the run; deferred ones only wait for a run inside a window.
+	failed, deferred []string
+}
+
+func (o restartOutcome) unproven() []string {
+	return append(append([]string(nil), o.failed...), o.deferred...)
 }
 
 // restartWorkloads rolls the dependent workloads decideRestarts chose, waits for them, and
@@ -24,7 +29,7 @@ func (r *Runner) restartWorkloads(ctx context.Context, p *plan, fp string, rep *
 	var out restartOutcome
 	touched := p.touched(rep)
 	var ws []restart.Workload
-	var canary = map[string]bool{}
+	canary := map[string]bool{}
 	results := make(map[string]WorkloadResult, len(p.restarts))
 	for _, d := range p.restarts {
 		wr := WorkloadResult{Kind: string(d.w.Kind), Namespace: d.w.Namespace, Name: d.w.Name, Via: d.w.Via, Action: "unchanged", Reason: d.reason, Detail: d.detail}
@@ -33,7 +38,7 @@ func (r *Runner) restartWorkloads(ctx context.Context, p *plan, fp string, rep *
 		case d.reason == ReasonOutsideWindow:
 			wr.Action = "deferred"
 			if d.canary {
-				out.unproven = append(out.unproven, d.w.String()+" (deferred: outside every restart window)")
+				out.deferred = append(out.deferred, d.w.String()+" (deferred: outside every restart window)")
 			}
 		case touched != nil && !touched[d.w.Namespace]:
 			// A repair that could not change the namespace (its write failed) has nothing new
@@ -48,7 +53,7 @@ func (r *Runner) restartWorkloads(ctx context.Context, p *plan, fp string, rep *
 	if len(ws) > 0 {
 		n, failed := r.roll(ctx, p, fp, ws, results, canary)
 		out.restarted = n
-		out.unproven = append(out.unproven, failed...)
+		out.failed = failed
 	}
 	for _, d := range p.restarts {
 		rep.Workloads = append(rep.Workloads, results[d.w.String()])
@@ -96,9 +101,8 @@ func (r *Runner) roll(ctx context.Context, p *plan, fp string, ws []restart.Work
 		}
 		if res.Err != nil {
 			wr.Action, wr.Error = "failed", res.Err.Error()
-			rep := res.Err.Error()
 			if canary[key] {
-				unproven = append(unproven, key+" ("+rep+")")
+				unproven = append(unproven, key+" ("+res.Err.Error()+")")
 			}
 			r.Events.Warning(ctx, obj, events.ReasonRolloutTimedOut, "rollout after the credential change of %s did not complete: %v", p.cred.Name, res.Err)
 		}
