@@ -317,3 +317,23 @@ func TestCanaryDeferredOutsideWindowKeepsPending(t *testing.T) {
 		t.Fatalf("action %s, state %s", rep.Action, w.stateJSON())
 	}
 }
+
+// A failed rollout of a workload that is not a canary fails the run and holds nothing back: the
+// new credential is promoted (today's rule).
+func TestFailedRestartFailsTheRunButPromotes(t *testing.T) {
+	w := newWorld(t, "a")
+	boundWorld(w)
+	w.cred().Restart.Policy = config.RestartAlways
+	old := w.state().Current.ID
+	w.kube.PrependReactor("patch", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("the server is currently unable to handle the request")
+	})
+	rep := w.rotate(Options{})
+	must(t, rep, Failed)
+	if got := workloadResults(rep); !slices.Equal(got, []string{"web:failed:policy-always"}) {
+		t.Errorf("workloads %v", got)
+	}
+	if st := w.state(); st.Pending != nil || st.Current.ID == old {
+		t.Fatalf("state %s: a failed rollout that is not a canary must not keep the credential pending", w.stateJSON())
+	}
+}

@@ -51,7 +51,7 @@ func (r *Runner) restartWorkloads(ctx context.Context, p *plan, fp string, rep *
 		results[d.w.String()] = wr
 	}
 	if len(ws) > 0 {
-		n, failed := r.roll(ctx, p, fp, ws, results, canary)
+		n, failed := r.roll(ctx, p, fp, ws, results, canary, rep)
 		out.restarted = n
 		out.failed = failed
 	}
@@ -63,7 +63,7 @@ func (r *Runner) restartWorkloads(ctx context.Context, p *plan, fp string, rep *
 
 // roll patches ws and waits for their rollouts, recording each result; it returns how many it
 // patched and the canaries that did not roll out.
-func (r *Runner) roll(ctx context.Context, p *plan, fp string, ws []restart.Workload, results map[string]WorkloadResult, canary map[string]bool) (int, []string) {
+func (r *Runner) roll(ctx context.Context, p *plan, fp string, ws []restart.Workload, results map[string]WorkloadResult, canary map[string]bool, rep *Report) (int, []string) {
 	start := r.Clock.Now()
 	done := 0
 	// restart.concurrency bounds the rollouts in progress at once; without the wait nothing is in
@@ -101,6 +101,7 @@ func (r *Runner) roll(ctx context.Context, p *plan, fp string, ws []restart.Work
 		}
 		if res.Err != nil {
 			wr.Action, wr.Error = "failed", res.Err.Error()
+			rep.fail(Transient, "%v", res.Err)
 			if canary[key] {
 				unproven = append(unproven, key+" ("+res.Err.Error()+")")
 			}
