@@ -2,12 +2,11 @@
 // and rolls them so that new pods pick up the Secret (and the ServiceAccount's
 // imagePullSecrets) as they are now.
 //
-// Kubelet reads the secrets a pod names by name at every pull, so a pod that
-// names the secret uses new content at its next pull without a restart. But
-// the ServiceAccount admission plugin copies the ServiceAccount's
-// imagePullSecrets into a pod only at creation: a pod created before the
-// binding never gets the secret, and only a rollout replaces it (see Assess,
-// which tells which workloads need one).
+// Pods read their pull secrets only when they are created: kubelet uses them
+// at pull time, and the ServiceAccount admission plugin copies the
+// ServiceAccount's imagePullSecrets into a pod only at creation. A rollout is
+// therefore the only way to make existing workloads use what the rotator has
+// just written.
 package restart
 
 import (
