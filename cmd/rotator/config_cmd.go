@@ -25,6 +25,9 @@ func newConfigCommand() *cobra.Command {
 					fmt.Fprintf(cmd.OutOrStdout(), "note: credentials[%d].registryHost %q is written as %q\n", i, c.Credentials[i].RegistryHost, host)
 				}
 			}
+			for _, w := range config.Warnings(c) {
+				fmt.Fprintf(cmd.OutOrStdout(), "warning: %s\n", w)
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid, %d credential(s)\n", path, len(c.Credentials))
 			return nil
 		},

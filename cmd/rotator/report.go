@@ -34,7 +34,11 @@ func printReport(w io.Writer, r *rotation.Report) {
 		fmt.Fprintf(w, "  serviceaccount %s/%s: %s\n", s.Namespace, s.Name, s.Action)
 	}
 	for _, wl := range r.Workloads {
-		fmt.Fprintf(w, "  %s %s/%s (via %s): %s\n", wl.Kind, wl.Namespace, wl.Name, wl.Via, wl.Action)
+		why := ""
+		if wl.Detail != "" {
+			why = " (" + wl.Detail + ")"
+		}
+		fmt.Fprintf(w, "  %s %s/%s (via %s): %s%s\n", wl.Kind, wl.Namespace, wl.Name, wl.Via, wl.Action, why)
 	}
 	for _, v := range r.Verified {
 		fmt.Fprintf(w, "  verify pull: %s\n", v)

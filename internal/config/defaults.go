@@ -28,12 +28,7 @@ func Default(c *Config) {
 		if !cr.RevokeAfter.IsSet() {
 			cr.RevokeAfter = NewDuration(time.Hour)
 		}
-		if cr.Restart.Concurrency == 0 {
-			cr.Restart.Concurrency = 5
-		}
-		if !cr.Restart.Timeout.IsSet() {
-			cr.Restart.Timeout = NewDuration(5 * time.Minute)
-		}
+		defaultRestart(&cr.Restart)
 		if h := cr.Harbor; h != nil && h.RobotNamePrefix == "" && cr.Name != "" {
 			h.RobotNamePrefix = "rotator-" + cr.Name + "-"
 		}

@@ -119,9 +119,18 @@ type Targets struct {
 	Adopt bool `json:"adopt,omitempty"`
 }
 
-// Restart of dependent workloads after a new credential is written.
+// Restart of dependent workloads after a new credential is written. Kubelet reads a pod's pull
+// secrets by name at every pull, so a pod that already names the secret needs no restart to use
+// new content; see RestartPolicy for when one is needed.
 type Restart struct {
-	// Disabled skips restarts (the old credential is then revoked only after the grace period).
+	// Policy: IfNeeded (default), Canary, Always or Never (RestartPolicy). A workload's
+	// annotation rotator.dev/restart: never|always overrides it for that workload.
+	Policy RestartPolicy `json:"policy,omitempty"`
+	// Canary is how many dependent workloads policy Canary restarts besides the needed ones,
+	// smallest first; their rollouts must complete before the old credential is revoked.
+	// Default 1.
+	Canary int `json:"canary,omitempty"`
+	// Disabled is the old spelling of policy: Never (deprecated: config validate warns).
 	Disabled bool `json:"disabled,omitempty"`
 	// Concurrency: at most this many workloads restarted at once. Default 5.
 	Concurrency int `json:"concurrency,omitempty"`

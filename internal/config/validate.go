@@ -88,7 +88,6 @@ func validateCredential(cr *Credential, p *field.Path) field.ErrorList {
 	}
 	errs = append(errs, validateDuration(cr.Lifetime, p.Child("lifetime"))...)
 	errs = append(errs, validateDuration(cr.RevokeAfter, p.Child("revokeAfter"))...)
-	errs = append(errs, validateDuration(cr.Restart.Timeout, p.Child("restart", "timeout"))...)
 	errs = append(errs, validateRenewal(cr, p)...)
 	for j, img := range cr.VerifyImages {
 		if strings.TrimSpace(img) == "" || strings.Contains(img, "://") {
@@ -96,9 +95,7 @@ func validateCredential(cr *Credential, p *field.Path) field.ErrorList {
 		}
 	}
 	errs = append(errs, validateTargets(&cr.Targets, p.Child("targets"))...)
-	if cr.Restart.Concurrency < 0 {
-		errs = append(errs, field.Invalid(p.Child("restart", "concurrency"), cr.Restart.Concurrency, "must be positive"))
-	}
+	errs = append(errs, validateRestart(&cr.Restart, p.Child("restart"))...)
 	return errs
 }
 

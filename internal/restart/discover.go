@@ -46,7 +46,7 @@ func DiscoverIn(ctx context.Context, c kubernetes.Interface, namespaces map[stri
 // the whole cluster), keeping only namespaces in keep when it is not nil.
 func discover(ctx context.Context, c kubernetes.Interface, listNamespace string, keep map[string]bool, secretName string, saHasSecret func(ns, sa string) bool) ([]Workload, error) {
 	var out []Workload
-	add := func(kind Kind, meta metav1.ObjectMeta, tmpl corev1.PodTemplateSpec) {
+	add := func(kind Kind, meta metav1.ObjectMeta, tmpl corev1.PodTemplateSpec, sel *metav1.LabelSelector, replicas int32) {
 		if meta.DeletionTimestamp != nil || (keep != nil && !keep[meta.Namespace]) {
 			return
 		}
@@ -63,6 +63,9 @@ func discover(ctx context.Context, c kubernetes.Interface, listNamespace string,
 			Via:              via,
 			Annotations:      maps.Clone(tmpl.Annotations),
 			OtherPullSecrets: otherPullSecrets(tmpl.Spec, secretName),
+			Selector:         sel,
+			Replicas:         replicas,
+			RestartOverride:  meta.Annotations[AnnotationRestart],
 		})
 	}
 
@@ -73,7 +76,7 @@ func discover(ctx context.Context, c kubernetes.Interface, listNamespace string,
 			return "", err
 		}
 		for _, d := range l.Items {
-			add(KindDeployment, d.ObjectMeta, d.Spec.Template)
+			add(KindDeployment, d.ObjectMeta, d.Spec.Template, d.Spec.Selector, desired(d.Spec.Replicas))
 		}
 		return l.Continue, nil
 	})
@@ -86,7 +89,7 @@ func discover(ctx context.Context, c kubernetes.Interface, listNamespace string,
 			return "", err
 		}
 		for _, s := range l.Items {
-			add(KindStatefulSet, s.ObjectMeta, s.Spec.Template)
+			add(KindStatefulSet, s.ObjectMeta, s.Spec.Template, s.Spec.Selector, desired(s.Spec.Replicas))
 		}
 		return l.Continue, nil
 	})
@@ -99,7 +102,7 @@ func discover(ctx context.Context, c kubernetes.Interface, listNamespace string,
 			return "", err
 		}
 		for _, d := range l.Items {
-			add(KindDaemonSet, d.ObjectMeta, d.Spec.Template)
+			add(KindDaemonSet, d.ObjectMeta, d.Spec.Template, d.Spec.Selector, d.Status.DesiredNumberScheduled)
 		}
 		return l.Continue, nil
 	})

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Kind names a workload controller of the apps/v1 group.
@@ -63,6 +64,15 @@ type Workload struct {
 	// OtherPullSecrets are the template's imagePullSecrets other than the managed one: an image
 	// the managed secret cannot pull may be pulled with one of them.
 	OtherPullSecrets []string
+	// Selector is the workload's spec.selector: its pods are the pods of its namespace it
+	// matches (see PodsOf).
+	Selector *metav1.LabelSelector
+	// Replicas is the number of pods the workload asks for (a DaemonSet: the nodes it is
+	// scheduled on), for choosing the smallest workloads as canaries.
+	Replicas int32
+	// RestartOverride is the workload's own annotation rotator.dev/restart ("never", "always"
+	// or "" when absent), which overrides the credential's restart policy for it.
+	RestartOverride string
 }
 
 // String names the workload the way errors and progress output do:

@@ -44,21 +44,16 @@ func (r *Runner) describe(p *plan, rep *Report) {
 			}
 		}
 	}
-	touched := map[string]bool{}
-	for _, s := range rep.Secrets {
-		if s.Action != "unchanged" {
-			touched[s.Namespace] = true
+	// decideRestarts judged every workload for the run; the run carries out exactly this.
+	for _, d := range p.restarts {
+		action := "unchanged"
+		switch {
+		case d.restart && d.reason == ReasonOutsideWindow:
+			action = "deferred"
+		case d.restart:
+			action = "restart"
 		}
-	}
-	for _, s := range rep.ServiceAccounts {
-		touched[s.Namespace] = true
-	}
-	for _, w := range p.workloads {
-		action := "restart"
-		if p.decision == RepairOnly && !touched[w.Namespace] {
-			action = "unchanged"
-		}
-		rep.Workloads = append(rep.Workloads, WorkloadResult{Kind: string(w.Kind), Namespace: w.Namespace, Name: w.Name, Via: w.Via, Action: action})
+		rep.Workloads = append(rep.Workloads, WorkloadResult{Kind: string(d.w.Kind), Namespace: d.w.Namespace, Name: d.w.Name, Via: d.w.Via, Action: action, Reason: d.reason, Detail: d.detail})
 	}
 	rep.Revoked = append(rep.Revoked, p.revoke...)
 	rep.Held = append(rep.Held, p.held...)

@@ -165,17 +165,35 @@ func (r *Runner) execute(ctx context.Context, p *plan, rep *Report) {
 		return
 	}
 
-	// Phase 5: restart what needs it. Failures are reported; they never keep a credential pending.
-	restarted := r.restartWorkloads(ctx, p, fp, rep)
-	changed = changed || restarted > 0
+	// Phase 5: restart what needs it (decideRestarts). A failed rollout is reported and keeps
+	// nothing pending, except a canary's: its rollout is the proof the new credential pulls.
+	restarts := r.restartWorkloads(ctx, p, fp, rep)
+	changed = changed || restarts.restarted > 0
 	if lost(ctx) {
 		r.stop(ctx, rep)
 		return
 	}
 
 	// Phase 6: promote. Every target was attempted; those that failed are reported and keep
-	// the previous credential, which is then held back from revocation (phase 7).
+	// the previous credential, which is then held back from revocation (phase 7). A credential
+	// whose canary did not roll out stays pending: the previous one stays current, so nothing
+	// retires or revokes it, and the next run resumes the pending one and its canary.
 	if p.decision != RepairOnly {
+		if unproven := restarts.unproven(); len(unproven) > 0 {
+			msg := unprovenMessage(issued.Name, unproven)
+			if len(restarts.failed) > 0 {
+				rep.fail(Transient, "%s", msg)
+			} else {
+				rep.warn("%s", msg) // deferred: a run inside a window completes it
+			}
+			r.Events.Warning(ctx, r.stateObject(p), events.ReasonRolloutTimedOut, "%s", msg)
+			if st.Current != nil {
+				p.keep(st.Current.ID)
+			}
+			r.revoke(ctx, p, rep)
+			r.finish(ctx, p, rep, true)
+			return
+		}
 		now := r.Clock.Now()
 		st.Promote(now, now.Add(p.cred.RevokeAfter.Duration))
 		changed = true

@@ -225,10 +225,38 @@ func (w *world) workload(ns, name, image string, otherSecrets ...string) {
 	for _, s := range otherSecrets {
 		refs = append(refs, corev1.LocalObjectReference{Name: s})
 	}
-	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
-			ImagePullSecrets: refs, Containers: []corev1.Container{{Name: "c", Image: image}}}}}}
+	w.deployment(ns, name, image, 1, refs, nil)
+}
+
+// deployment creates a Deployment selecting pods labelled app=name; refs are its template's
+// imagePullSecrets (none: its pods get their ServiceAccount's), ann its own annotations.
+func (w *world) deployment(ns, name, image string, replicas int32, refs []corev1.LocalObjectReference, ann map[string]string) {
+	w.t.Helper()
+	labels := map[string]string{"app": name}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: ann},
+		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+				ImagePullSecrets: refs, Containers: []corev1.Container{{Name: "c", Image: image}}}}}}
 	if _, err := w.kube.AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// pod creates a running pod of the Deployment app in ns, naming secrets in its
+// imagePullSecrets; waiting, when set, is the pull failure its container waits in.
+func (w *world) pod(ns, app, name, image, waiting string, secrets ...string) {
+	w.t.Helper()
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": app}},
+		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: image}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	for _, s := range secrets {
+		p.Spec.ImagePullSecrets = append(p.Spec.ImagePullSecrets, corev1.LocalObjectReference{Name: s})
+	}
+	if waiting != "" {
+		p.Status.Phase = corev1.PodPending
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", Image: image, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: waiting}}}}
+	}
+	if _, err := w.kube.CoreV1().Pods(ns).Create(context.Background(), p, metav1.CreateOptions{}); err != nil {
 		w.t.Fatal(err)
 	}
 }

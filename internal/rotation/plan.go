@@ -47,6 +47,8 @@ type plan struct {
 	// problems stop the credential's run before any write.
 	problems, blocking []string
 	warnings           []string
+	// restarts is the verdict on each dependent workload (decideRestarts), in p.workloads' order.
+	restarts []restartDecision
 	// skipRolloutWait, deferRestart: see Options.
 	skipRolloutWait, deferRestart bool
 }
@@ -71,6 +73,11 @@ func (r *Runner) plan(ctx context.Context, cred *config.Credential, opts Options
 	}
 	p.warnings = append(p.warnings, p.hostMismatches()...)
 	decide(p, opts, r.Clock.Now())
+	if err := r.readPods(ctx, p); err != nil {
+		return nil, err
+	}
+	p.decideRestarts(opts.RestartsOutsideWindow)
+	p.warnings = append(p.warnings, p.cred.Warnings()...)
 	return p, nil
 }
 

@@ -74,8 +74,12 @@ type WorkloadResult struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
 	Via       string `json:"via"`
-	Action    string `json:"action"` // restart, restarted, unchanged, skipped
-	Error     string `json:"error,omitempty"`
+	Action    string `json:"action"` // restart, restarted, unchanged, deferred, failed
+	// Reason says why it was or was not restarted; Detail says it in words (the pods concerned,
+	// the failing image).
+	Reason RestartReason `json:"reason,omitempty"`
+	Detail string        `json:"detail,omitempty"`
+	Error  string        `json:"error,omitempty"`
 }
 
 // OK reports whether every target is done.

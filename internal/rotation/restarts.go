@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"strings"
 
 	"github.com/rotatorhq/rotator/internal/events"
 	"github.com/rotatorhq/rotator/internal/faultpoint"
@@ -9,19 +10,60 @@ import (
 	"github.com/rotatorhq/rotator/internal/secretsync"
 )
 
-// restartWorkloads rolls the dependent workloads whose pods may lack the credential, and waits.
-func (r *Runner) restartWorkloads(ctx context.Context, p *plan, fp string, rep *Report) int {
-	ws := p.restartTargets(rep)
-	if p.cred.Restart.Disabled || len(ws) == 0 {
-		action := "unchanged"
-		if p.cred.Restart.Disabled {
-			action = "skipped (restart.disabled)"
+// restartOutcome is what the restart phase did: how many workloads it restarted, and the canaries
+// whose rollout did not complete (failed, or deferred outside every restart window), which keep
+// the new credential from being promoted.
+type restartOutcome struct {
+	restarted int
+	// failed canaries fail the run; deferred ones only wait for a run inside a window.
+	failed, deferred []string
+}
+
+func (o restartOutcome) unproven() []string {
+	return append(append([]string(nil), o.failed...), o.deferred...)
+}
+
+// restartWorkloads rolls the dependent workloads decideRestarts chose, waits for them, and
+// reports every dependent with why it was or was not restarted.
+func (r *Runner) restartWorkloads(ctx context.Context, p *plan, fp string, rep *Report) restartOutcome {
+	var out restartOutcome
+	touched := p.touched(rep)
+	var ws []restart.Workload
+	canary := map[string]bool{}
+	results := make(map[string]WorkloadResult, len(p.restarts))
+	for _, d := range p.restarts {
+		wr := WorkloadResult{Kind: string(d.w.Kind), Namespace: d.w.Namespace, Name: d.w.Name, Via: d.w.Via, Action: "unchanged", Reason: d.reason, Detail: d.detail}
+		switch {
+		case !d.restart:
+		case d.reason == ReasonOutsideWindow:
+			wr.Action = "deferred"
+			if d.canary {
+				out.deferred = append(out.deferred, d.w.String()+" (deferred: outside every restart window)")
+			}
+		case touched != nil && !touched[d.w.Namespace]:
+			// A repair that could not change the namespace (its write failed) has nothing new
+			// for the workload's pods.
+			wr.Reason, wr.Detail = ReasonNotRepaired, "namespace not repaired by this run (its write failed): its pods pull as before"
+		default:
+			ws = append(ws, d.w)
+			canary[d.w.String()] = d.canary
 		}
-		for _, w := range p.workloads {
-			rep.Workloads = append(rep.Workloads, WorkloadResult{Kind: string(w.Kind), Namespace: w.Namespace, Name: w.Name, Via: w.Via, Action: action})
-		}
-		return 0
+		results[d.w.String()] = wr
 	}
+	if len(ws) > 0 {
+		n, failed := r.roll(ctx, p, fp, ws, results, canary, rep)
+		out.restarted = n
+		out.failed = failed
+	}
+	for _, d := range p.restarts {
+		rep.Workloads = append(rep.Workloads, results[d.w.String()])
+	}
+	return out
+}
+
+// roll patches ws and waits for their rollouts, recording each result; it returns how many it
+// patched and the canaries that did not roll out.
+func (r *Runner) roll(ctx context.Context, p *plan, fp string, ws []restart.Workload, results map[string]WorkloadResult, canary map[string]bool, rep *Report) (int, []string) {
 	start := r.Clock.Now()
 	done := 0
 	// restart.concurrency bounds the rollouts in progress at once; without the wait nothing is in
@@ -47,29 +89,35 @@ func (r *Runner) restartWorkloads(ctx context.Context, p *plan, fp string, rep *
 		},
 	}
 	n := 0
+	var unproven []string
 	for _, res := range rs.Restart(ctx, ws, restartAnnotation(p.cred.Name), fp, !p.skipRolloutWait) {
-		wr := WorkloadResult{Kind: string(res.Workload.Kind), Namespace: res.Workload.Namespace, Name: res.Workload.Name, Via: res.Workload.Via, Action: "unchanged"}
+		key := res.Workload.String()
+		wr := results[key]
 		obj := events.Workload(string(res.Workload.Kind), res.Workload.Namespace, res.Workload.Name)
 		if res.Patched {
 			wr.Action = "restarted"
 			n++
-			r.Events.Normal(ctx, obj, events.ReasonRestarted, "restarted by rotator so new pods pull with credential %s of %s", fp, p.cred.Name)
+			r.Events.Normal(ctx, obj, events.ReasonRestarted, "restarted by rotator so new pods pull with credential %s of %s (%s)", fp, p.cred.Name, wr.Detail)
 		}
 		if res.Err != nil {
 			wr.Action, wr.Error = "failed", res.Err.Error()
 			rep.fail(Transient, "%v", res.Err)
+			if canary[key] {
+				unproven = append(unproven, key+" ("+res.Err.Error()+")")
+			}
 			r.Events.Warning(ctx, obj, events.ReasonRolloutTimedOut, "rollout after the credential change of %s did not complete: %v", p.cred.Name, res.Err)
 		}
-		rep.Workloads = append(rep.Workloads, wr)
+		results[key] = wr
 	}
-	return n
+	return n, unproven
 }
 
-// restartTargets: with a new credential, every dependent workload; on a repair run, only those
-// in namespaces whose Secret or ServiceAccount this run changed (the others already pull fine).
-func (p *plan) restartTargets(rep *Report) []restart.Workload {
+// touched are the namespaces a repair run really changed (nil: not a repair, every namespace
+// counts). decideRestarts chose from what the run was about to change; a write that failed
+// changed nothing.
+func (p *plan) touched(rep *Report) map[string]bool {
 	if p.decision != RepairOnly {
-		return p.workloads
+		return nil
 	}
 	touched := map[string]bool{}
 	for _, s := range rep.Secrets {
@@ -82,11 +130,11 @@ func (p *plan) restartTargets(rep *Report) []restart.Workload {
 			touched[sa.Namespace] = true
 		}
 	}
-	var out []restart.Workload
-	for _, w := range p.workloads {
-		if touched[w.Namespace] {
-			out = append(out, w)
-		}
-	}
-	return out
+	return touched
+}
+
+// unprovenMessage explains a credential kept pending because its canaries did not roll out.
+func unprovenMessage(credential string, unproven []string) string {
+	return "canary rollout not complete for " + strings.Join(unproven, "; ") +
+		": credential " + credential + " stays pending (its Secrets are written) and the previous one is neither retired nor revoked; the next run resumes it and waits for the canary again"
 }

@@ -3,6 +3,7 @@ package rotation
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rotatorhq/rotator/internal/events"
@@ -50,4 +51,10 @@ func (r *Runner) revoke(ctx context.Context, p *plan, rep *Report) int {
 	}
 	rep.Held = append(rep.Held, p.held...)
 	return n
+}
+
+// keep takes id out of the run's revocations: the credential it would have replaced stays
+// current (a canary did not prove the new one).
+func (p *plan) keep(id string) {
+	p.revoke = slices.DeleteFunc(p.revoke, func(c CredentialRef) bool { return c.ID == id })
 }

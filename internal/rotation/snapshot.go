@@ -38,6 +38,9 @@ type snapshot struct {
 	serviceAccounts map[string]map[string]*corev1.ServiceAccount
 	// workloads depending on the secret (counting ServiceAccounts about to be bound).
 	workloads []restart.Workload
+	// pods of the namespaces whose dependents the policy judges by their pods (readPods), by
+	// namespace.
+	pods map[string][]corev1.Pod
 	// owned is the provider's list of this credential's credentials; listErr why it is
 	// missing (then nothing is judged dead and no orphan is looked for).
 	owned   []providers.Owned
@@ -208,6 +211,41 @@ func (r *Runner) discoverWorkloads(ctx context.Context, p *plan) error {
 		return err
 	}
 	p.workloads = ws
+	return nil
+}
+
+// readPods lists the pods of each namespace where decideRestarts judges a workload by its pods
+// (policy IfNeeded or Canary, a candidate namespace, no override annotation): one paged list per
+// such namespace, the page size of the other lists. It runs after the credential is decided, since
+// a repair judges only the namespaces it changes: a run with nothing due lists no pod.
+func (r *Runner) readPods(ctx context.Context, p *plan) error {
+	p.pods = map[string][]corev1.Pod{}
+	if !needsPods(p.cred.Restart.Policy) {
+		return nil
+	}
+	candidates := p.restartCandidates()
+	want := map[string]bool{}
+	for _, w := range p.workloads {
+		if candidates[w.Namespace] && w.RestartOverride != restart.OverrideNever && w.RestartOverride != restart.OverrideAlways {
+			want[w.Namespace] = true
+		}
+	}
+	for _, ns := range p.namespaces {
+		if !want[ns] {
+			continue
+		}
+		err := listPages(ctx, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+			l, err := r.Kube.CoreV1().Pods(ns).List(ctx, o)
+			if err != nil {
+				return "", fmt.Errorf("list pods in namespace %s to see which workloads need a restart (RBAC must allow list on pods): %w", ns, err)
+			}
+			p.pods[ns] = append(p.pods[ns], l.Items...)
+			return l.Continue, nil
+		})
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

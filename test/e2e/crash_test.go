@@ -128,7 +128,9 @@ func TestCrashAtEveryFaultPoint(t *testing.T) {
 					}
 				}
 			}
-			cfg := rotatorConfig(t, cfgOpts{name: name, namespaces: nss, projects: []string{"proj-a"}, revokeAfter: "0s"})
+			// Policy Always: the crash points include the restart phase, and the end state is
+			// checked by the restart annotation.
+			cfg := rotatorConfig(t, cfgOpts{name: name, namespaces: nss, projects: []string{"proj-a"}, revokeAfter: "0s", policy: "Always"})
 			if res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg); res.Code != 0 {
 				t.Fatalf("initial rotation failed:\n%s", res.Stderr)
 			}

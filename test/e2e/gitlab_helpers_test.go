@@ -32,6 +32,8 @@ type gitlabOpts struct {
 	verifyImages []string
 	// tokenEnv names the variable holding the admin token; default GITLAB_TOKEN.
 	tokenEnv string
+	// policy is restart.policy ("": the default, IfNeeded).
+	policy string
 }
 
 // gitlabCredential is the YAML list item of one GitLab credential.
@@ -59,7 +61,7 @@ func gitlabCredential(o gitlabOpts) string {
 	if o.verifyImages != nil {
 		verify = fmt.Sprintf("  verifyImages: [%s]\n", strings.Join(o.verifyImages, ", "))
 	}
-	return fmt.Sprintf(`- name: %s
+	return restartPolicy(o.policy, fmt.Sprintf(`- name: %s
   provider: gitlab
   gitlab:
     url: %s
@@ -76,7 +78,7 @@ func gitlabCredential(o gitlabOpts) string {
   restart:
     timeout: 90s
 `, o.name, rig.GitLabURL, o.tokenEnv, holder, o.tokenKind, rig.GitLabRegistryHost, o.lifetime, o.revokeAfter, verify,
-		gitlabSecret, strings.Join(o.namespaces, ", "))
+		gitlabSecret, strings.Join(o.namespaces, ", ")))
 }
 
 // gitlabConfig writes a config file holding these credentials (YAML list items).

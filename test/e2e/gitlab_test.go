@@ -42,7 +42,8 @@ func TestGitLabGroupRotateNowEndToEnd(t *testing.T) {
 		t.Fatalf("before the rotation the pull must fail with 401: %q", event)
 	}
 
-	cfg := gitlabConfig(t, gitlabCredential(gitlabOpts{name: "gl-e2e", namespaces: nss, group: "group-a", revokeAfter: "4s"}))
+	// Policy Always: the test asserts every dependent is restarted.
+	cfg := gitlabConfig(t, gitlabCredential(gitlabOpts{name: "gl-e2e", namespaces: nss, group: "group-a", revokeAfter: "4s", policy: "Always"}))
 	mark := len(rig.GitLab.Requests())
 	res := g.run(nil, "rotate", "now", "--config", cfg, "-o", "json")
 	if res.Code != 0 || !res.OK {

@@ -27,6 +27,8 @@ type cfgOpts struct {
 	revokeAfter  string
 	verifyImages []string
 	schedule     string
+	// policy is restart.policy ("": the default, IfNeeded).
+	policy string
 }
 
 func rotatorConfig(t *testing.T, o cfgOpts) string {
@@ -48,7 +50,7 @@ func rotatorConfig(t *testing.T, o cfgOpts) string {
 	if o.verifyImages != nil {
 		verify = fmt.Sprintf("  verifyImages: [%s]\n", strings.Join(o.verifyImages, ", "))
 	}
-	return writeFile(t, "config.yaml", fmt.Sprintf(`stateNamespace: %s
+	return writeFile(t, "config.yaml", restartPolicy(o.policy, fmt.Sprintf(`stateNamespace: %s
 credentials:
 - name: %s
   provider: harbor
@@ -65,7 +67,7 @@ credentials:
     serviceAccounts: [default]
   restart:
     timeout: 90s
-`, stateNS, o.name, rig.HarborURL, rig.HarborUsername, strings.Join(o.projects, ", "), o.revokeAfter, verify, strings.Join(o.namespaces, ", ")))
+`, stateNS, o.name, rig.HarborURL, rig.HarborUsername, strings.Join(o.projects, ", "), o.revokeAfter, verify, strings.Join(o.namespaces, ", "))))
 }
 
 // robotsNamed returns the Harbor double's robots whose name contains s.
@@ -109,7 +111,9 @@ func TestRotateNowEndToEnd(t *testing.T) {
 	}
 	unrelatedBefore := getDeployment(t, nss[2], "unrelated").Spec.Template.Annotations
 
-	cfg := rotatorConfig(t, cfgOpts{name: "e2e", namespaces: nss, revokeAfter: "4s"})
+	// Policy Always: this test is about restarting every kind of dependent (IfNeeded would
+	// restart web and agent only if their pods had reported the pull failure yet).
+	cfg := rotatorConfig(t, cfgOpts{name: "e2e", namespaces: nss, revokeAfter: "4s", policy: "Always"})
 	res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
 	if res.Code != 0 || !res.OK {
 		t.Fatalf("rotate now failed (exit %d):\n%s\n%s", res.Code, res.Stdout, res.Stderr)

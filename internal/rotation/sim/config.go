@@ -66,6 +66,10 @@ func simConfig() (*config.Config, error) {
 		}
 		if s.name == "main" {
 			c.Targets.ServiceAccounts = []string{pullerSA}
+		} else {
+			// The simulated workloads run no pods, so under the default IfNeeded nothing restarts:
+			// policy Always keeps the restart phase (and its crash points) in the schedules.
+			c.Restart.Policy = config.RestartAlways
 		}
 		return c
 	}
