@@ -29,6 +29,9 @@ const (
 	KindDaemonSet   Kind = "DaemonSet"
 )
 
+// plural is the kind's resource as the API spells it: "deployments".
+func (k Kind) plural() string { return strings.ToLower(string(k)) + "s" }
+
 // resource is the RBAC resource name of the kind, as a Role must spell it.
 func (k Kind) resource() string {
 	switch k {
