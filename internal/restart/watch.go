@@ -41,7 +41,6 @@ type streamKey struct {
 type watchHub struct {
 	client kubernetes.Interface
 	clock  clock.Clock
-	ctx    context.Context // the Restart call's: streams end with it
 
 	mu      sync.Mutex
 	streams map[streamKey]*stream
@@ -74,8 +73,8 @@ type waiter struct {
 	finished      bool
 }
 
-func newWatchHub(ctx context.Context, client kubernetes.Interface, clk clock.Clock) *watchHub {
-	return &watchHub{client: client, clock: clk, ctx: ctx, streams: map[streamKey]*stream{}}
+func newWatchHub(client kubernetes.Interface, clk clock.Clock) *watchHub {
+	return &watchHub{client: client, clock: clk, streams: map[streamKey]*stream{}}
 }
 
 // await blocks until w's rollout is complete, a terminal condition shows, ctx ends or timeout
@@ -87,7 +86,7 @@ func (h *watchHub) await(ctx context.Context, w Workload, minGeneration int64, t
 		return fmt.Errorf("%s: unsupported kind %q", w, w.Kind)
 	}
 	wt := &waiter{w: w, minGeneration: minGeneration, done: make(chan struct{}), st: rolloutState{msg: "no status read yet"}}
-	s := h.join(wt)
+	s := h.join(ctx, wt)
 	defer h.leave(s, wt)
 
 	deadline := h.clock.NewTimer(timeout)
@@ -112,16 +111,18 @@ func (h *watchHub) await(ctx context.Context, w Workload, minGeneration int64, t
 }
 
 // join registers wt with the stream of its kind and namespace, starting the stream if none runs.
-func (h *watchHub) join(wt *waiter) *stream {
+// The stream runs under ctx of the waiter that starts it (all waiters of a Restart call share
+// one) until its last waiter leaves.
+func (h *watchHub) join(ctx context.Context, wt *waiter) *stream {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	key := streamKey{wt.w.Kind, wt.w.Namespace}
 	s := h.streams[key]
 	if s == nil {
-		ctx, cancel := context.WithCancel(h.ctx)
+		sctx, cancel := context.WithCancel(ctx)
 		s = &stream{key: key, cancel: cancel, waiters: map[string]map[*waiter]bool{}, objs: map[string]observed{}}
 		h.streams[key] = s
-		go h.run(ctx, s)
+		go h.run(sctx, s)
 	}
 	if s.waiters[wt.w.Name] == nil {
 		s.waiters[wt.w.Name] = map[*waiter]bool{}
