@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	testingclock "k8s.io/utils/clock/testing"
+
+	"github.com/rotatorhq/rotator/internal/config"
 )
 
 // waitAsync runs p.Wait in the background.
@@ -126,4 +128,11 @@ func TestRestartPacedAcrossRestarters(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// config cannot import this package; the two defaults must not drift apart.
+func TestDefaultPaceMatchesConfig(t *testing.T) {
+	if config.DefaultRestartsPerMinute != DefaultRestartsPerMinute {
+		t.Fatalf("config.DefaultRestartsPerMinute %d, restart.DefaultRestartsPerMinute %d", config.DefaultRestartsPerMinute, DefaultRestartsPerMinute)
+	}
 }
