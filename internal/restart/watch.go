@@ -281,10 +281,10 @@ func (h *watchHub) retry(ctx context.Context, s *stream, err error, verb string,
 		return false
 	}
 	if fatalGetError(err) {
-		h.failAll(s, apiError(fmt.Sprintf("%ss in namespace %s", s.key.kind.plural(), s.key.namespace), s.key.kind, s.key.namespace, verb, err))
+		h.failAll(s, apiError(fmt.Sprintf("%s in namespace %s", s.key.kind.plural(), s.key.namespace), s.key.kind, s.key.namespace, verb, err))
 		return false
 	}
-	h.transient(s, fmt.Errorf("%s %ss in namespace %s: %w", verb, s.key.kind.plural(), s.key.namespace, err))
+	h.transient(s, fmt.Errorf("%s %s in namespace %s: %w", verb, s.key.kind.plural(), s.key.namespace, err))
 	return h.sleep(ctx, pause)
 }
 
@@ -334,7 +334,7 @@ func (h *watchHub) consume(ctx context.Context, s *stream, wi watch.Interface, r
 				if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
 					return "", progressed // our version is older than the server keeps: list again
 				}
-				h.transient(s, fmt.Errorf("watch %ss in namespace %s: %w", s.key.kind.plural(), s.key.namespace, err))
+				h.transient(s, fmt.Errorf("watch %s in namespace %s: %w", s.key.kind.plural(), s.key.namespace, err))
 				return rv, false
 			}
 		}
