@@ -94,7 +94,8 @@ func (r *Restarter) Restart(ctx context.Context, ws []Workload, key, value strin
 	// Concurrency workers take the workloads in order: a fixed pool rather than a goroutine per
 	// workload blocked on a semaphore, which at 2,000 namespaces was 4,000 parked goroutines.
 	// One hub for the call: rollouts in flight in one namespace share its watch.
-	cfg.hub = newWatchHub(cfg.Client, cfg.Clock)
+	cfg.hub = newWatchHub(cfg.Client, cfg.Clock, cfg.Concurrency)
+	defer cfg.hub.close()
 	var (
 		wg         sync.WaitGroup
 		progressMu sync.Mutex

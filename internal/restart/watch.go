@@ -21,9 +21,11 @@ import (
 // rollout that completes is seen when the controller writes its status, not a poll later.
 //
 // A stream is per namespace rather than cluster-wide so that it needs list and watch only where
-// the rotator patches (deploy/namespaced grants them per target namespace), and it lives only
-// while some rollout of its namespace is awaited, so the number of open watches stays near the
-// number of rollouts in flight (restart.concurrency), not the number of target namespaces.
+// the rotator patches (deploy/namespaced grants them per target namespace). It lives while some
+// rollout of its namespace is awaited, and then among the few most recently idle (as many as
+// restart.concurrency), so the next rollout of the same namespace (workloads come in namespace
+// order) reuses it instead of listing again. Open watches thus stay near twice the rollouts in
+// flight, not the number of target namespaces; all end with the Restart call.
 
 // watchRetryMax bounds the pause before reopening a watch that failed for a transient reason
 // (timeout, 5xx, throttling). Each rollout's own timeout still bounds the wait.
@@ -44,6 +46,8 @@ type watchHub struct {
 
 	mu      sync.Mutex
 	streams map[streamKey]*stream
+	idle    []*stream // streams without waiters, oldest first, at most maxIdle
+	maxIdle int
 }
 
 // stream is the shared view of one kind in one namespace. All fields are guarded by hub.mu.
@@ -73,8 +77,37 @@ type waiter struct {
 	finished      bool
 }
 
-func newWatchHub(client kubernetes.Interface, clk clock.Clock) *watchHub {
-	return &watchHub{client: client, clock: clk, streams: map[streamKey]*stream{}}
+func newWatchHub(client kubernetes.Interface, clk clock.Clock, maxIdle int) *watchHub {
+	return &watchHub{client: client, clock: clk, streams: map[streamKey]*stream{}, maxIdle: maxIdle}
+}
+
+// close ends every stream; the Restart call is over.
+func (h *watchHub) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range h.streams {
+		s.cancel()
+	}
+	h.streams, h.idle = map[streamKey]*stream{}, nil
+}
+
+// retire ends s and forgets it; h.mu is held.
+func (h *watchHub) retire(s *stream) {
+	h.unidle(s)
+	if h.streams[s.key] == s {
+		delete(h.streams, s.key)
+	}
+	s.cancel()
+}
+
+// unidle takes s off the idle list; h.mu is held.
+func (h *watchHub) unidle(s *stream) {
+	for i, x := range h.idle {
+		if x == s {
+			h.idle = append(h.idle[:i], h.idle[i+1:]...)
+			return
+		}
+	}
 }
 
 // await blocks until w's rollout is complete, a terminal condition shows, ctx ends or timeout
@@ -124,6 +157,7 @@ func (h *watchHub) join(ctx context.Context, wt *waiter) *stream {
 		h.streams[key] = s
 		go h.run(sctx, s)
 	}
+	h.unidle(s)
 	if s.waiters[wt.w.Name] == nil {
 		s.waiters[wt.w.Name] = map[*waiter]bool{}
 	}
@@ -134,7 +168,8 @@ func (h *watchHub) join(ctx context.Context, wt *waiter) *stream {
 	return s
 }
 
-// leave unregisters wt and stops the stream when it was the last waiter.
+// leave unregisters wt. A stream left without waiters joins the idle list, whose oldest member
+// is retired when the list is over maxIdle.
 func (h *watchHub) leave(s *stream, wt *waiter) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -142,9 +177,12 @@ func (h *watchHub) leave(s *stream, wt *waiter) {
 	if len(s.waiters[wt.w.Name]) == 0 {
 		delete(s.waiters, wt.w.Name)
 	}
-	if len(s.waiters) == 0 && h.streams[s.key] == s {
-		delete(h.streams, s.key)
-		s.cancel()
+	if len(s.waiters) > 0 || h.streams[s.key] != s {
+		return
+	}
+	h.idle = append(h.idle, s)
+	for len(h.idle) > h.maxIdle {
+		h.retire(h.idle[0])
 	}
 }
 
@@ -224,9 +262,7 @@ func (h *watchHub) failAll(s *stream, err error) {
 			h.finish(wt, fmt.Errorf("%s: waiting for rollout: %w", wt.w, err))
 		}
 	}
-	if h.streams[s.key] == s {
-		delete(h.streams, s.key)
-	}
+	h.retire(s)
 }
 
 func (h *watchHub) transient(s *stream, err error) {

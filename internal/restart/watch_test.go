@@ -82,11 +82,16 @@ func newWatchRig(t *testing.T, n int, listRVs ...string) *watchRig {
 
 // start runs Restart with wait in the background, every workload at once.
 func (g *watchRig) start(ctx context.Context, n int) <-chan []Result {
+	return g.startWith(ctx, n, n)
+}
+
+// startWith runs Restart with wait in the background, concurrency rollouts at a time.
+func (g *watchRig) startWith(ctx context.Context, n, concurrency int) <-chan []Result {
 	var ws []Workload
 	for i := range n {
 		ws = append(ws, Workload{Kind: KindDeployment, Namespace: ns, Name: fmt.Sprintf("web-%d", i)})
 	}
-	r := &Restarter{Client: g.c, Clock: g.clock, Concurrency: n, TrustSnapshot: true}
+	r := &Restarter{Client: g.c, Clock: g.clock, Concurrency: concurrency, TrustSnapshot: true}
 	done := make(chan []Result, 1)
 	go func() { done <- r.Restart(ctx, ws, annoKey, "v1", true) }()
 	return done
@@ -174,6 +179,26 @@ func TestWatchAwaitsAllRolloutsFromOneWatch(t *testing.T) {
 	}
 	if w, l, gets := countVerb(g.c, "watch"), countVerb(g.c, "list"), countVerb(g.c, "get"); w != 1 || l != 1 || gets != 0 {
 		t.Errorf("%d watches, %d lists, %d gets for %d rollouts in one namespace, want 1, 1, 0", w, l, gets, n)
+	}
+}
+
+// Rollouts of one namespace one after the other (concurrency 1) share one stream: the idle
+// stream of the first is reused by the second, one LIST and one WATCH in all.
+func TestWatchReusedBySequentialRollouts(t *testing.T) {
+	g := newWatchRig(t, 2)
+	done := g.startWith(context.Background(), 2, 1)
+	g.patchedAll(t, 1)
+	fw := g.watchN(t, 1)
+	fw.Modify(rolled(0, 2, "5", true))
+	g.patchedAll(t, 2)
+	fw.Modify(rolled(1, 2, "6", true))
+	for _, x := range results(t, done) {
+		if x.Err != nil {
+			t.Error(x.Err)
+		}
+	}
+	if w, l := countVerb(g.c, "watch"), countVerb(g.c, "list"); w != 1 || l != 1 {
+		t.Errorf("%d watches and %d lists for two rollouts in a row in one namespace, want 1 and 1", w, l)
 	}
 }
 
