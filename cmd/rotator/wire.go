@@ -16,6 +16,7 @@ import (
 	"github.com/rotatorhq/rotator/internal/events"
 	"github.com/rotatorhq/rotator/internal/kubeclient"
 	"github.com/rotatorhq/rotator/internal/metrics"
+	"github.com/rotatorhq/rotator/internal/restart"
 	"github.com/rotatorhq/rotator/internal/rotation"
 	"github.com/rotatorhq/rotator/internal/secretsource"
 	"github.com/rotatorhq/rotator/internal/state"
@@ -32,6 +33,10 @@ type app struct {
 	runner  *rotation.Runner
 	store   *state.Store
 	metrics *metrics.Metrics
+	// pacer caps the restarts per minute of the whole process (kubernetes.restartsPerMinute):
+	// one for every credential the runner rotates, so ten credentials do not roll ten times as
+	// fast as one. The runner's restart phase passes it to each restart.Restarter.
+	pacer *restart.Pacer
 	// close stops what the app runs in the background (Vault token renewal).
 	close func()
 }
@@ -66,6 +71,7 @@ func wire(ctx context.Context, cfg *config.Config, creds []*config.Credential, g
 		checkers[c.Name] = verify.Checker{Transport: tr}
 	}
 	clk := clock.RealClock{}
+	pacer := restart.NewPacer(cfg.Kubernetes.RestartsPerMinute, clk)
 	var kv rotation.KVWriter
 	if v := src.Vault(); v != nil { // not a typed nil in the interface
 		kv = v
@@ -74,6 +80,7 @@ func wire(ctx context.Context, cfg *config.Config, creds []*config.Credential, g
 		close:   src.Close,
 		kube:    kube,
 		metrics: m,
+		pacer:   pacer,
 		store:   &state.Store{Client: kube, Namespace: cfg.StateNamespace},
 		runner: &rotation.Runner{
 			Config: cfg, Kube: kube, Providers: provs, Checkers: checkers,

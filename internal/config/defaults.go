@@ -16,6 +16,7 @@ func Default(c *Config) {
 	if c.Kubernetes.Concurrency == 0 {
 		c.Kubernetes.Concurrency = 10
 	}
+	defaultPacing(&c.Kubernetes)
 	defaultVault(c.Vault)
 	for i := range c.Credentials {
 		cr := &c.Credentials[i]

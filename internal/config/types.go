@@ -30,6 +30,13 @@ type Kubernetes struct {
 	Burst int     `json:"burst,omitempty"`
 	// Concurrency is how many namespaces are written at once. Default 10.
 	Concurrency int `json:"concurrency,omitempty"`
+	// RestartsPerMinute caps the workload restarts (pod-template patches) this process starts
+	// per minute, across all its credentials. Default 60 (restart.DefaultRestartsPerMinute says
+	// why); defaults and validation in pacing.go.
+	RestartsPerMinute int `json:"restartsPerMinute,omitempty"`
+	// MaxUnstickPerRun caps the pods stuck pulling an image of the registry that one credential's
+	// run deletes so that their controller recreates them. Default 50.
+	MaxUnstickPerRun int `json:"maxUnstickPerRun,omitempty"`
 }
 
 // Credential is one registry credential and where it goes.

@@ -36,6 +36,7 @@ func Validate(c *Config) field.ErrorList {
 	if c.Kubernetes.Concurrency < 0 {
 		errs = append(errs, field.Invalid(k.Child("concurrency"), c.Kubernetes.Concurrency, "must be positive"))
 	}
+	errs = append(errs, validatePacing(&c.Kubernetes, k)...)
 	creds := field.NewPath("credentials")
 	if len(c.Credentials) == 0 {
 		errs = append(errs, field.Required(creds, "at least one credential"))

@@ -19,25 +19,28 @@ import (
 const (
 	DefaultConcurrency = 10
 	DefaultTimeout     = 5 * time.Minute
-	DefaultPoll        = time.Second
 )
 
 // Restarter rolls workloads by changing a pod-template annotation, the way
-// `kubectl rollout restart` does, and waits for the rollouts. The zero value
-// of every field but Client is usable.
+// `kubectl rollout restart` does, and waits for the rollouts by watching
+// them (watch.go). The zero value of every field but Client is usable.
 type Restarter struct {
 	// Client talks to the cluster. It needs get and patch on the workloads'
-	// resources.
+	// resources, list and watch on them in their namespaces to follow the
+	// rollouts, and list and delete on pods for Unstick.
 	Client kubernetes.Interface
-	// Concurrency bounds how many workloads are patched and waited for at
-	// once, so a namespace with hundreds of workloads does not roll all of
-	// them (and pull all their images) at the same moment. Default 10.
+	// Concurrency bounds how many rollouts are in flight (started and not yet
+	// complete), so a namespace with hundreds of workloads does not roll all
+	// of them (and pull all their images) at the same moment. It bounds what
+	// is started, not what is watched: every rollout in flight is awaited
+	// from one shared watch per kind and namespace. Default 10.
 	Concurrency int
 	// Timeout bounds the wait for each rollout. Default 5m.
 	Timeout time.Duration
-	// Poll is the longest interval between rollout status reads (the first is
-	// 100ms, doubling up to Poll). Default 1s.
-	Poll time.Duration
+	// Pacer, when set, caps how many patches start per minute. Share one
+	// per process (NewPacer) so the cap holds across credentials; nil does
+	// not pace. A workload that already carries the value takes no turn.
+	Pacer *Pacer
 	// Clock provides time; tests inject a fake one. Default the real clock.
 	Clock clock.WithTicker
 	// TrustSnapshot says the Workloads were discovered by this same run, so
@@ -53,6 +56,8 @@ type Restarter struct {
 	// safe for concurrent use; it must not block for long, as it holds up
 	// the report of other workloads.
 	Progress func(Result)
+
+	hub *watchHub // set by Restart on its copy
 }
 
 // Result is the outcome for one workload.
@@ -88,6 +93,9 @@ func (r *Restarter) Restart(ctx context.Context, ws []Workload, key, value strin
 	}
 	// Concurrency workers take the workloads in order: a fixed pool rather than a goroutine per
 	// workload blocked on a semaphore, which at 2,000 namespaces was 4,000 parked goroutines.
+	// One hub for the call: rollouts in flight in one namespace share its watch.
+	cfg.hub = newWatchHub(cfg.Client, cfg.Clock, cfg.Concurrency)
+	defer cfg.hub.close()
 	var (
 		wg         sync.WaitGroup
 		progressMu sync.Mutex
@@ -128,9 +136,6 @@ func (r *Restarter) withDefaults() *Restarter {
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout
 	}
-	if c.Poll <= 0 {
-		c.Poll = DefaultPoll
-	}
 	if c.Clock == nil {
 		c.Clock = clock.RealClock{}
 	}
@@ -140,9 +145,10 @@ func (r *Restarter) withDefaults() *Restarter {
 func (r *Restarter) restartOne(ctx context.Context, w Workload, key, value string, wait bool) Result {
 	start := r.Clock.Now()
 	res := Result{Workload: w}
-	res.Patched, res.Err = r.annotate(ctx, w, key, value)
+	var generation int64
+	res.Patched, generation, res.Err = r.annotate(ctx, w, key, value)
 	if res.Err == nil && wait {
-		res.Err = r.waitRollout(ctx, w)
+		res.Err = r.hub.await(ctx, w, generation, r.Timeout)
 	}
 	res.Duration = r.Clock.Since(start)
 	return res
@@ -158,16 +164,22 @@ func (r *Restarter) restartOne(ctx context.Context, w Workload, key, value strin
 // loses too many races against other writers (its own retries are bounded);
 // retrying re-reads, so a concurrent writer that set the same value turns
 // the retry into a no-op.
-func (r *Restarter) annotate(ctx context.Context, w Workload, key, value string) (patched bool, err error) {
+//
+// generation is the one the patch produced, so the wait can tell a status
+// from before the patch from one after it; 0 when nothing was patched.
+// Each patch waits for its turn at r.Pacer first (a conflict's retry does
+// not take a second turn).
+func (r *Restarter) annotate(ctx context.Context, w Workload, key, value string) (patched bool, generation int64, err error) {
 	body, err := json.Marshal(map[string]any{
 		"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
 			"annotations": map[string]string{key: value},
 		}}},
 	})
 	if err != nil {
-		return false, fmt.Errorf("%s: encoding patch: %w", w, err)
+		return false, 0, fmt.Errorf("%s: encoding patch: %w", w, err)
 	}
 	skipRead := r.TrustSnapshot && w.Annotations[key] != value
+	paced := false
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if !skipRead {
 			current, err := r.templateAnnotations(ctx, w)
@@ -180,13 +192,20 @@ func (r *Restarter) annotate(ctx context.Context, w Workload, key, value string)
 			}
 		}
 		skipRead = false // a retry reads the live object
-		if err := r.patch(ctx, w, body); err != nil {
+		if !paced {
+			if err := r.Pacer.Wait(ctx); err != nil {
+				return fmt.Errorf("%s: not patched: %w", w, err)
+			}
+			paced = true
+		}
+		gen, err := r.patch(ctx, w, body)
+		if err != nil {
 			return apiError(w.String(), w.Kind, w.Namespace, "patch", err)
 		}
-		patched = true
+		patched, generation = true, gen
 		return nil
 	})
-	return patched, err
+	return patched, generation, err
 }
 
 func (r *Restarter) templateAnnotations(ctx context.Context, w Workload) (map[string]string, error) {
@@ -220,18 +239,23 @@ func (r *Restarter) templateAnnotations(ctx context.Context, w Workload) (map[st
 	return ann, nil
 }
 
-func (r *Restarter) patch(ctx context.Context, w Workload, body []byte) error {
+// patch applies body and returns the generation of the patched object.
+func (r *Restarter) patch(ctx context.Context, w Workload, body []byte) (int64, error) {
 	apps := r.Client.AppsV1()
+	var obj metav1.Object
 	var err error
 	switch w.Kind {
 	case KindDeployment:
-		_, err = apps.Deployments(w.Namespace).Patch(ctx, w.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{})
+		obj, err = apps.Deployments(w.Namespace).Patch(ctx, w.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{})
 	case KindStatefulSet:
-		_, err = apps.StatefulSets(w.Namespace).Patch(ctx, w.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{})
+		obj, err = apps.StatefulSets(w.Namespace).Patch(ctx, w.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{})
 	case KindDaemonSet:
-		_, err = apps.DaemonSets(w.Namespace).Patch(ctx, w.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{})
+		obj, err = apps.DaemonSets(w.Namespace).Patch(ctx, w.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{})
 	default:
-		err = fmt.Errorf("unsupported kind %q", w.Kind)
+		return 0, fmt.Errorf("unsupported kind %q", w.Kind)
 	}
-	return err
+	if err != nil || obj == nil {
+		return 0, err
+	}
+	return obj.GetGeneration(), nil
 }

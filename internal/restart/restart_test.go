@@ -86,7 +86,7 @@ func newCluster() *fake.Clientset {
 
 func TestRestartPatchesOnce(t *testing.T) {
 	c := newCluster()
-	r := &Restarter{Client: c, Poll: time.Millisecond}
+	r := &Restarter{Client: c}
 
 	res := restartWithin(t, r, workloads(), "sha256-aaa", true)
 	for _, x := range res {
@@ -287,7 +287,7 @@ func TestRestartFailsFast(t *testing.T) {
 				tt.setup(c)
 			}
 			// A real clock and an hour's timeout: only failing fast passes.
-			r := &Restarter{Client: c, Timeout: time.Hour, Poll: time.Millisecond}
+			r := &Restarter{Client: c, Timeout: time.Hour}
 			err := restartWithin(t, r, workloads()[:1], "v1", true)[0].Err
 			if err == nil {
 				t.Fatal("no error")
@@ -310,7 +310,7 @@ func TestRestartNotRollable(t *testing.T) {
 	sts.Spec.UpdateStrategy.Type = appsv1.OnDeleteStatefulSetStrategyType
 	sts.Status.UpdatedReplicas = 0 // what the controller reports after the patch under OnDelete
 	c := fake.NewClientset(sts)
-	r := &Restarter{Client: c, Timeout: time.Hour, Poll: time.Millisecond}
+	r := &Restarter{Client: c, Timeout: time.Hour}
 	res := restartWithin(t, r, []Workload{{Kind: KindStatefulSet, Namespace: ns, Name: "db"}}, "v1", true)[0]
 	isErr(t, res.Err, ErrNotRollable)
 	for _, s := range []string{"statefulset shop/db", "OnDelete", "0 of 3 replicas updated"} {
@@ -339,79 +339,75 @@ func TestRestartConcurrencyBound(t *testing.T) {
 	var ws []Workload
 	for i := range total {
 		name := fmt.Sprintf("web-%d", i)
-		objs = append(objs, deployment(ns, name, podSpec("")))
+		objs = append(objs, notRolled(deployment(ns, name, podSpec(""))))
 		ws = append(ws, Workload{Kind: KindDeployment, Namespace: ns, Name: name})
 	}
 	c := fake.NewClientset(objs...)
 
-	// A workload is in flight from its first GET until the GET after its
-	// patch that shows the rollout complete; that GET is the last call it
-	// makes before it gives its slot back. Until released, rollouts are
-	// shown as not complete, so the first workloads hold their slots.
+	// A rollout is in flight from its patch until its Result is reported. Until released, no
+	// rollout completes, so the first workloads hold their slots; once released, the test's
+	// "controller" completes each patched rollout through the tracker (a watch event).
 	var (
 		mu                sync.Mutex
-		started, patched  = map[string]bool{}, map[string]bool{}
+		patched           []string
 		inFlight, maxSeen int
-		released          bool
 	)
 	c.PrependReactor("patch", "deployments", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		mu.Lock()
-		patched[a.(k8stesting.PatchAction).GetName()] = true
+		patched = append(patched, a.(k8stesting.PatchAction).GetName())
+		inFlight++
+		maxSeen = max(maxSeen, inFlight)
 		mu.Unlock()
 		return false, nil, nil
 	})
-	c.PrependReactor("get", "deployments", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		name := a.(k8stesting.GetAction).GetName()
-		obj, err := c.Tracker().Get(deploymentsGVR, ns, name)
-		if err != nil {
-			return true, nil, err
-		}
-		d := obj.(*appsv1.Deployment).DeepCopy()
+	r := &Restarter{Client: c, Concurrency: limit, Timeout: time.Hour, Progress: func(Result) {
 		mu.Lock()
-		defer mu.Unlock()
-		if !started[name] {
-			started[name] = true
-			inFlight++
-			maxSeen = max(maxSeen, inFlight)
-		}
-		switch {
-		case !released:
-			d.Status.UpdatedReplicas = 0
-		case patched[name]:
-			inFlight--
-		}
-		return true, d, nil
-	})
-
-	fc := testingclock.NewFakeClock(time.Now())
-	r := &Restarter{Client: c, Concurrency: limit, Clock: fc}
+		inFlight--
+		mu.Unlock()
+	}}
 	done := make(chan []Result, 1)
 	go func() { done <- r.Restart(context.Background(), ws, annoKey, "v1", true) }()
 
-	countStarted := func() int { mu.Lock(); defer mu.Unlock(); return len(started) }
-	for deadline := time.Now().Add(5 * time.Second); countStarted() < limit; {
+	countPatched := func() int { mu.Lock(); defer mu.Unlock(); return len(patched) }
+	for deadline := time.Now().Add(5 * time.Second); countPatched() < limit; {
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d workloads started, want %d", countStarted(), limit)
+			t.Fatalf("only %d workloads started, want %d", countPatched(), limit)
 		}
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(50 * time.Millisecond) // room for a wrongly admitted extra worker to show up
-	if n := countStarted(); n != limit {
+	if n := countPatched(); n != limit {
 		t.Fatalf("%d workloads started while %d were waiting, want %d", n, limit, limit)
 	}
 
-	mu.Lock()
-	released = true
-	mu.Unlock()
-	stop := make(chan struct{})
-	defer close(stop)
-	go driveClock(fc, time.Second, stop)
-
+	// The fake's patch is a read and a write, not atomic with the test's update: an update can
+	// be lost under it, so the "controller" completes every patched rollout until all are done.
 	var res []Result
-	select {
-	case res = <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Restart did not return")
+	for deadline := time.Now().Add(10 * time.Second); res == nil; {
+		if time.Now().After(deadline) {
+			t.Fatal("Restart did not return")
+		}
+		mu.Lock()
+		todo := append([]string(nil), patched...)
+		mu.Unlock()
+		for _, name := range todo {
+			obj, err := c.Tracker().Get(deploymentsGVR, ns, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := obj.(*appsv1.Deployment).DeepCopy()
+			if d.Status.UpdatedReplicas == 2 {
+				continue
+			}
+			d.Status.UpdatedReplicas = 2
+			if err := c.Tracker().Update(deploymentsGVR, d, ns); err != nil {
+				t.Fatal(err)
+			}
+		}
+		select {
+		case res = <-done:
+		case <-time.After(time.Millisecond):
+		}
 	}
 	for _, x := range res {
 		if x.Err != nil || !x.Patched {
@@ -421,10 +417,16 @@ func TestRestartConcurrencyBound(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	if maxSeen > limit {
-		t.Errorf("%d workloads in flight at once, want at most %d", maxSeen, limit)
+		t.Errorf("%d rollouts in flight at once, want at most %d", maxSeen, limit)
 	}
-	if len(started) != total {
-		t.Errorf("%d workloads started, want %d", len(started), total)
+	if len(patched) != total {
+		t.Errorf("%d workloads started, want %d", len(patched), total)
+	}
+	if n := countVerb(c, "get"); n != total {
+		t.Errorf("%d GETs, want %d (one per workload before its patch, none while waiting)", n, total)
+	}
+	if n := countVerb(c, "watch"); n > total {
+		t.Errorf("%d watches for %d rollouts in one namespace", n, total)
 	}
 }
 
@@ -500,41 +502,6 @@ func TestRestartTrustSnapshot(t *testing.T) {
 	}
 	if g, p := countVerb(c, "get"), countVerb(c, "patch"); g != 1 || p != 2 {
 		t.Errorf("%d GETs and %d patches, want 1 and 2 (patch, conflict, read, patch)", g, p)
-	}
-}
-
-// A rollout the controller finishes at once is seen done after the first short poll, and
-// later polls back off to Poll: 100ms, 200ms, 400ms, 800ms, then 1s each.
-func TestRolloutPollsBackOff(t *testing.T) {
-	d := deployment(ns, "web", podSpec("", "regcred"))
-	c := fake.NewClientset(d)
-	const notDoneReads = 6
-	gets := 0
-	c.PrependReactor("get", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
-		gets++
-		if gets > notDoneReads {
-			return false, nil, nil // the tracker's object: complete
-		}
-		pending := d.DeepCopy()
-		pending.Generation = 2 // the controller has not seen the patch yet
-		return true, pending, nil
-	})
-	fc := testingclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	stop := make(chan struct{})
-	defer close(stop)
-	go driveClock(fc, 100*time.Millisecond, stop)
-
-	r := &Restarter{Client: c, Clock: fc} // default 1s Poll
-	res := restartWithin(t, r, workloads()[:1], "v1", true)[0]
-	if res.Err != nil {
-		t.Fatal(res.Err)
-	}
-	// The first read is the one before the patch; then the wait reads at 0, 0.1, 0.3, 0.7 and
-	// 1.5s (not done yet) and at 2.5s (done). The driver may step the clock once more (100ms)
-	// between the last read and the measurement, since the rollout's own timeout is a waiter
-	// too: a constant poll would be far off either way (0.6s at 100ms, 6s at 1s).
-	if want := 2500 * time.Millisecond; res.Duration < want || res.Duration > want+100*time.Millisecond {
-		t.Fatalf("rollout seen done after %v on the fake clock, want %v (one driver step more at most)", res.Duration, want)
 	}
 }
 

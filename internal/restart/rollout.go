@@ -1,14 +1,12 @@
 package restart
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // progressDeadlineExceeded is the reason the Deployment controller puts on
@@ -135,105 +133,8 @@ func replicas(n *int32) int32 {
 	return *n
 }
 
-// observe fetches the workload once and evaluates its rollout. getErr is
-// the error of the GET itself, kept apart so the caller can tell a blip of
-// the apiserver from a verdict on the rollout.
-func observe(ctx context.Context, r *Restarter, w Workload) (st rolloutState, getErr error) {
-	apps := r.Client.AppsV1()
-	switch w.Kind {
-	case KindDeployment:
-		var d *appsv1.Deployment
-		if d, getErr = apps.Deployments(w.Namespace).Get(ctx, w.Name, metav1.GetOptions{}); getErr == nil {
-			st = deploymentRollout(d)
-		}
-	case KindStatefulSet:
-		var s *appsv1.StatefulSet
-		if s, getErr = apps.StatefulSets(w.Namespace).Get(ctx, w.Name, metav1.GetOptions{}); getErr == nil {
-			st = statefulSetRollout(s)
-		}
-	case KindDaemonSet:
-		var d *appsv1.DaemonSet
-		if d, getErr = apps.DaemonSets(w.Namespace).Get(ctx, w.Name, metav1.GetOptions{}); getErr == nil {
-			st = daemonSetRollout(d)
-		}
-	default:
-		return rolloutState{err: fmt.Errorf("%s: unsupported kind %q", w, w.Kind)}, nil
-	}
-	if getErr != nil {
-		return rolloutState{}, apiError(w.String(), w.Kind, w.Namespace, "get", getErr)
-	}
-	if st.err != nil {
-		st.err = fmt.Errorf("%s: %w", w, st.err)
-	}
-	return st, nil
-}
-
-// firstPoll is the first interval between rollout status reads; it doubles up
-// to r.Poll. A rollout the controller finishes at once (no pods to replace, a
-// scaled-down workload) is then seen done within a few hundred milliseconds,
-// not a whole r.Poll later, for at most three extra GETs on a long rollout.
-const firstPoll = 100 * time.Millisecond
-
-// waitRollout polls the workload until its rollout is complete, a terminal
-// condition shows, ctx ends or r.Timeout passes: after firstPoll, then twice
-// as long each time, up to r.Poll. Timers come from r.Clock so tests can
-// drive them without sleeping.
-//
-// Polling rather than a watch: one GET per interval is cheap at the default
-// concurrency, needs only the "get" verb the patch path needs anyway, and
-// has no re-list logic to get wrong when a watch drops.
-func (r *Restarter) waitRollout(ctx context.Context, w Workload) error {
-	deadline := r.Clock.NewTimer(r.Timeout)
-	defer deadline.Stop()
-	interval := min(firstPoll, r.Poll)
-
-	var (
-		st      = rolloutState{msg: "no status read yet"}
-		lastErr error // last transient GET failure, cleared by a good poll
-	)
-	for {
-		next, getErr := observe(ctx, r, w)
-		switch {
-		case getErr == nil:
-			st, lastErr = next, nil
-		case fatalGetError(getErr) || ctx.Err() != nil:
-			return getErr
-		default:
-			// A blip of the apiserver (timeout, 5xx, throttling): retried at
-			// the next tick, the deadline still bounds it.
-			lastErr = getErr
-		}
-		if st.done {
-			return nil
-		}
-		if st.err != nil {
-			return st.err
-		}
-		if w.Kind == KindStatefulSet && getErr == nil {
-			if err := r.replaceStuckPods(ctx, w); err != nil {
-				return err
-			}
-		}
-		pause := r.Clock.NewTimer(interval)
-		interval = min(2*interval, r.Poll)
-		select {
-		case <-ctx.Done():
-			pause.Stop()
-			return fmt.Errorf("%s: waiting for rollout: %w (%s)", w, ctx.Err(), st.msg)
-		case <-deadline.C():
-			msg := st.msg
-			if lastErr != nil {
-				msg = fmt.Sprintf("%s; last poll failed: %v", msg, lastErr)
-			}
-			pause.Stop()
-			return fmt.Errorf("%s: %w after %s: %s", w, ErrRolloutTimeout, shortDuration(r.Timeout), msg)
-		case <-pause.C():
-		}
-	}
-}
-
-// fatalGetError: errors that no amount of waiting fixes. A deleted workload
-// or missing RBAC must end the wait at once rather than run into the timeout.
+// fatalGetError: errors that no amount of waiting fixes. Missing RBAC (or a
+// namespace gone) must end the wait at once rather than run into the timeout.
 func fatalGetError(err error) bool {
 	return apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)
 }

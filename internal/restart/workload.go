@@ -1,12 +1,17 @@
-// Package restart finds the workloads that pull with a given registry Secret
-// and rolls them so that new pods pick up the Secret (and the ServiceAccount's
-// imagePullSecrets) as they are now.
+// Package restart finds the workloads that pull with a given registry Secret,
+// rolls those that need it at a pace the cluster can take, and replaces pods
+// stuck pulling.
 //
-// Pods read their pull secrets only when they are created: kubelet uses them
-// at pull time, and the ServiceAccount admission plugin copies the
-// ServiceAccount's imagePullSecrets into a pod only at creation. A rollout is
-// therefore the only way to make existing workloads use what the rotator has
-// just written.
+// Kubelet reads a pod's pull secrets by name at every pull, so a pod whose
+// spec names the Secret (directly, or because the ServiceAccount admission
+// plugin copied the ServiceAccount's imagePullSecrets into it at creation)
+// pulls with the Secret's new content without a restart. A rollout is needed
+// only for pods whose spec lacks the Secret (created before the binding); a
+// pod stuck in ErrImagePull/ImagePullBackOff needs only to be recreated
+// (Unstick), not its whole workload rolled.
+//
+// Restarts are paced (Pacer, shared by a process), bounded in flight
+// (Restarter.Concurrency) and awaited by watch (watch.go), never by polling.
 package restart
 
 import (
@@ -29,6 +34,9 @@ const (
 	KindStatefulSet Kind = "StatefulSet"
 	KindDaemonSet   Kind = "DaemonSet"
 )
+
+// plural is the kind's resource as the API spells it: "deployments".
+func (k Kind) plural() string { return strings.ToLower(string(k)) + "s" }
 
 // resource is the RBAC resource name of the kind, as a Role must spell it.
 func (k Kind) resource() string {

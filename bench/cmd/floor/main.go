@@ -5,6 +5,12 @@
 // waiting. It runs at the client rate limit and concurrency it is given (the rotator's defaults
 // in the benchmark), so the rotator's extra work shows as the ratio between the two.
 //
+// With -restarts-per-minute or -wait it is the floor of restart.policy Always instead: the same
+// Secret and ServiceAccount writes, then every template patched at the restart rate limit (one
+// restart.Pacer, as the rotator shares one per process) and, with -wait, every rollout awaited at
+// once by watch (restart.Restarter with no bound on rollouts in flight): what no rotator that
+// restarts everything at that pace can beat.
+//
 // The .dockerconfigjson content is read from a file, never from the arguments.
 package main
 
@@ -18,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,6 +32,8 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/rotatorhq/rotator/internal/restart"
 )
 
 type options struct {
@@ -33,6 +42,8 @@ type options struct {
 	annotation, value                    string
 	qps                                  float64
 	burst, concurrency                   int
+	restartsPerMinute                    int
+	wait                                 bool
 }
 
 func main() {
@@ -48,6 +59,8 @@ func main() {
 	flag.Float64Var(&o.qps, "qps", 50, "client rate limit, requests per second")
 	flag.IntVar(&o.burst, "burst", 100, "client rate limit burst")
 	flag.IntVar(&o.concurrency, "concurrency", 10, "namespaces written at once")
+	flag.IntVar(&o.restartsPerMinute, "restarts-per-minute", 0, "patch the templates after all writes, at most this many a minute (0: with the writes, unpaced)")
+	flag.BoolVar(&o.wait, "wait", false, "wait for every rollout, all at once, by watch")
 	flag.Parse()
 	n, err := run(context.Background(), o)
 	if err != nil {
@@ -82,6 +95,7 @@ func run(ctx context.Context, o options) (int, error) {
 	restart, _ := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
 		"annotations": map[string]string{o.annotation: o.value}}}}})
 	deps := strings.Split(o.deployments, ",")
+	paced := o.restartsPerMinute > 0 || o.wait
 
 	one := func(ns string) error {
 		secret := corev1ac.Secret(o.secret, ns).WithType(corev1.SecretTypeDockerConfigJson).
@@ -94,6 +108,9 @@ func run(ctx context.Context, o options) (int, error) {
 			return fmt.Errorf("bind serviceaccount %s/%s: %w", ns, o.serviceAccount, err)
 		}
 		for _, d := range deps {
+			if paced {
+				break // restarted after every write, below
+			}
 			if _, err := c.AppsV1().Deployments(ns).Patch(ctx, d, types.StrategicMergePatchType, restart, metav1.PatchOptions{}); err != nil {
 				return fmt.Errorf("restart deployment %s/%s: %w", ns, d, err)
 			}
@@ -130,7 +147,32 @@ func run(ctx context.Context, o options) (int, error) {
 	if n := failed.Load(); n > 0 {
 		return 0, fmt.Errorf("%d namespaces failed, first: %s", n, errs[0])
 	}
+	if paced {
+		return len(nss), restartAll(ctx, c, o, nss, deps)
+	}
 	return len(nss), nil
+}
+
+// restartAll patches every Deployment at the pace and, with o.wait, awaits all rollouts at once.
+func restartAll(ctx context.Context, c kubernetes.Interface, o options, nss, deps []string) error {
+	var ws []restart.Workload
+	for _, ns := range nss {
+		for _, d := range deps {
+			ws = append(ws, restart.Workload{Kind: restart.KindDeployment, Namespace: ns, Name: d})
+		}
+	}
+	var pacer *restart.Pacer
+	if o.restartsPerMinute > 0 {
+		pacer = restart.NewPacer(o.restartsPerMinute, nil)
+	}
+	// Every rollout in flight at once: concurrency bounds nothing here, the pace does.
+	r := &restart.Restarter{Client: c, Pacer: pacer, Concurrency: max(1, len(ws)), Timeout: 30 * time.Minute, TrustSnapshot: true}
+	for _, res := range r.Restart(ctx, ws, o.annotation, o.value, o.wait) {
+		if res.Err != nil {
+			return res.Err
+		}
+	}
+	return nil
 }
 
 func readLines(path string) ([]string, error) {

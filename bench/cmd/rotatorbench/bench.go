@@ -109,6 +109,9 @@ func (b *bench) manualRobot(ctx context.Context) error {
 // compare runs every method -rounds times over the first -n namespaces, alternating the order.
 func (b *bench) compare(ctx context.Context) error {
 	order := []string{methodRotatorWrite, methodFloor, methodRunbook, methodRotator}
+	if b.opts.alwaysFloor {
+		order = append(order, methodFloorAlways)
+	}
 	nss := nsNames(0, b.opts.n)
 	for round := 1; round <= b.opts.rounds; round++ {
 		for i := range order {
@@ -172,6 +175,10 @@ func (b *bench) measureMethod(ctx context.Context, method string, round int, nss
 	case methodFloor:
 		m, err = b.r.runFloor(ctx, method, nss, fmt.Sprintf("round-%d-%d", round, time.Now().UnixNano()),
 			float64(b.defaults.QPS), b.defaults.Burst, b.defaults.Concurrency)
+	case methodFloorAlways:
+		m, err = b.r.runFloor(ctx, method, nss, fmt.Sprintf("always-%d-%d", round, time.Now().UnixNano()),
+			float64(b.defaults.QPS), b.defaults.Burst, b.defaults.Concurrency,
+			"-restarts-per-minute", fmt.Sprint(b.defaults.RestartsPerMinute), "-wait")
 	case b.probeMethod(methodRotatorWriteProbe):
 		m, err = b.r.rotate(ctx, method, b.probeConfig, "succeeded", "--skip-rollout-wait")
 	case b.probeMethod(methodFloorProbe):

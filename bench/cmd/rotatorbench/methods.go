@@ -22,8 +22,11 @@ const (
 	methodRotatorWrite = "rotator, write phase"
 	methodRotator      = "rotator, default (with rollout wait)"
 	methodFloor        = "floor (client-go, writes only)"
-	methodRunbook      = "runbook (kubectl loop)"
-	methodNoop         = "rotator, nothing due (--if-due)"
+	// methodFloorAlways is the floor of restart.policy Always: the floor's writes, then every
+	// template patched at kubernetes.restartsPerMinute and every rollout awaited by watch.
+	methodFloorAlways = "floor, Always (paced patches, rollouts by watch)"
+	methodRunbook     = "runbook (kubectl loop)"
+	methodNoop        = "rotator, nothing due (--if-due)"
 	// The probe: the rotator's write phase and the floor at a higher client rate limit.
 	methodRotatorWriteProbe = "rotator, write phase, qps %g"
 	methodFloorProbe        = "floor, qps %g"
@@ -186,16 +189,17 @@ func progressSteps(stderr []byte) map[string]time.Duration {
 }
 
 // runFloor runs the floor program over nss, restarting with value.
-func (r *runner) runFloor(ctx context.Context, method string, nss []string, value string, qps float64, burst, concurrency int) (measurement, error) {
+func (r *runner) runFloor(ctx context.Context, method string, nss []string, value string, qps float64, burst, concurrency int, extra ...string) (measurement, error) {
 	list, err := r.namespaceFile("floor", nss)
 	if err != nil {
 		return measurement{}, err
 	}
 	m, _, err := r.measure(method, r.floor.Username, func() (childRun, error) {
-		return r.spawn.run(ctx, nil, r.floorBin, "-kubeconfig", r.floor.Kubeconfig, "-namespaces", list,
+		args := append([]string{"-kubeconfig", r.floor.Kubeconfig, "-namespaces", list,
 			"-dockerconfig", r.dockerConfig, "-secret", secretName, "-serviceaccount", serviceAccount,
-			"-deployments", depDirect+","+depViaSA, "-value", value,
-			"-qps", fmt.Sprint(qps), "-burst", fmt.Sprint(burst), "-concurrency", fmt.Sprint(concurrency))
+			"-deployments", depDirect + "," + depViaSA, "-value", value,
+			"-qps", fmt.Sprint(qps), "-burst", fmt.Sprint(burst), "-concurrency", fmt.Sprint(concurrency)}, extra...)
+		return r.spawn.run(ctx, nil, r.floorBin, args...)
 	})
 	m.Namespaces = len(nss)
 	return m, err

@@ -103,11 +103,12 @@ func render(rec record) string {
 
 	rw, rd := summarize(rec.Runs, methodRotatorWrite), summarize(rec.Runs, methodRotator)
 	fl, rb := summarize(rec.Runs, methodFloor), summarize(rec.Runs, methodRunbook)
+	fa := summarize(rec.Runs, methodFloorAlways)
 	p("## Results at %d namespaces (medians of %d rounds)", rec.N, rec.Rounds)
 	p("")
 	p("| method | wall time | end state reached after | CPU time | API requests (writes) | by verb | peak RSS |")
 	p("|---|---:|---:|---:|---:|---|---:|")
-	for _, s := range []summary{rw, rd, fl, rb} {
+	for _, s := range []summary{rw, rd, fl, rb, fa} {
 		if len(s.Runs) == 0 {
 			continue
 		}
