@@ -33,10 +33,6 @@ type app struct {
 	runner  *rotation.Runner
 	store   *state.Store
 	metrics *metrics.Metrics
-	// pacer caps the restarts per minute of the whole process (kubernetes.restartsPerMinute):
-	// one for every credential the runner rotates, so ten credentials do not roll ten times as
-	// fast as one. The runner's restart phase passes it to each restart.Restarter.
-	pacer *restart.Pacer
 	// close stops what the app runs in the background (Vault token renewal).
 	close func()
 }
@@ -71,6 +67,8 @@ func wire(ctx context.Context, cfg *config.Config, creds []*config.Credential, g
 		checkers[c.Name] = verify.Checker{Transport: tr}
 	}
 	clk := clock.RealClock{}
+	// One pacer for every credential the runner rotates (kubernetes.restartsPerMinute), so ten
+	// credentials do not roll ten times as fast as one.
 	pacer := restart.NewPacer(cfg.Kubernetes.RestartsPerMinute, clk)
 	var kv rotation.KVWriter
 	if v := src.Vault(); v != nil { // not a typed nil in the interface
@@ -80,11 +78,10 @@ func wire(ctx context.Context, cfg *config.Config, creds []*config.Credential, g
 		close:   src.Close,
 		kube:    kube,
 		metrics: m,
-		pacer:   pacer,
 		store:   &state.Store{Client: kube, Namespace: cfg.StateNamespace},
 		runner: &rotation.Runner{
 			Config: cfg, Kube: kube, Providers: provs, Checkers: checkers,
-			Clock: clk, Logger: log, Metrics: m, Vault: kv,
+			Clock: clk, Logger: log, Metrics: m, Vault: kv, Pacer: pacer,
 			// Events never hold up the writes that fix pulls: sent in the background, by a client
 			// that takes from the rate limit only what the writers leave (bench/README.md).
 			Events: &events.Recorder{Client: clients.Events, Clock: clk, Logger: log, Instance: identity(), Background: true},

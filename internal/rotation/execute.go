@@ -167,6 +167,7 @@ func (r *Runner) execute(ctx context.Context, p *plan, rep *Report) {
 
 	// Phase 5: restart what needs it (decideRestarts). A failed rollout is reported and keeps
 	// nothing pending, except a canary's: its rollout is the proof the new credential pulls.
+	r.unstickPods(ctx, p, rep)
 	restarts := r.restartWorkloads(ctx, p, fp, rep)
 	changed = changed || restarts.restarted > 0
 	if lost(ctx) {

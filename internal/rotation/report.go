@@ -32,7 +32,9 @@ type Report struct {
 	Secrets         []SecretResult   `json:"secrets,omitempty"`
 	ServiceAccounts []SAResult       `json:"serviceAccounts,omitempty"`
 	Workloads       []WorkloadResult `json:"workloads,omitempty"`
-	Verified        []string         `json:"verified,omitempty"`
+	// Unstuck are the pods stuck pulling from the registry that the run deleted (or left).
+	Unstuck  []UnstuckPod `json:"unstuck,omitempty"`
+	Verified []string     `json:"verified,omitempty"`
 	// WrittenBack is the Vault secret version that received the credential (writeBack).
 	WrittenBack *WriteBackResult `json:"writtenBack,omitempty"`
 	Warnings    []string         `json:"warnings,omitempty"`

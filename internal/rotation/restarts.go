@@ -74,6 +74,8 @@ func (r *Runner) roll(ctx context.Context, p *plan, fp string, ws []restart.Work
 	}
 	rs := &restart.Restarter{
 		Client: r.Kube, Concurrency: concurrency, Timeout: p.cred.Restart.Timeout.Duration, Clock: r.Clock,
+		// One pacer for the whole process: restarts per minute of all credentials together.
+		Pacer: r.Pacer,
 		// p.workloads were discovered by this run's plan: no GET before each patch.
 		TrustSnapshot: true,
 		Progress: func(res restart.Result) {

@@ -24,6 +24,7 @@ import (
 	"github.com/rotatorhq/rotator/internal/config"
 	"github.com/rotatorhq/rotator/internal/events"
 	"github.com/rotatorhq/rotator/internal/metrics"
+	"github.com/rotatorhq/rotator/internal/restart"
 	"github.com/rotatorhq/rotator/internal/state"
 	"github.com/rotatorhq/rotator/providers"
 )
@@ -41,6 +42,9 @@ type Runner struct {
 	Logger   *slog.Logger
 	// Events are recorded on the Secrets and workloads a run touches (nil: none).
 	Events *events.Recorder
+	// Pacer caps the restarts per minute of the whole process (kubernetes.restartsPerMinute),
+	// shared by every credential; nil: no pacing.
+	Pacer *restart.Pacer
 	// Metrics of runs (nil: none).
 	Metrics *metrics.Metrics
 	// Vault receives credentials written back (Credential.WriteBack); nil when the config has

@@ -69,12 +69,13 @@ func (v *Vault) errReloginBackoff(next time.Time) error {
 // the rotator obtained by logging in is of no use to anyone once replaced, and left alive it is
 // one more valid credential until its TTL. A token handed to the rotator (the token method) is
 // the operator's and is never revoked.
-func (v *Vault) revokeReplaced(old *session) {
+// The revocation outlives ctx (the request that caused the new login), bounded by its own timeout.
+func (v *Vault) revokeReplaced(ctx context.Context, old *session) {
 	if _, given := v.method.(*tokenLogin); given || old == nil {
 		return
 	}
 	go func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(v.ctx), tokenCheckTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tokenCheckTimeout)
 		defer cancel()
 		if err := old.client.Auth().Token().RevokeSelfWithContext(ctx, ""); err != nil && !isForbidden(err) {
 			// A 403 means the token was dead already (revoked, expired): nothing to do.

@@ -174,7 +174,7 @@ func (v *Vault) loginLocked(ctx context.Context, old *session) (*session, error)
 	s := newSession(c, res, v.now())
 	if old != nil {
 		old.stop()
-		v.revokeReplaced(old)
+		v.revokeReplaced(ctx, old)
 	}
 	v.sess = s
 	v.log.Info("logged in to Vault", "method", v.method.name(), "ttl", res.ttl.String(), "renewable", res.renewable)
