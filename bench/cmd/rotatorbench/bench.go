@@ -28,10 +28,12 @@ type bench struct {
 	rig     *sandbox.Rig
 	fx      *fixture
 	r       runner
-	config  string
-	// probeConfig is config with the client rate limit of -probe-qps.
-	probeConfig string
-	registry    string
+	// config is every default (restart.policy IfNeeded); alwaysConfig the same with
+	// restart.policy Always; writeConfig alwaysConfig with writePhasePerMinute (the write
+	// phase); probeConfig writeConfig with the client rate limit of -probe-qps.
+	config, alwaysConfig, writeConfig string
+	probeConfig                       string
+	registry                          string
 	// defaults are the rotator's defaults the floor runs at.
 	defaults config.Kubernetes
 
@@ -64,11 +66,17 @@ func (b *bench) setUp(ctx context.Context) error {
 	if err := b.manualRobot(ctx); err != nil {
 		return err
 	}
-	if b.config, err = b.r.rotatorConfig("rotator.yaml", rig.HarborURL, rig.HarborUsername, 0, 0); err != nil {
+	if b.config, err = b.r.rotatorConfig("rotator.yaml", rig.HarborURL, rig.HarborUsername, 0, 0, 0, ""); err != nil {
+		return err
+	}
+	if b.alwaysConfig, err = b.r.rotatorConfig("rotator-always.yaml", rig.HarborURL, rig.HarborUsername, 0, 0, 0, "Always"); err != nil {
+		return err
+	}
+	if b.writeConfig, err = b.r.rotatorConfig("rotator-write.yaml", rig.HarborURL, rig.HarborUsername, 0, 0, writePhasePerMinute, "Always"); err != nil {
 		return err
 	}
 	if q := b.opts.probeQPS; q > 0 {
-		if b.probeConfig, err = b.r.rotatorConfig("rotator-probe.yaml", rig.HarborURL, rig.HarborUsername, q, 2*int(q)); err != nil {
+		if b.probeConfig, err = b.r.rotatorConfig("rotator-probe.yaml", rig.HarborURL, rig.HarborUsername, q, 2*int(q), writePhasePerMinute, "Always"); err != nil {
 			return err
 		}
 	}
@@ -109,6 +117,9 @@ func (b *bench) manualRobot(ctx context.Context) error {
 // compare runs every method -rounds times over the first -n namespaces, alternating the order.
 func (b *bench) compare(ctx context.Context) error {
 	order := []string{methodRotatorWrite, methodFloor, methodRunbook, methodRotator}
+	if b.opts.always {
+		order = append(order, methodRotatorAlways)
+	}
 	if b.opts.alwaysFloor {
 		order = append(order, methodFloorAlways)
 	}
@@ -126,7 +137,7 @@ func (b *bench) compare(ctx context.Context) error {
 			b.runs = append(b.runs, m)
 			if method == methodRotatorWrite && len(b.noop) == 0 {
 				// Everything is now in place: a run with nothing due.
-				nm, err := b.r.rotate(ctx, methodNoop, b.config, "nothing-due", "--if-due")
+				nm, _, err := b.r.rotate(ctx, methodNoop, b.config, "nothing-due", "--if-due")
 				if err != nil {
 					return err
 				}
@@ -166,12 +177,24 @@ func (b *bench) measureMethod(ctx context.Context, method string, round int, nss
 	}
 	targets := nss
 	logf("round %d: %s over %d namespaces", round, method, len(nss))
-	var m measurement
+	var (
+		m       measurement
+		wls     []workload
+		restart = restartAll
+	)
 	switch method {
 	case methodRotatorWrite:
-		m, err = b.r.rotate(ctx, method, b.config, "succeeded", "--skip-rollout-wait")
+		m, _, err = b.r.rotate(ctx, method, b.writeConfig, "succeeded", "--skip-rollout-wait")
 	case methodRotator:
-		m, err = b.r.rotate(ctx, method, b.config, "succeeded")
+		m, wls, err = b.r.rotate(ctx, method, b.config, "succeeded")
+		if err == nil {
+			restart, err = b.ifNeeded(wls, nss)
+		}
+	case methodRotatorAlways:
+		m, wls, err = b.r.rotate(ctx, method, b.alwaysConfig, "succeeded")
+		if err == nil {
+			err = reportAlways(wls, nss)
+		}
 	case methodFloor:
 		m, err = b.r.runFloor(ctx, method, nss, fmt.Sprintf("round-%d-%d", round, time.Now().UnixNano()),
 			float64(b.defaults.QPS), b.defaults.Burst, b.defaults.Concurrency)
@@ -180,7 +203,7 @@ func (b *bench) measureMethod(ctx context.Context, method string, round int, nss
 			float64(b.defaults.QPS), b.defaults.Burst, b.defaults.Concurrency,
 			"-restarts-per-minute", fmt.Sprint(b.defaults.RestartsPerMinute), "-wait")
 	case b.probeMethod(methodRotatorWriteProbe):
-		m, err = b.r.rotate(ctx, method, b.probeConfig, "succeeded", "--skip-rollout-wait")
+		m, _, err = b.r.rotate(ctx, method, b.probeConfig, "succeeded", "--skip-rollout-wait")
 	case b.probeMethod(methodFloorProbe):
 		m, err = b.r.runFloor(ctx, method, nss, fmt.Sprintf("probe-%d", time.Now().UnixNano()),
 			b.opts.probeQPS, 2*int(b.opts.probeQPS), b.defaults.Concurrency)
@@ -192,7 +215,7 @@ func (b *bench) measureMethod(ctx context.Context, method string, round int, nss
 		return m, err
 	}
 	m.Round = round
-	if err := b.fx.checkEndState(ctx, targets, b.registry, before); err != nil {
+	if err := b.fx.checkEndState(ctx, targets, b.registry, before, restart); err != nil {
 		return m, fmt.Errorf("%s: %w", method, err)
 	}
 	if len(targets) < len(nss) {
@@ -235,16 +258,26 @@ func (b *bench) atScale(ctx context.Context) error {
 		return err
 	}
 	logf("rotator at %d namespaces: %s", n, method)
-	m, err := b.r.rotate(ctx, method, b.config, "succeeded", flags...)
+	config := b.config
+	if !b.opts.rssWait {
+		config = b.writeConfig
+	}
+	m, wls, err := b.r.rotate(ctx, method, config, "succeeded", flags...)
 	if err != nil {
 		return err
 	}
-	if err := b.fx.checkEndState(ctx, nss, b.registry, before); err != nil {
+	restart := restartAll
+	if config == b.config {
+		if restart, err = b.ifNeeded(wls, nss); err != nil {
+			return err
+		}
+	}
+	if err := b.fx.checkEndState(ctx, nss, b.registry, before, restart); err != nil {
 		return fmt.Errorf("at %d namespaces: %w", n, err)
 	}
 	logf("  wall %s, requests %d, peak RSS %.1f MiB", m.Wall.Round(time.Millisecond), m.Requests.Total, mib(m.MaxRSSKiB))
 	b.scale = append(b.scale, m)
-	nm, err := b.r.rotate(ctx, methodNoop, b.config, "nothing-due", "--if-due")
+	nm, _, err := b.r.rotate(ctx, methodNoop, b.config, "nothing-due", "--if-due")
 	if err != nil {
 		return err
 	}
@@ -255,3 +288,55 @@ func (b *bench) atScale(ctx context.Context) error {
 }
 
 func mib(kib int64) float64 { return float64(kib) / 1024 }
+
+// ifNeeded checks the report of a run under restart.policy IfNeeded against the fixture and
+// returns which Deployments the end state must show restarted: those the report says it
+// restarted. With 0 replicas no Deployment runs a pod that could lack the secret or fail to
+// pull, so none may be restarted (reason no-pods); with pods, the report decides.
+func (b *bench) ifNeeded(wls []workload, nss []string) (func(string) bool, error) {
+	if len(wls) != 2*len(nss) {
+		return nil, fmt.Errorf("%s: the report lists %d workloads, want %d (2 per namespace)", methodRotator, len(wls), 2*len(nss))
+	}
+	restarted := map[string]bool{}
+	var wrong []string
+	for _, w := range wls {
+		if w.restarted() {
+			restarted[w.Namespace+"/"+w.Name] = true
+		}
+		switch {
+		case w.Reason == "":
+			wrong = append(wrong, w.Namespace+"/"+w.Name+": no reason")
+		case b.opts.replicas == 0 && (w.restarted() || w.Reason != "no-pods"):
+			wrong = append(wrong, fmt.Sprintf("%s/%s: %s (%s), want unchanged (no-pods)", w.Namespace, w.Name, w.Action, w.Reason))
+		}
+	}
+	if len(wrong) > 0 {
+		return nil, fmt.Errorf("%s: the report disagrees with the fixture in %d workloads: %v", methodRotator, len(wrong), firstFew(wrong))
+	}
+	return func(key string) bool { return restarted[key] }, nil
+}
+
+// reportAlways checks the report of a run under restart.policy Always: every workload
+// restarted, for reason policy-always.
+func reportAlways(wls []workload, nss []string) error {
+	if len(wls) != 2*len(nss) {
+		return fmt.Errorf("%s: the report lists %d workloads, want %d (2 per namespace)", methodRotatorAlways, len(wls), 2*len(nss))
+	}
+	var wrong []string
+	for _, w := range wls {
+		if !w.restarted() || w.Reason != "policy-always" {
+			wrong = append(wrong, fmt.Sprintf("%s/%s: %s (%s)", w.Namespace, w.Name, w.Action, w.Reason))
+		}
+	}
+	if len(wrong) > 0 {
+		return fmt.Errorf("%s: %d workloads not restarted for policy-always: %v", methodRotatorAlways, len(wrong), firstFew(wrong))
+	}
+	return nil
+}
+
+func firstFew(xs []string) []string {
+	if len(xs) > 5 {
+		return append(xs[:5:5], fmt.Sprintf("... and %d more", len(xs)-5))
+	}
+	return xs
+}

@@ -1,13 +1,17 @@
 // Command rotatorbench measures a rotation across many namespaces on the real sandbox (etcd,
-// kube-apiserver, kube-controller-manager, registry, Harbor double) three ways that reach the
-// same end state — the pull Secret written in every namespace, ServiceAccount default bound to
-// it, and both Deployments' templates changed — and writes bench/RESULTS.md:
+// kube-apiserver, kube-controller-manager, registry, Harbor double) from the same starting point
+// — no pull Secret, ServiceAccount default unbound — to the end state: the pull Secret written in
+// every namespace, ServiceAccount default bound to it, and the Deployments' templates changed
+// exactly where a restart is due. It writes bench/RESULTS.md:
 //
-//   - the rotator: the built `rotator rotate now`, once with --skip-rollout-wait (its write
-//     phase alone) and once as shipped (it waits for every rollout);
+//   - the rotator: the built `rotator rotate now` as shipped (every default, restart.policy
+//     IfNeeded, end to end: in this fixture it restarts nothing), with restart.policy Always end
+//     to end (paced template patches, rollouts awaited by watch), and its write phase alone
+//     (Always, --skip-rollout-wait, the restart pace at its maximum);
 //   - the runbook: the kubectl loop of runbook.sh;
 //   - the floor: bench/cmd/floor, only the writes, at the rotator's default rate limit and
-//     concurrency.
+//     concurrency, and the floor of Always (patches at kubernetes.restartsPerMinute, rollouts by
+//     watch).
 //
 // Requests are counted at the API server (its audit log, by identity), peak memory is each
 // child process's max RSS. It also measures a rotator run with nothing due, and the rotator's
@@ -37,6 +41,7 @@ type options struct {
 	probeQPS                  float64
 	profile                   string
 	alwaysFloor               bool
+	always                    bool
 }
 
 func main() {
@@ -48,6 +53,7 @@ func main() {
 	flag.IntVar(&o.replicas, "replicas", 0, "replicas of each Deployment (0: a template change still makes a new ReplicaSet, without pods to pull)")
 	flag.BoolVar(&o.rssWait, "rss-wait", true, "the peak-RSS run waits for rollouts as the rotator does by default (false: --skip-rollout-wait)")
 	flag.BoolVar(&o.alwaysFloor, "always-floor", true, "also time the floor of restart.policy Always: templates patched at kubernetes.restartsPerMinute, rollouts awaited by watch (at the default 60 a minute, 200 Deployments take over 3 minutes)")
+	flag.BoolVar(&o.always, "always", true, "also time `rotate now` with restart.policy Always, end to end (every template patched at kubernetes.restartsPerMinute, rollouts awaited by watch)")
 	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "where to write the results")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (rig logs, audit log)")
 	flag.Float64Var(&o.probeQPS, "probe-qps", 0, "also time the rotator's write phase and the floor once at this client rate limit (burst twice it); 0: skip")

@@ -19,9 +19,17 @@ var runbookScript []byte
 
 // The methods measured. Each reaches the same end state from the same starting point.
 const (
-	methodRotatorWrite = "rotator, write phase"
-	methodRotator      = "rotator, default (with rollout wait)"
-	methodFloor        = "floor (client-go, writes only)"
+	// methodRotatorWrite is the rotator under restart.policy Always with --skip-rollout-wait
+	// and kubernetes.restartsPerMinute at its maximum (writePhasePerMinute): the same writes as
+	// the floor (every template patched), without the wait.
+	methodRotatorWrite = "rotator, write phase (Always, 6000 restarts/min, --skip-rollout-wait)"
+	// methodRotator is `rotate now` as shipped: every default (restart.policy IfNeeded), end to
+	// end.
+	methodRotator = "rotator as shipped (IfNeeded, end to end)"
+	// methodRotatorAlways is `rotate now` with restart.policy Always, end to end: every template
+	// patched at kubernetes.restartsPerMinute, every rollout awaited by watch.
+	methodRotatorAlways = "rotator, Always (end to end)"
+	methodFloor         = "floor (client-go, writes only)"
 	// methodFloorAlways is the floor of restart.policy Always: the floor's writes, then every
 	// template patched at kubernetes.restartsPerMinute and every rollout awaited by watch.
 	methodFloorAlways = "floor, Always (paced patches, rollouts by watch)"
@@ -31,6 +39,11 @@ const (
 	methodRotatorWriteProbe = "rotator, write phase, qps %g"
 	methodFloorProbe        = "floor, qps %g"
 )
+
+// writePhasePerMinute is the write phase's kubernetes.restartsPerMinute: the most the config
+// allows (100 a second), so that the template patches are held back by the client rate limit,
+// as the floor's are, rather than by the restart pace.
+const writePhasePerMinute = 6000
 
 // measurement is one method's run.
 type measurement struct {
@@ -54,6 +67,10 @@ type measurement struct {
 	// Extrapolated is set when the wall time was measured on fewer namespaces and scaled.
 	Extrapolated bool
 	MeasuredWall time.Duration
+	// Restarted and NotRestarted count the rotator report's workloads by reason
+	// (workloads[].reason), restarted or not.
+	Restarted    map[string]int `json:",omitempty"`
+	NotRestarted map[string]int `json:",omitempty"`
 }
 
 // runner runs the methods against one rig.
@@ -102,11 +119,23 @@ func (r *runner) measure(method, user string, fn func() (childRun, error)) (meas
 }
 
 // rotatorConfig writes the config the rotator runs with: every default (but the client rate
-// limit when qps > 0), one Harbor credential, the benchmark namespaces by label.
-func (r *runner) rotatorConfig(name, harborURL, harborUser string, qps float64, burst int) (string, error) {
-	kube := ""
+// limit when qps > 0, kubernetes.restartsPerMinute when perMinute > 0, and restart.policy when
+// policy is set), one Harbor credential, the benchmark namespaces by label.
+func (r *runner) rotatorConfig(name, harborURL, harborUser string, qps float64, burst, perMinute int, policy string) (string, error) {
+	var fields []string
 	if qps > 0 {
-		kube = fmt.Sprintf("kubernetes: {qps: %g, burst: %d}\n", qps, burst)
+		fields = append(fields, fmt.Sprintf("qps: %g, burst: %d", qps, burst))
+	}
+	if perMinute > 0 {
+		fields = append(fields, fmt.Sprintf("restartsPerMinute: %d", perMinute))
+	}
+	kube := ""
+	if len(fields) > 0 {
+		kube = "kubernetes: {" + strings.Join(fields, ", ") + "}\n"
+	}
+	restart := ""
+	if policy != "" {
+		restart = fmt.Sprintf("  restart: {policy: %s}\n", policy)
 	}
 	cfg := fmt.Sprintf(`stateNamespace: rotator-system
 %scredentials:
@@ -121,20 +150,33 @@ func (r *runner) rotatorConfig(name, harborURL, harborUser string, qps float64, 
     secretName: %s
     namespaceSelector: "%s=true"
     serviceAccounts: [%s]
-`, kube, harborURL, harborUser, secretName, benchLabel, serviceAccount)
+%s`, kube, harborURL, harborUser, secretName, benchLabel, serviceAccount, restart)
 	path := filepath.Join(r.dir, name)
 	return path, os.WriteFile(path, []byte(cfg), 0o600)
 }
 
-// rotate runs `rotator rotate now` with extra flags and checks its JSON report.
-func (r *runner) rotate(ctx context.Context, method, config, wantResult string, flags ...string) (measurement, error) {
+// workload is one entry of the rotator report's workloads[].
+type workload struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Action    string `json:"action"`
+	Reason    string `json:"reason"`
+}
+
+// restarted: the report says the run restarted it.
+func (w workload) restarted() bool { return w.Action == "restarted" }
+
+// rotate runs `rotator rotate now` with extra flags and checks its JSON report; it returns the
+// report's workloads.
+func (r *runner) rotate(ctx context.Context, method, config, wantResult string, flags ...string) (measurement, []workload, error) {
 	args := append([]string{"--kubeconfig", r.rotatorKubeconfig, "rotate", "now", "--config", config, "-o", "json"}, flags...)
 	env := []string{"HARBOR_PASSWORD=" + r.harborPassword}
 	if r.profileDir != "" {
 		r.profiles++
 		dir := filepath.Join(r.profileDir, fmt.Sprintf("%02d-%s", r.profiles, slug(method)))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return measurement{}, err
+			return measurement{}, nil, err
 		}
 		env = append(env, "ROTATOR_PPROF_DIR="+dir)
 	}
@@ -144,24 +186,33 @@ func (r *runner) rotate(ctx context.Context, method, config, wantResult string, 
 	var doc struct {
 		OK      bool `json:"ok"`
 		Reports []struct {
-			Result  string            `json:"result"`
-			Secrets []json.RawMessage `json:"secrets"`
-			Errors  []string          `json:"errors"`
+			Result    string            `json:"result"`
+			Secrets   []json.RawMessage `json:"secrets"`
+			Workloads []workload        `json:"workloads"`
+			Errors    []string          `json:"errors"`
 		} `json:"reports"`
 	}
 	if err := json.Unmarshal(run.Stdout, &doc); err != nil || len(doc.Reports) != 1 {
 		if runErr != nil {
-			return m, runErr
+			return m, nil, runErr
 		}
-		return m, fmt.Errorf("%s: no JSON report (%w):\n%s", method, err, tail(run.Stderr, 2000))
+		return m, nil, fmt.Errorf("%s: no JSON report (%w):\n%s", method, err, tail(run.Stderr, 2000))
 	}
 	rep := doc.Reports[0]
 	if !doc.OK || rep.Result != wantResult {
-		return m, fmt.Errorf("%s: result %q, want %q: %v", method, rep.Result, wantResult, rep.Errors)
+		return m, nil, fmt.Errorf("%s: result %q, want %q: %v", method, rep.Result, wantResult, rep.Errors)
 	}
 	m.Namespaces = len(rep.Secrets)
 	m.Steps = progressSteps(run.Stderr)
-	return m, nil
+	m.Restarted, m.NotRestarted = map[string]int{}, map[string]int{}
+	for _, w := range rep.Workloads {
+		if w.restarted() {
+			m.Restarted[w.Reason]++
+		} else {
+			m.NotRestarted[w.Reason]++
+		}
+	}
+	return m, rep.Workloads, nil
 }
 
 // progressLine is the rotator's live output: "[cred] step  3/10 message (1.234s)".
