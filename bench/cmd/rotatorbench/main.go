@@ -53,7 +53,7 @@ func main() {
 	flag.IntVar(&o.replicas, "replicas", 0, "replicas of each Deployment (0: a template change still makes a new ReplicaSet, without pods to pull)")
 	flag.BoolVar(&o.rssWait, "rss-wait", true, "the peak-RSS run waits for rollouts as the rotator does by default (false: --skip-rollout-wait)")
 	flag.BoolVar(&o.alwaysFloor, "always-floor", true, "also time the floor of restart.policy Always: templates patched at kubernetes.restartsPerMinute, rollouts awaited by watch (at the default 60 a minute, 200 Deployments take over 3 minutes)")
-	flag.BoolVar(&o.always, "always", true, "also time `rotate now` with restart.policy Always, end to end (every template patched at kubernetes.restartsPerMinute, rollouts awaited by watch)")
+	flag.BoolVar(&o.always, "always", true, "also time rotate now with restart.policy Always, end to end (every template patched at kubernetes.restartsPerMinute, rollouts awaited by watch)")
 	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "where to write the results")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (rig logs, audit log)")
 	flag.Float64Var(&o.probeQPS, "probe-qps", 0, "also time the rotator's write phase and the floor once at this client rate limit (burst twice it); 0: skip")

@@ -132,7 +132,7 @@ func render(rec record) string {
 	p("|---|---|---|")
 	if len(rw.Runs) > 0 && len(fl.Runs) > 0 {
 		r := ratio(rw.EndState, fl.EndState)
-		p("| rotator write phase within 1.3x the floor | %.2fx (end state %s vs %s; wall %.2fx: %s vs %s) | %s |", r, secs(rw.EndState), secs(fl.EndState), ratio(rw.Wall, fl.Wall), secs(rw.Wall), secs(fl.Wall), verdict(r <= 1.3))
+		p("| rotator write phase within 1.3x the floor (its template patches paced at %d a minute, the floor's not) | %.2fx (end state %s vs %s; wall %.2fx: %s vs %s) | %s |", writePhasePerMinute, r, secs(rw.EndState), secs(fl.EndState), ratio(rw.Wall, fl.Wall), secs(rw.Wall), secs(fl.Wall), verdict(r <= 1.3))
 	}
 	if len(rb.Runs) > 0 && len(rd.Runs) > 0 {
 		r := ratio(rb.EndState, rd.EndState)
