@@ -130,3 +130,57 @@ func podUIDs(t *testing.T, ns string) map[string]types.UID {
 	}
 	return out
 }
+
+// The rotator's own repair unsticks: a managed Secret tampered with (wrong password) leaves a
+// Deployment's new pod in ImagePullBackOff; `rotate now --if-due` repairs the Secret, deletes the
+// stuck pod (reported under unstuck) and the Deployment becomes Available at once.
+func TestRepairUnsticksStuckPods(t *testing.T) {
+	ctx := context.Background()
+	cred := "repairunstick"
+	nss := namespaces(t, cred, 1)
+	ns := nss[0]
+	cfg := wedgeConfig(t, cred, stateNS, nss, "1h")
+	if err := rig.Apply(ctx, sandbox.Deployment(ns, "web", rig.Images["proj-a"], "harbor-pull", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json"); res.Code != 0 {
+		t.Fatalf("first rotation (exit %d):\n%s\n%s", res.Code, res.Stdout, res.Stderr)
+	}
+	waitAvailable(t, ns, "web")
+	s, err := rig.Admin.CoreV1().Secrets(ns).Get(ctx, "harbor-pull", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, p := secretCredential(t, ns, "harbor-pull")
+	bad, err := pullsecret.Build(rig.RegistryHost, u, p+"x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Data[corev1.DockerConfigJsonKey] = bad
+	if _, err := rig.Admin.CoreV1().Secrets(ns).Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Its pod is recreated (a node drained, say) and cannot pull with the tampered Secret.
+	if err := rig.Admin.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "app=web"}); err != nil {
+		t.Fatal(err)
+	}
+	pullFailure(t, ns, "web")
+
+	res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "--if-due", "-o", "json")
+	rep := onlyReport(t, res)
+	if res.Code != 0 {
+		t.Fatalf("repair failed (exit %d): %s\n%s", res.Code, reportSummary(rep), res.Stderr)
+	}
+	deleted := 0
+	for _, up := range rep.Unstuck {
+		if up.Namespace == ns && up.Deleted && strings.HasPrefix(up.Pod, "web-") {
+			deleted++
+		}
+	}
+	if deleted == 0 {
+		t.Fatalf("the repair deleted no stuck pod of web: unstuck %+v\n%s", rep.Unstuck, reportSummary(rep))
+	}
+	start := time.Now()
+	waitAvailable(t, ns, "web")
+	t.Logf("web available %v after the repair", time.Since(start).Round(100*time.Millisecond))
+}
