@@ -42,7 +42,7 @@ tidy-check:
 # Unit and integration tests (integration tests run the real sandbox; they never skip), then the
 # deterministic simulation of the rotation core, which prints its count of seeds.
 test: tools vet
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -tags $(INTEGRATION_TAGS) $$($(GO) list ./... | grep -v '/internal/rotation/sim$$')
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -tags $(INTEGRATION_TAGS) $$($(GO) list -tags $(INTEGRATION_TAGS) ./... | grep -v '/internal/rotation/sim$$')
 	@$(MAKE) --no-print-directory sim
 
 # The simulation alone: 2,000 seeds by default. Replay one: make sim SIM_FLAGS=-sim.seed=N
