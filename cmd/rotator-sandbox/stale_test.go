@@ -32,6 +32,13 @@ func startAs(t *testing.T, dir string, argv ...string) int {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
+	// Until the child has exec'd, /proc/PID/cmdline is the test binary's or empty: wait for the
+	// shell's, or a loaded machine reports a live sandbox as someone else's process.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid)); strings.HasPrefix(string(b), "sh\x00") {
+			break
+		}
+	}
 	return cmd.Process.Pid
 }
 

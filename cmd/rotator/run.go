@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/controller"
 	"github.com/rotatorhq/rotator/internal/metrics"
 	"github.com/rotatorhq/rotator/internal/runlock"
 	"github.com/rotatorhq/rotator/internal/service"
@@ -29,6 +30,7 @@ type runFlags struct {
 	reconcile     time.Duration
 	noJitter      bool
 	shutdownGrace time.Duration
+	resync        time.Duration
 }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
@@ -39,9 +41,17 @@ func newRunCommand(g *globalFlags) *cobra.Command {
 		Long: `Run rotator as a long-running service (usually a Deployment of two replicas). Replicas elect
 a leader on the Lease rotator-leader in the state namespace; only the leader rotates, and a new one
 takes over within --lease-duration when it dies. Each credential is rotated on its cron schedule,
-and whatever the schedule, before its remaining lifetime falls under renewBefore. Drift is repaired
-every --reconcile. Failed runs are retried with growing back-off. Every run takes the same lock as
-'rotator rotate now'. Metrics on /metrics, health on /healthz and /readyz.
+and whatever the schedule, before its remaining lifetime falls under renewBefore. Failed runs are
+retried with growing back-off. Every run takes the same lock as 'rotator rotate now'. Metrics on
+/metrics, health on /healthz and /readyz.
+
+Drift is repaired by watch, in seconds: the leader watches the namespaces, the managed Secrets,
+the configured ServiceAccounts and the state Secrets, and reconciles each target namespace that
+changes (a namespace created with the selector's labels, a managed Secret deleted or edited, a
+ServiceAccount created later) from its caches. With targets.prune, a namespace that stops being a
+target loses its managed Secret and binding. Every --reconcile each credential is checked at the
+provider (deleted, disabled, expired or renamed there: a new one is issued); idle, the service
+sends no list to the API server.
 
 With windows in the config, scheduled rotations and restarts happen only inside them; repairs
 run at any time and leave their restarts to the next window; a credential that cannot wait for
@@ -56,7 +66,8 @@ one is reported and the running config kept.`,
 	cmd.Flags().StringVar(&f.config, "config", "", "config file (required)")
 	cmd.Flags().StringVar(&f.listen, "listen", ":8080", "address of /metrics, /healthz and /readyz")
 	cmd.Flags().DurationVar(&f.leaseDuration, "lease-duration", 15*time.Second, "leader lease duration: how long a dead leader keeps the lease")
-	cmd.Flags().DurationVar(&f.reconcile, "reconcile", 10*time.Minute, "how often each credential is checked for drift")
+	cmd.Flags().DurationVar(&f.reconcile, "reconcile", 10*time.Minute, "how often each credential is checked at the provider between scheduled rotations")
+	cmd.Flags().DurationVar(&f.resync, "resync", time.Hour, "how often every target namespace is reconciled again from the caches (no API request), in case an event was missed")
 	cmd.Flags().BoolVar(&f.noJitter, "no-jitter", false, "run schedules exactly on time (tests)")
 	cmd.Flags().DurationVar(&f.shutdownGrace, "shutdown-grace", 20*time.Second, "on SIGTERM or lost leadership, how long the rotation in hand may go on to finish its step")
 	_ = cmd.MarkFlagRequired("config")
@@ -81,6 +92,7 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 	m := metrics.New(reg)
 	metrics.RegisterBuildInfo(reg, version.Get())
 	wm := metrics.NewWindows(reg)
+	cm := metrics.NewController(reg)
 	grp.Go(func() error {
 		id := identity()
 		// The first wiring proves the config and the cluster connection before /readyz says ok.
@@ -99,12 +111,27 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 				// of this process excludes the next one like another replica's would.
 				lock := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Purpose: "rotator run"}
 				a.runner.Lock = func(ctx context.Context) (context.Context, func(), error) { return lock.Acquire(ctx, true) }
-				svc := &service.Service{
-					Config: cfg, Rotator: a.runner, States: a.store, Clock: clock.RealClock{}, Logger: log, Metrics: m,
-					Reconcile: f.reconcile, NoJitter: f.noJitter, ShutdownGrace: f.shutdownGrace,
-					WindowMetrics: wm, Events: a.runner.Events,
-				}
 				svcCtx, cancel := context.WithCancel(ctx)
+				// The namespace controller: informers filled once per leadership and config, then
+				// watches; its cache of the state Secrets is what the service reads at each step.
+				locks := &controller.CredentialLocks{}
+				ctrl := &controller.Controller{Config: cfg, Kube: a.watch, Metadata: a.meta, Reconciler: a.runner,
+					Logger: log, Metrics: cm, Locks: locks, Resync: f.resync}
+				if err := ctrl.Start(svcCtx); err != nil {
+					cancel()
+					log.Error("namespace controller", "err", err)
+					return
+				}
+				if !ctrl.WaitForSync(svcCtx) {
+					cancel()
+					continue
+				}
+				go ctrl.Run(svcCtx)
+				svc := &service.Service{
+					Config: cfg, Rotator: a.runner, States: ctrl.States(), Clock: clock.RealClock{}, Logger: log, Metrics: m,
+					Reconcile: f.reconcile, NoJitter: f.noJitter, ShutdownGrace: f.shutdownGrace,
+					WindowMetrics: wm, Events: a.runner.Events, Busy: locks, Liveness: a.runner.NeedsRun,
+				}
 				changed := make(chan loaded, 1)
 				go watchConfig(svcCtx, f.config, hash, 10*time.Second, changed, log.Warn)
 				go func() {

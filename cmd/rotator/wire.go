@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/clock"
@@ -29,7 +30,10 @@ import (
 
 // app is everything a command needs, built from the config by wire.
 type app struct {
-	kube    kubernetes.Interface
+	kube kubernetes.Interface
+	// watch and meta are the informers' clients (rotator run's namespace controller).
+	watch   kubernetes.Interface
+	meta    metadata.Interface
 	runner  *rotation.Runner
 	store   *state.Store
 	metrics *metrics.Metrics
@@ -77,6 +81,8 @@ func wire(ctx context.Context, cfg *config.Config, creds []*config.Credential, g
 	return &app{
 		close:   src.Close,
 		kube:    kube,
+		watch:   clients.Watch,
+		meta:    clients.Metadata,
 		metrics: m,
 		store:   &state.Store{Client: kube, Namespace: cfg.StateNamespace},
 		runner: &rotation.Runner{

@@ -124,6 +124,12 @@ type Targets struct {
 	ServiceAccounts []string `json:"serviceAccounts,omitempty"`
 	// Adopt lets the rotator take over a same-named Secret it did not create.
 	Adopt bool `json:"adopt,omitempty"`
+	// Prune: when a namespace stops being a target (relabelled, excluded, removed from the
+	// list), `rotator run` deletes the managed Secret there and removes it from the
+	// ServiceAccounts' imagePullSecrets. Default false: a selector typo or a label removed by
+	// mistake must not strip the pull secrets of many namespaces at once; the Secret left there
+	// holds no credential back (a namespace that is no target is never asked before revoking).
+	Prune bool `json:"prune,omitempty"`
 }
 
 // Restart of dependent workloads after a new credential is written. Kubelet reads a pod's pull

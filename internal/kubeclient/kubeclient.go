@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 )
 
@@ -16,7 +17,7 @@ import (
 const EventsTimeout = 10 * time.Second
 
 // MainTimeout bounds one request of the main client. Its lists are paged (500 objects) and it
-// opens no watches, so a request that takes this long is a stalled API server: without a bound
+// opens no watches (the informers have clients of their own), so a request that takes this long is a stalled API server: without a bound
 // one stall would freeze `rotator run` for every credential while /healthz still says ok.
 const MainTimeout = 60 * time.Second
 
@@ -26,6 +27,10 @@ type Clients struct {
 	Main kubernetes.Interface
 	// Events records Events; its requests wait while Main's wait for the rate limit.
 	Events kubernetes.Interface
+	// Watch and Metadata feed the informers of `rotator run` (full objects and metadata only):
+	// no request timeout, since a watch is meant to stay open; the same rate limit as Main.
+	Watch    kubernetes.Interface
+	Metadata metadata.Interface
 }
 
 // New builds both clients from rc (not modified) with userAgent, at qps and burst together.
@@ -49,5 +54,15 @@ func New(rc *rest.Config, userAgent string, qps float32, burst int) (Clients, er
 	if err != nil {
 		return Clients{}, err
 	}
-	return Clients{Main: main, Events: events}, nil
+	watchCfg := rest.CopyConfig(rc)
+	watchCfg.UserAgent, watchCfg.RateLimiter = userAgent, first{b}
+	watch, err := kubernetes.NewForConfig(watchCfg)
+	if err != nil {
+		return Clients{}, err
+	}
+	meta, err := metadata.NewForConfig(watchCfg)
+	if err != nil {
+		return Clients{}, err
+	}
+	return Clients{Main: main, Events: events, Watch: watch, Metadata: meta}, nil
 }

@@ -81,19 +81,12 @@ func (r *Runner) read(ctx context.Context, p *plan) error {
 	return nil
 }
 
-// resolveNamespaces: the explicit list plus the selector's matches, minus exclusions. One list
-// call, whatever the number of namespaces.
+// resolveNamespaces: the namespaces config.Targets.Selects (listed or matched by the selector,
+// not excluded), the rule the service's namespace reconcile applies too. One paged list,
+// whatever the number of namespaces.
 func (r *Runner) resolveNamespaces(ctx context.Context, p *plan) error {
 	t := p.cred.Targets
-	var sel labels.Selector
-	if t.NamespaceSelector != "" {
-		var err error
-		if sel, err = labels.Parse(t.NamespaceSelector); err != nil {
-			return err
-		}
-	}
 	existing := map[string]bool{}
-	want := map[string]bool{}
 	err := listPages(ctx, func(ctx context.Context, o metav1.ListOptions) (string, error) {
 		l, err := r.Kube.CoreV1().Namespaces().List(ctx, o)
 		if err != nil {
@@ -107,8 +100,8 @@ func (r *Runner) resolveNamespaces(ctx context.Context, p *plan) error {
 				continue
 			}
 			existing[ns.Name] = true
-			if sel != nil && sel.Matches(labels.Set(ns.Labels)) {
-				want[ns.Name] = true
+			if t.Selects(ns.Name, ns.Labels) {
+				p.namespaces = append(p.namespaces, ns.Name)
 			}
 		}
 		return l.Continue, nil
@@ -119,15 +112,7 @@ func (r *Runner) resolveNamespaces(ctx context.Context, p *plan) error {
 	for _, ns := range t.Namespaces {
 		if !existing[ns] {
 			p.problems = append(p.problems, fmt.Sprintf("namespace %s does not exist: create it or remove it from credentials[%s].targets.namespaces", ns, p.cred.Name))
-			continue
 		}
-		want[ns] = true
-	}
-	for _, ns := range t.ExcludeNamespaces {
-		delete(want, ns)
-	}
-	for ns := range want {
-		p.namespaces = append(p.namespaces, ns)
 	}
 	sort.Strings(p.namespaces)
 	if len(p.namespaces) == 0 && len(p.problems) == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -72,4 +73,42 @@ func Bind(ctx context.Context, c kubernetes.Interface, ns, name, secretName stri
 func isTestFailed(err error) bool {
 	s, ok := err.(apierrors.APIStatus)
 	return ok && strings.Contains(s.Status().Message, "testing value")
+}
+
+// Unbind removes secretName from the ServiceAccount's imagePullSecrets, keeping the others (sa as
+// the caller has it, nil to read it). Like Bind, the JSON patch tests the resourceVersion it read.
+func Unbind(ctx context.Context, c kubernetes.Interface, ns, name, secretName string, sa *corev1.ServiceAccount) (bool, error) {
+	changed := false
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if sa == nil {
+			var err error
+			if sa, err = c.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
+				return err
+			}
+		}
+		i := slices.IndexFunc(sa.ImagePullSecrets, func(r corev1.LocalObjectReference) bool { return r.Name == secretName })
+		if i < 0 {
+			return nil
+		}
+		patch, _ := json.Marshal([]map[string]any{
+			{"op": "test", "path": "/metadata/resourceVersion", "value": sa.ResourceVersion},
+			{"op": "remove", "path": fmt.Sprintf("/imagePullSecrets/%d", i)},
+		})
+		_, err := c.CoreV1().ServiceAccounts(ns).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{})
+		if err != nil && (apierrors.IsConflict(err) || apierrors.IsInvalid(err) || isTestFailed(err)) {
+			sa = nil
+			return apierrors.NewConflict(corev1.Resource("serviceaccounts"), name, err)
+		}
+		if err == nil {
+			changed = true
+		}
+		return err
+	})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, describe(err, "serviceaccount", ns, name)
+	}
+	return changed, nil
 }

@@ -43,7 +43,7 @@ func (w *Writer) Write(ctx context.Context, ns, name string, content Content, ex
 		return "", err
 	}
 	fp := desired.Annotations[AnnotationFingerprint]
-	if existing != nil && UpToDate(existing, fp) {
+	if existing != nil && IsManaged(existing, content.Credential) && UpToDate(existing, fp) {
 		return Unchanged, nil
 	}
 	var action Action
@@ -65,7 +65,7 @@ func (w *Writer) Write(ctx context.Context, ns, name string, content Content, ex
 		if !IsManaged(existing, content.Credential) && !adopt {
 			return fmt.Errorf("%w: secret %s/%s: set targets.adopt: true in the config to take it over, or delete it", ErrNotManaged, ns, name)
 		}
-		if UpToDate(existing, fp) {
+		if IsManaged(existing, content.Credential) && UpToDate(existing, fp) {
 			action = Unchanged
 			return nil
 		}

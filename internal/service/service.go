@@ -51,6 +51,18 @@ type Service struct {
 	NoJitter  bool
 	// ShutdownGrace lets a rotation in hand finish its step after the context ends. Default 20s.
 	ShutdownGrace time.Duration
+	// Busy, when set, is held around each run of a credential, so that the namespace
+	// controller's reconciles of that credential wait for it (controller.CredentialLocks).
+	Busy interface {
+		Lock(credential string)
+		Unlock(credential string)
+	}
+	// Liveness, when set, takes the place of the periodic drift check (a full run with nothing
+	// due, which lists every target namespace, Secret, ServiceAccount and workload) after the
+	// first one: the namespace controller repairs drift by watch, so between scheduled runs only
+	// the credential itself is checked at the provider (rotation.Runner.NeedsRun), and a run
+	// follows when it says one is needed.
+	Liveness func(ctx context.Context, cred *config.Credential, st *state.State) (needed bool, why string, err error)
 }
 
 // entry is the schedule of one credential.
@@ -64,6 +76,8 @@ type entry struct {
 	retryMode rotation.Options
 	// lastForced is when the service last started a run forcing a new credential (limitForced).
 	lastForced time.Time
+	// checked: a full drift check ran once; later checks may be liveness checks (Liveness).
+	checked bool
 	// windows of the credential (nil: none, any time will do); waiting: a scheduled rotation
 	// waits for the next window; queued: a run outside every window deferred restarts, which a
 	// check completes when the next window opens; overrideFor: the renewal time of the last
@@ -139,12 +153,18 @@ func (s *Service) step(ctx context.Context, e *entry) time.Time {
 		mode = &rotation.Options{} // the schedule says: a new credential
 		e.nextCron = s.nextFiring(e, now)
 	}
-	due := !now.Before(e.nextCheck) || (!renewAt.IsZero() && !now.Before(renewAt)) || (!revokeAt.IsZero() && !now.Before(revokeAt))
-	if mode == nil && due {
-		mode = &rotation.Options{IfDue: true}
+	deadline := (!renewAt.IsZero() && !now.Before(renewAt)) || (!revokeAt.IsZero() && !now.Before(revokeAt))
+	if mode == nil && (deadline || !now.Before(e.nextCheck)) {
+		if deadline || s.Liveness == nil || !e.checked || st == nil {
+			mode = &rotation.Options{IfDue: true}
+		} else {
+			mode = s.checkLiveness(ctx, e, st)
+			e.nextCheck = now.Add(s.Reconcile)
+		}
 	}
 	if mode != nil {
 		e.nextCheck = now.Add(s.Reconcile)
+		e.checked = true
 	}
 	mode, windowWake := s.gate(ctx, e, st, now, renewAt, mode)
 	if mode != nil {
@@ -183,7 +203,13 @@ func (s *Service) run(ctx context.Context, e *entry, opts rotation.Options) *rot
 		}
 	})
 	defer stop()
+	if s.Busy != nil {
+		s.Busy.Lock(e.cred.Name)
+	}
 	rep := s.Rotator.Rotate(runCtx, e.cred, opts)
+	if s.Busy != nil {
+		s.Busy.Unlock(e.cred.Name)
+	}
 	if rep.OK() {
 		if e.failures > 0 || rep.Result != "nothing-due" {
 			s.Logger.Info("run done", "credential", e.cred.Name, "result", rep.Result, "decision", rep.Decision)
@@ -197,6 +223,20 @@ func (s *Service) run(ctx context.Context, e *entry, opts rotation.Options) *rot
 	}
 	s.fail(e, opts, msg)
 	return rep
+}
+
+// checkLiveness asks Liveness whether the credential needs a run; a run with IfDue if so. A check
+// that could not list at the provider judges nothing dead, as a run would: no run.
+func (s *Service) checkLiveness(ctx context.Context, e *entry, st *state.State) *rotation.Options {
+	needed, why, err := s.Liveness(ctx, e.cred, st)
+	switch {
+	case err != nil:
+		s.Logger.Warn("liveness check failed; nothing judged dead, checking again later", "credential", e.cred.Name, "err", err)
+	case needed:
+		s.Logger.Info("liveness check: a run is needed", "credential", e.cred.Name, "why", why)
+		return &rotation.Options{IfDue: true}
+	}
+	return nil
 }
 
 func (s *Service) fail(e *entry, opts rotation.Options, msg string) {

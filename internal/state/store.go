@@ -36,10 +36,15 @@ func (s *Store) Load(ctx context.Context, credential string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state secret %s/%s: %w", s.Namespace, SecretName(credential), err)
 	}
+	return Decode(sec)
+}
+
+// Decode reads the state out of its Secret (as Load got it, or as an informer's cache holds it).
+func Decode(sec *corev1.Secret) (*State, error) {
 	st := &State{resourceVersion: sec.ResourceVersion}
 	if b := sec.Data[keyState]; len(b) > 0 {
 		if err := json.Unmarshal(b, st); err != nil {
-			return nil, fmt.Errorf("state secret %s/%s is corrupt (%w): delete it to start over; the rotator then issues a new credential and leaves the old ones to be revoked by hand", s.Namespace, sec.Name, err)
+			return nil, fmt.Errorf("state secret %s/%s is corrupt (%w): delete it to start over; the rotator then issues a new credential and leaves the old ones to be revoked by hand", sec.Namespace, sec.Name, err)
 		}
 	}
 	if st.Current != nil {

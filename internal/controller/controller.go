@@ -1,0 +1,277 @@
+// Package controller is the event-driven half of `rotator run`: informers on the namespaces, the
+// managed Secrets, the configured ServiceAccounts and the state Secrets feed a rate-limited work
+// queue keyed by (credential, namespace), and each key is reconciled from the caches
+// (rotation.Runner.ReconcileNamespace). A namespace created with the selector's labels gets its
+// Secret and binding in about a second; a managed Secret deleted or edited is restored as fast.
+// Rotation itself (issue, verify, promote, revoke) stays a whole-credential run of the service,
+// on the schedule and before expiry.
+//
+// Once the caches have synced, an idle controller sends no request at all: the informers watch,
+// and a safety resync re-reads the caches, not the API server.
+package controller
+
+import (
+	"context"
+
+	"log/slog"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/metrics"
+	"github.com/rotatorhq/rotator/internal/restart"
+	"github.com/rotatorhq/rotator/internal/rotation"
+	"github.com/rotatorhq/rotator/internal/state"
+)
+
+// Reconciler does the work of one key: rotation.Runner in production.
+type Reconciler interface {
+	ReconcileNamespace(ctx context.Context, cred *config.Credential, v rotation.NamespaceView) rotation.NamespaceResult
+	UnstickNamespace(ctx context.Context, cred *config.Credential, ns string) ([]restart.UnstickResult, error)
+}
+
+// Controller reconciles every target namespace of every credential of Config.
+type Controller struct {
+	Config     *config.Config
+	Kube       kubernetes.Interface
+	Metadata   metadata.Interface
+	Reconciler Reconciler
+	Logger     *slog.Logger
+	Metrics    *metrics.Controller
+	// Locks are shared with the service's runs (service.Service.Busy).
+	Locks *CredentialLocks
+	// Resync re-reads every cached namespace at this interval, from the caches: a safety net
+	// for a missed event, costing no request. Default 1h.
+	Resync time.Duration
+	// Workers reconcile this many keys at once. Default kubernetes.concurrency.
+	Workers int
+	// UnstickAfter are the delays after a repair at which the namespace's pods are checked again
+	// for pods stuck pulling: a pod created before its ServiceAccount was bound has no pull
+	// secret and fails only once kubelet has tried. Default 3s, 10s, 30s, 90s.
+	UnstickAfter []time.Duration
+	// BusyRetry is how soon a key comes back while its credential's run is in progress. Default 2s.
+	BusyRetry time.Duration
+
+	caches *caches
+	queue  workqueue.TypedRateLimitingInterface[key]
+	creds  map[string]*config.Credential
+	synced chan struct{}
+}
+
+// key is one unit of work: a credential's namespace; unstick > 0 is the n-th follow-up check
+// of its pods after a repair.
+type key struct {
+	credential, namespace string
+	unstick               int
+}
+
+func (c *Controller) defaults() {
+	if c.Resync == 0 {
+		c.Resync = time.Hour
+	}
+	if c.Workers == 0 {
+		c.Workers = max(c.Config.Kubernetes.Concurrency, 1)
+	}
+	if c.UnstickAfter == nil {
+		c.UnstickAfter = []time.Duration{3 * time.Second, 10 * time.Second, 30 * time.Second, 90 * time.Second}
+	}
+	if c.BusyRetry == 0 {
+		c.BusyRetry = 2 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Locks == nil {
+		c.Locks = &CredentialLocks{}
+	}
+}
+
+// Start builds the informers and starts them; call it once. WaitForSync tells when the
+// caches are filled; Run then reconciles.
+func (c *Controller) Start(ctx context.Context) error {
+	c.defaults()
+	c.synced = make(chan struct{})
+	c.creds = map[string]*config.Credential{}
+	var secretNames, saNames []string
+	for i := range c.Config.Credentials {
+		cred := &c.Config.Credentials[i]
+		if cred.Suspend {
+			continue // suspend: no repair either (config.Credential.Suspend)
+		}
+		c.creds[cred.Name] = cred
+		secretNames = appendNew(secretNames, cred.Targets.SecretName)
+		for _, sa := range cred.Targets.ServiceAccounts {
+			saNames = appendNew(saNames, sa)
+		}
+	}
+	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[key](),
+		workqueue.TypedRateLimitingQueueConfig[key]{Name: "namespaces", MetricsProvider: c.Metrics.QueueMetrics()})
+	c.caches = newCaches(c.Kube, c.Metadata, c.Config.StateNamespace, secretNames, saNames, c.Resync)
+	if err := c.handle(); err != nil {
+		return err
+	}
+	for _, inf := range c.caches.all() {
+		go inf.RunWithContext(ctx)
+	}
+	go func() {
+		if cache.WaitForCacheSync(ctx.Done(), c.caches.synced()...) {
+			close(c.synced)
+		}
+	}()
+	context.AfterFunc(ctx, c.queue.ShutDown)
+	return nil
+}
+
+// WaitForSync blocks until every cache is filled (true) or ctx ends (false).
+func (c *Controller) WaitForSync(ctx context.Context) bool {
+	select {
+	case <-c.synced:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Run reconciles until ctx ends. Call it after Start, only while leading: only the leader writes.
+func (c *Controller) Run(ctx context.Context) {
+	if !c.WaitForSync(ctx) {
+		return
+	}
+	c.Logger.Info("namespace controller running", "credentials", len(c.creds), "namespaces", len(c.caches.namespaceNames()), "workers", c.Workers)
+	done := make(chan struct{})
+	for range c.Workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			wait.UntilWithContext(ctx, func(ctx context.Context) {
+				for c.next(ctx) {
+				}
+			}, time.Second)
+		}()
+	}
+	for range c.Workers {
+		<-done
+	}
+}
+
+// next takes one key off the queue and works it; false once the queue is shut down.
+func (c *Controller) next(ctx context.Context) bool {
+	k, quit := c.queue.Get()
+	if quit {
+		return false
+	}
+	defer c.queue.Done(k)
+	cred, ok := c.creds[k.credential]
+	if !ok {
+		c.queue.Forget(k)
+		return true
+	}
+	if k.unstick > 0 {
+		c.unstick(ctx, cred, k)
+		return true
+	}
+	if !c.Locks.TryLock(cred.Name) {
+		c.queue.AddAfter(k, c.BusyRetry) // its run writes this namespace, or will repair it
+		return true
+	}
+	start := time.Now()
+	res := c.Reconciler.ReconcileNamespace(ctx, cred, c.view(cred, k.namespace))
+	c.Locks.Unlock(cred.Name)
+	c.Metrics.Reconcile(cred.Name, string(res.Outcome), time.Since(start))
+	log := c.Logger.With("credential", cred.Name, "namespace", k.namespace)
+	switch {
+	case res.Err != nil && res.Permanent:
+		// Retrying cannot help; a change of the object (or of the config) brings it back.
+		log.Error("namespace reconcile failed; waiting for a change", "err", res.Err)
+		c.queue.Forget(k)
+	case res.Err != nil:
+		log.Error("namespace reconcile failed; retrying with back-off", "err", res.Err, "retries", c.queue.NumRequeues(k))
+		c.queue.AddRateLimited(k)
+	case res.Outcome == rotation.NamespaceRepaired:
+		log.Info("namespace repaired", "secret", res.Secret, "bound", res.Bound, "duration", time.Since(start).Round(time.Millisecond))
+		c.queue.Forget(k)
+		c.unstick(ctx, cred, key{credential: k.credential, namespace: k.namespace})
+	case res.Outcome == rotation.NamespacePruned:
+		log.Info("namespace pruned: no target any more", "secret", res.Secret, "unbound", res.Unbound)
+		c.queue.Forget(k)
+	default:
+		c.queue.Forget(k)
+	}
+	return true
+}
+
+// unstick replaces the namespace's pods stuck pulling, then schedules the next follow-up check.
+func (c *Controller) unstick(ctx context.Context, cred *config.Credential, k key) {
+	c.queue.Forget(k)
+	found, err := c.Reconciler.UnstickNamespace(ctx, cred, k.namespace)
+	if err != nil {
+		c.Logger.Warn("unstick pods", "credential", cred.Name, "namespace", k.namespace, "err", err)
+	}
+	for _, u := range found {
+		c.Logger.Info(u.String(), "credential", cred.Name)
+	}
+	if k.unstick < len(c.UnstickAfter) {
+		next := key{credential: k.credential, namespace: k.namespace, unstick: k.unstick + 1}
+		c.queue.AddAfter(next, c.UnstickAfter[k.unstick])
+	}
+}
+
+// view is what the caches hold of one namespace for cred.
+func (c *Controller) view(cred *config.Credential, ns string) rotation.NamespaceView {
+	v := rotation.NamespaceView{Name: ns}
+	if n := c.caches.namespace(ns); n != nil {
+		v.Exists, v.Labels = true, n.Labels
+	}
+	v.Secret = c.caches.secret(ns, cred.Targets.SecretName)
+	for _, name := range cred.Targets.ServiceAccounts {
+		if sa := c.caches.serviceAccount(ns, name); sa != nil {
+			if v.ServiceAccounts == nil {
+				v.ServiceAccounts = map[string]*corev1.ServiceAccount{}
+			}
+			v.ServiceAccounts[name] = sa
+		}
+	}
+	if st, err := c.States().Load(context.Background(), cred.Name); err == nil {
+		v.State = st
+	} else {
+		c.Logger.Error("state unreadable: the namespace waits for the credential's next run", "credential", cred.Name, "err", err)
+	}
+	return v
+}
+
+// States reads the credentials' state from the cache (the service's StateReader once synced):
+// no GET per step.
+func (c *Controller) States() StateCache {
+	return StateCache{c: c.caches, namespace: c.Config.StateNamespace}
+}
+
+// StateCache is a state reader on the controller's cache of the state Secrets.
+type StateCache struct {
+	c         *caches
+	namespace string
+}
+
+// Load decodes credential's state Secret from the cache; a missing one is an empty state.
+func (s StateCache) Load(_ context.Context, credential string) (*state.State, error) {
+	sec, err := s.c.stateSecret(s.namespace, state.SecretName(credential))
+	if err != nil {
+		return nil, err
+	}
+	if sec == nil {
+		return &state.State{}, nil
+	}
+	return state.Decode(sec)
+}
+
+func appendNew(xs []string, x string) []string {
+	if x == "" || slices.Contains(xs, x) {
+		return xs
+	}
+	return append(xs, x)
+}
