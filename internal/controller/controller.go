@@ -181,7 +181,7 @@ func (c *Controller) next(ctx context.Context) bool {
 		return true
 	}
 	start := time.Now()
-	res := c.Reconciler.ReconcileNamespace(ctx, cred, c.view(cred, k.namespace))
+	res := c.Reconciler.ReconcileNamespace(ctx, cred, c.view(ctx, cred, k.namespace))
 	c.Locks.Unlock(cred.Name)
 	c.Metrics.Reconcile(cred.Name, string(res.Outcome), time.Since(start))
 	log := c.Logger.With("credential", cred.Name, "namespace", k.namespace)
@@ -223,7 +223,7 @@ func (c *Controller) unstick(ctx context.Context, cred *config.Credential, k key
 }
 
 // view is what the caches hold of one namespace for cred.
-func (c *Controller) view(cred *config.Credential, ns string) rotation.NamespaceView {
+func (c *Controller) view(ctx context.Context, cred *config.Credential, ns string) rotation.NamespaceView {
 	v := rotation.NamespaceView{Name: ns}
 	if n := c.caches.namespace(ns); n != nil {
 		v.Exists, v.Labels = true, n.Labels
@@ -237,7 +237,7 @@ func (c *Controller) view(cred *config.Credential, ns string) rotation.Namespace
 			v.ServiceAccounts[name] = sa
 		}
 	}
-	if st, err := c.States().Load(context.Background(), cred.Name); err == nil {
+	if st, err := c.States().Load(ctx, cred.Name); err == nil {
 		v.State = st
 	} else {
 		c.Logger.Error("state unreadable: the namespace waits for the credential's next run", "credential", cred.Name, "err", err)
