@@ -9,7 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/rotatorhq/rotator/internal/restart"
@@ -121,14 +120,17 @@ func (r *Runner) resolveNamespaces(ctx context.Context, p *plan) error {
 	return nil
 }
 
-// listSecrets finds this credential's managed Secrets in one labelled list across the cluster.
+// listSecrets finds this credential's managed Secrets in one list across the cluster, of the
+// Secrets of the managed name only: RBAC authorises a list with a metadata.name field selector by
+// resourceNames, so the rotator's identity needs no right to list any other Secret
+// (deploy/base/managed-secret-names.yaml). The ownership check is made here, on each one.
 func (r *Runner) listSecrets(ctx context.Context, p *plan) error {
 	p.secrets = map[string]*corev1.Secret{}
 	p.holds = map[string]string{}
 	targets := setOf(p.namespaces)
-	sel := labels.SelectorFromSet(labels.Set{secretsync.LabelCredential: p.cred.Name}).String()
+	sel := fields.OneTermEqualSelector("metadata.name", p.cred.Targets.SecretName).String()
 	return listPages(ctx, func(ctx context.Context, o metav1.ListOptions) (string, error) {
-		o.LabelSelector = sel
+		o.FieldSelector = sel
 		l, err := r.Kube.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, o)
 		if err != nil {
 			return "", fmt.Errorf("list managed secrets: %w", err)

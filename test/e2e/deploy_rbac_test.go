@@ -62,6 +62,26 @@ func TestDeployClusterWideRBACAsServiceAccount(t *testing.T) {
 		_, err := c.CoreV1().Secrets(nss[0]).Get(ctx, "harbor-pull", metav1.GetOptions{})
 		return err
 	})
+	mustBeForbidden(t, "get an unrelated Secret in a target namespace", func(ctx context.Context) error {
+		_, err := c.CoreV1().Secrets(nss[0]).Get(ctx, "app-credentials", metav1.GetOptions{})
+		return err
+	})
+	mustBeForbidden(t, "list the Secrets of a target namespace without the name selector", func(ctx context.Context) error {
+		_, err := c.CoreV1().Secrets(nss[0]).List(ctx, metav1.ListOptions{})
+		return err
+	})
+	mustBeForbidden(t, "list every Secret of the cluster", func(ctx context.Context) error {
+		_, err := c.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+		return err
+	})
+	mustBeForbidden(t, "list the Secrets of another name", func(ctx context.Context) error {
+		_, err := c.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=app-credentials"})
+		return err
+	})
+	mustBeAllowed(t, "list the managed Secrets across the cluster with the name selector", func(ctx context.Context) error {
+		_, err := c.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=harbor-pull"})
+		return err
+	})
 	mustBeForbidden(t, "update a Secret it does not manage", func(ctx context.Context) error {
 		s, err := rig.Admin.CoreV1().Secrets(nss[0]).Get(ctx, "app-credentials", metav1.GetOptions{})
 		if err != nil {
