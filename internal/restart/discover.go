@@ -12,9 +12,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// listPageSize bounds one List response; namespaces with thousands of
-// workloads would otherwise come back as one large response.
-const listPageSize = 500
+// listPageSize bounds one List response, and so the memory one page takes: a tenant of a target
+// namespace may create workloads and pods as large as the API server accepts (about 1.5 MB each),
+// so a page of 50 is at most ~75 MB however the tenant shapes its objects, where 500 could push
+// the rotator's pod past its memory limit for everyone.
+const listPageSize = 50
 
 // Discover lists the Deployments, StatefulSets and DaemonSets of namespace and
 // returns those whose pods depend on secretName (see Depends), sorted by kind

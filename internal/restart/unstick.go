@@ -69,12 +69,25 @@ func (r *Restarter) Unstick(ctx context.Context, namespace, registryHost string,
 	if r.Client == nil {
 		return nil, fmt.Errorf("unstick pods in namespace %s: no Kubernetes client configured", namespace)
 	}
-	pods, err := r.Client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("list pods in namespace %s to replace those stuck pulling from %s (RBAC must allow list and delete on pods): %w",
-			namespace, registryHost, err)
+	var items []corev1.Pod
+	opts := metav1.ListOptions{Limit: listPageSize}
+	for {
+		pods, err := r.Client.CoreV1().Pods(namespace).List(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list pods in namespace %s to replace those stuck pulling from %s (RBAC must allow list and delete on pods): %w",
+				namespace, registryHost, err)
+		}
+		// Only the pods stuck on the registry are kept: the page is dropped after this.
+		for i := range pods.Items {
+			if _, _, ok := stuckOn(&pods.Items[i], registryHost); ok {
+				items = append(items, pods.Items[i])
+			}
+		}
+		if pods.Continue == "" {
+			break
+		}
+		opts.Continue = pods.Continue
 	}
-	items := pods.Items
 	sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
 	var out []UnstickResult
 	deleted := 0

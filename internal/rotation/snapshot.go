@@ -86,7 +86,7 @@ func (r *Runner) read(ctx context.Context, p *plan) error {
 func (r *Runner) resolveNamespaces(ctx context.Context, p *plan) error {
 	t := p.cred.Targets
 	existing := map[string]bool{}
-	err := listPages(ctx, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+	err := listPages(ctx, namespacePageSize, func(ctx context.Context, o metav1.ListOptions) (string, error) {
 		l, err := r.Kube.CoreV1().Namespaces().List(ctx, o)
 		if err != nil {
 			return "", err
@@ -129,7 +129,7 @@ func (r *Runner) listSecrets(ctx context.Context, p *plan) error {
 	p.holds = map[string]string{}
 	targets := setOf(p.namespaces)
 	sel := fields.OneTermEqualSelector("metadata.name", p.cred.Targets.SecretName).String()
-	return listPages(ctx, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+	return listPages(ctx, tenantPageSize, func(ctx context.Context, o metav1.ListOptions) (string, error) {
 		o.FieldSelector = sel
 		l, err := r.Kube.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, o)
 		if err != nil {
@@ -161,7 +161,7 @@ func (r *Runner) listServiceAccounts(ctx context.Context, p *plan) error {
 	if len(names) == 1 {
 		fieldSel = fields.OneTermEqualSelector("metadata.name", names[0]).String()
 	}
-	return listPages(ctx, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+	return listPages(ctx, tenantPageSize, func(ctx context.Context, o metav1.ListOptions) (string, error) {
 		o.FieldSelector = fieldSel
 		l, err := r.Kube.CoreV1().ServiceAccounts(metav1.NamespaceAll).List(ctx, o)
 		if err != nil {
@@ -221,7 +221,7 @@ func (r *Runner) readPods(ctx context.Context, p *plan) error {
 		if !want[ns] {
 			continue
 		}
-		err := listPages(ctx, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+		err := listPages(ctx, tenantPageSize, func(ctx context.Context, o metav1.ListOptions) (string, error) {
 			l, err := r.Kube.CoreV1().Pods(ns).List(ctx, o)
 			if err != nil {
 				return "", fmt.Errorf("list pods in namespace %s to see which workloads need a restart (RBAC must allow list on pods): %w", ns, err)
@@ -244,9 +244,20 @@ func setOf(xs []string) map[string]bool {
 	return m
 }
 
-// listPages runs a paged list until the server says it is complete.
-func listPages(ctx context.Context, page func(context.Context, metav1.ListOptions) (string, error)) error {
-	o := metav1.ListOptions{Limit: 500}
+// Page sizes of the plan's lists, which bound the memory one page takes. Namespaces are
+// cluster-scoped: no tenant shapes them. Any other object (a Secret of the managed name, a
+// ServiceAccount, a pod) can be as large as the API server accepts (about 1.5 MB) and a tenant
+// shapes those of its namespace: a page of 50 is at most ~75 MB however they are shaped, where 500
+// could push the rotator's pod past its memory limit for every namespace. Workloads are paged by 50
+// too (restart.DiscoverIn).
+const (
+	namespacePageSize = 500
+	tenantPageSize    = 50
+)
+
+// listPages runs a paged list of limit objects a page until the server says it is complete.
+func listPages(ctx context.Context, limit int64, page func(context.Context, metav1.ListOptions) (string, error)) error {
+	o := metav1.ListOptions{Limit: limit}
 	for {
 		cont, err := page(ctx, o)
 		if err != nil {
