@@ -11,22 +11,25 @@ import (
 )
 
 // With a Liveness check (the namespace controller repairs drift by watch), the periodic drift
-// check runs the credential only when the check says so: the first check is a full run, later
-// ones ask Liveness, and a dead credential found there gets a run at once.
-func TestLivenessReplacesTheDriftRunAfterTheFirst(t *testing.T) {
+// check runs the credential only when the check says so, the first one included: a credential
+// never issued gets its run at once, one in order gets none, a dead one found later gets a run.
+func TestLivenessReplacesTheDriftRun(t *testing.T) {
 	f := &fakeRotator{st: &state.State{}, lifetime: 365 * 24 * time.Hour}
 	var mu sync.Mutex
 	checks := 0
 	var runsAtSixth int
-	live := func(_ context.Context, _ *config.Credential, _ *state.State) (bool, string, error) {
+	live := func(_ context.Context, _ *config.Credential, st *state.State) (bool, string, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		checks++
-		if checks == 6 {
+		if st.Current == nil {
+			return true, "no current credential", nil
+		}
+		if checks == 7 {
 			f.mu.Lock()
 			runsAtSixth = len(f.calls)
 			f.mu.Unlock()
-			return true, "deleted at the provider", nil // the 6th check, an hour in, finds it dead
+			return true, "deleted at the provider", nil // the 7th check, an hour in, finds it dead
 		}
 		return false, "", nil
 	}
@@ -39,9 +42,9 @@ func TestLivenessReplacesTheDriftRunAfterTheFirst(t *testing.T) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if runsAtSixth != 1 {
-		t.Errorf("%d runs before the 6th liveness check, want 1 (the first, full check)", runsAtSixth)
+		t.Errorf("%d runs before the check an hour in, want 1 (the first check found nothing issued)", runsAtSixth)
 	}
-	if checks != 6 || len(f.calls) != 2 || !f.calls[1].ifDue {
-		t.Fatalf("%d checks, runs %+v: want 6 checks and a second, if-due run after the one that found the credential dead", checks, f.calls)
+	if checks != 7 || len(f.calls) != 2 || !f.calls[1].ifDue {
+		t.Fatalf("%d checks, runs %+v: want 7 checks (at start, then 6 in the hour) and a second, if-due run after the one that found the credential dead", checks, f.calls)
 	}
 }

@@ -58,10 +58,11 @@ type Service struct {
 		Unlock(credential string)
 	}
 	// Liveness, when set, takes the place of the periodic drift check (a full run with nothing
-	// due, which lists every target namespace, Secret, ServiceAccount and workload) after the
-	// first one: the namespace controller repairs drift by watch, so between scheduled runs only
-	// the credential itself is checked at the provider (rotation.Runner.NeedsRun), and a run
-	// follows when it says one is needed.
+	// due, which lists every target namespace, Secret, ServiceAccount and workload), the first
+	// one included: the namespace controller repairs drift by watch, so between scheduled runs
+	// only the credential itself is checked at the provider (rotation.Runner.NeedsRun), and a
+	// run follows when it says one is needed (nothing issued yet, an interrupted run, a dead
+	// credential). A new leader so plans no credential that needs nothing.
 	Liveness func(ctx context.Context, cred *config.Credential, st *state.State) (needed bool, why string, err error)
 }
 
@@ -76,8 +77,6 @@ type entry struct {
 	retryMode rotation.Options
 	// lastForced is when the service last started a run forcing a new credential (limitForced).
 	lastForced time.Time
-	// checked: a full drift check ran once; later checks may be liveness checks (Liveness).
-	checked bool
 	// windows of the credential (nil: none, any time will do); waiting: a scheduled rotation
 	// waits for the next window; queued: a run outside every window deferred restarts, which a
 	// check completes when the next window opens; overrideFor: the renewal time of the last
@@ -155,7 +154,7 @@ func (s *Service) step(ctx context.Context, e *entry) time.Time {
 	}
 	deadline := (!renewAt.IsZero() && !now.Before(renewAt)) || (!revokeAt.IsZero() && !now.Before(revokeAt))
 	if mode == nil && (deadline || !now.Before(e.nextCheck)) {
-		if deadline || s.Liveness == nil || !e.checked || st == nil {
+		if deadline || s.Liveness == nil || st == nil {
 			mode = &rotation.Options{IfDue: true}
 		} else {
 			mode = s.checkLiveness(ctx, e, st)
@@ -164,7 +163,6 @@ func (s *Service) step(ctx context.Context, e *entry) time.Time {
 	}
 	if mode != nil {
 		e.nextCheck = now.Add(s.Reconcile)
-		e.checked = true
 	}
 	mode, windowWake := s.gate(ctx, e, st, now, renewAt, mode)
 	if mode != nil {
