@@ -16,6 +16,7 @@ type Metrics struct {
 	rotations        *prometheus.CounterVec
 	apiCalls         *prometheus.CounterVec
 	leader           prometheus.Gauge
+	liveness         *prometheus.CounterVec
 }
 
 // New registers rotator's metrics on reg.
@@ -41,8 +42,12 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "rotator_leader",
 			Help: "1 while this replica is the leader (the one that rotates).",
 		}),
+		liveness: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rotator_liveness_checks_total",
+			Help: "Checks of a credential at the provider between scheduled runs, by result: alive, needs-run (a run followed), failed (the provider could not be asked).",
+		}, []string{"credential", "result"}),
 	}
-	reg.MustRegister(m.credentialExpiry, m.lastSuccess, m.rotations, m.apiCalls, m.leader)
+	reg.MustRegister(m.credentialExpiry, m.lastSuccess, m.rotations, m.apiCalls, m.leader, m.liveness)
 	return m
 }
 
@@ -55,6 +60,14 @@ func (m *Metrics) Run(credential, result string, at time.Time) {
 	if result == "succeeded" {
 		m.lastSuccess.WithLabelValues(credential).Set(float64(at.Unix()))
 	}
+}
+
+// Liveness records one liveness check of credential: alive, needs-run or failed.
+func (m *Metrics) Liveness(credential, result string) {
+	if m == nil {
+		return
+	}
+	m.liveness.WithLabelValues(credential, result).Inc()
 }
 
 // Expiry records when credential's current credential expires (zero: never).

@@ -229,10 +229,15 @@ func (s *Service) checkLiveness(ctx context.Context, e *entry, st *state.State) 
 	needed, why, err := s.Liveness(ctx, e.cred, st)
 	switch {
 	case err != nil:
+		s.Metrics.Liveness(e.cred.Name, "failed")
 		s.Logger.Warn("liveness check failed; nothing judged dead, checking again later", "credential", e.cred.Name, "err", err)
 	case needed:
+		s.Metrics.Liveness(e.cred.Name, "needs-run")
 		s.Logger.Info("liveness check: a run is needed", "credential", e.cred.Name, "why", why)
 		return &rotation.Options{IfDue: true}
+	default:
+		s.Metrics.Liveness(e.cred.Name, "alive")
+		s.Logger.Debug("liveness check: alive", "credential", e.cred.Name)
 	}
 	return nil
 }

@@ -59,7 +59,7 @@ func TestSecretHygiene(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		metricsText = string(b)
-		return strings.Contains(metricsText, "rotator_runs_total"), "no run yet"
+		return strings.Contains(metricsText, "rotator_liveness_checks_total") && strings.Contains(metricsText, "rotator_namespace_reconciles_total"), "no check yet"
 	})
 	cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(svc.cmd.Process.Pid) + "/cmdline")
 	outputs = append(outputs, metricsText, string(cmdline), svc.stderr.String())

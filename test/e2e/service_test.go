@@ -167,10 +167,14 @@ func TestServiceLeaderElectionHandOverMetricsAndStatus(t *testing.T) {
 	if took := time.Since(killed); took > 4*time.Second+5*time.Second {
 		t.Fatalf("hand-over took %s, lease duration is 4s", took)
 	}
-	// The new leader checks the credential at once and finds nothing due: no second robot.
+	// The new leader checks the credential at once (at the provider: the namespace controller
+	// watches the cluster) and finds it alive: no run, no second robot.
 	eventually(t, 20*time.Second, "new leader's first check", func() (bool, string) {
-		return follower.metric(`rotator_runs_total{credential="svc",result="nothing-due"}`) >= 1, "not yet"
+		return follower.metric(`rotator_liveness_checks_total{credential="svc",result="alive"}`) >= 1, "not yet"
 	})
+	if v := follower.metric(`rotator_runs_total{credential="svc"`); v != -1 {
+		t.Fatalf("the new leader ran a rotation of a credential in order")
+	}
 	if n := len(robotsNamed("rotator-svc-")); n != 1 {
 		t.Fatalf("a credential was issued twice for one due time: %d robots", n)
 	}
