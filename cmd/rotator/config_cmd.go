@@ -9,12 +9,13 @@ import (
 )
 
 func newConfigCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "config", Short: "Work with the configuration file"}
+	cmd := &cobra.Command{Use: "config", Short: "Work with the configuration file", Example: "  rotator config validate --config config.yaml"}
 	var path string
 	validate := &cobra.Command{
-		Use:   "validate --config FILE",
-		Short: "Report every problem of a config file at once, each with its path",
-		Args:  cobra.NoArgs,
+		Use:     "validate --config FILE",
+		Example: `  rotator config validate --config config.yaml`,
+		Short:   "Report every problem of a config file at once, each with its path",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := config.Load(path)
 			if err != nil {

@@ -12,6 +12,7 @@ import (
 // globalFlags are shared by every subcommand.
 type globalFlags struct {
 	kubeconfig string
+	context    string
 	verbose    bool
 	logLevel   string
 	logFormat  string
@@ -31,6 +32,7 @@ func newRootCommand() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&g.kubeconfig, "kubeconfig", "", "path to a kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
+	root.PersistentFlags().StringVar(&g.context, "context", "", "the kubeconfig context to use (default: its current context)")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "debug logging to stderr (the same as --log-level debug)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "debug, info, warn or error (default: info for `rotator run`, whose log is the service's record; warn for one-shot commands, whose report is on stdout)")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "text or json (one JSON object a line, for log collectors)")

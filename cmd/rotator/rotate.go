@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -31,10 +30,14 @@ type rotateFlags struct {
 }
 
 func newRotateCommand(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "rotate", Short: "Rotate credentials"}
+	cmd := &cobra.Command{Use: "rotate", Short: "Rotate credentials", Example: "  rotator rotate now --config config.yaml --dry-run"}
 	f := &rotateFlags{}
 	now := &cobra.Command{
-		Use:   "now --config FILE",
+		Use: "now --config FILE",
+		Example: `  rotator rotate now --config config.yaml --dry-run     # the plan, nothing changed
+  rotator rotate now --config config.yaml                # issue, verify, distribute, restart, revoke
+  rotator rotate now --config config.yaml --if-due -o json
+  rotator rotate now --config config.yaml --credential harbor-prod --context prod`,
 		Short: "Issue, verify, write, restart and revoke now (or only what is due with --if-due)",
 		Long: `Rotate every configured credential (or one, with --credential): issue a new pull-only
 credential, verify it with a real pull, write it into every target namespace, bind it to the
@@ -55,7 +58,7 @@ Exit status: 0 every target done (a credential left alone by --respect-windows c
 	now.Flags().StringVar(&f.credential, "credential", "", "rotate only this credential")
 	now.Flags().BoolVar(&f.ifDue, "if-due", false, "act only on what needs it: missing or drifted secrets, unbound ServiceAccounts, credentials near expiry, revocations due")
 	now.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the full plan and change nothing, in the cluster or at the registry")
-	now.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	now.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text, json or yaml")
 	now.Flags().BoolVar(&f.respectWindows, "respect-windows", false, "leave alone, and report, each credential outside every window of the config (exit status 0); by default rotate now ignores windows")
 	now.Flags().BoolVar(&f.waitLock, "wait-lock", false, "wait while another rotation (rotator run, another rotate now) holds the run lock, instead of failing at once naming it")
 	now.Flags().BoolVar(&f.skipRolloutWait, "skip-rollout-wait", false, "restart dependent workloads without waiting for their rollouts (for benchmarks)")
@@ -66,8 +69,8 @@ Exit status: 0 every target done (a credential left alone by --respect-windows c
 }
 
 func runRotateNow(cmd *cobra.Command, g *globalFlags, f *rotateFlags) error {
-	if f.output != "text" && f.output != "json" {
-		return &exitError{code: exitUsage, err: fmt.Errorf("--output must be text or json, not %q", f.output)}
+	if err := checkOutput(f.output); err != nil {
+		return err
 	}
 	cfg, err := config.Load(f.config)
 	if err != nil {
@@ -120,19 +123,17 @@ func runRotateNow(cmd *cobra.Command, g *globalFlags, f *rotateFlags) error {
 	return nil
 }
 
-// printRotateJSON prints the result with -o json: the reports, and the credentials left alone
-// by --respect-windows.
+// printRotateJSON prints the result with -o json or yaml: the reports, and the credentials left
+// alone by --respect-windows.
 func printRotateJSON(out io.Writer, f *rotateFlags, reports []*rotation.Report, skipped []windowSkip, ok bool) error {
-	if f.output != "json" {
+	if !structured(f.output) {
 		return nil
 	}
-	enc := json.NewEncoder(out)
-	enc.SetIndent("", "  ")
 	doc := map[string]any{"reports": reports, "ok": ok}
 	if f.respectWindows {
 		doc["outsideWindows"] = skipped
 	}
-	return enc.Encode(doc)
+	return printStructured(out, f.output, doc)
 }
 
 func selectCredentials(cfg *config.Config, name string) ([]*config.Credential, error) {

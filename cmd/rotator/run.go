@@ -38,6 +38,8 @@ func newRunCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run --config FILE",
 		Short: "Run as a service: rotate on schedule and before expiry, repair drift, revoke on time",
+		Example: `  rotator run --config /etc/rotator/config.yaml
+  rotator run --config config.yaml --listen :9090 --log-format json`,
 		Long: `Run rotator as a long-running service (usually a Deployment of two replicas). Replicas elect
 a leader on the Lease rotator-leader in the state namespace; only the leader rotates, and a new one
 takes over within --lease-duration when it dies. Each credential is rotated on its cron schedule,

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -38,11 +37,13 @@ func newStatusCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status --config FILE",
 		Short: "Show each credential: issued, expiry, namespaces in sync, last and next run",
-		Long:  "Read-only: the state in the cluster and a dry-run plan of what --if-due would do.\nExit status 0 when every credential is issued and every namespace in sync, 1 otherwise.",
-		Args:  cobra.NoArgs,
+		Example: `  rotator status --config config.yaml
+  rotator status --config config.yaml -o yaml --context prod`,
+		Long: "Read-only: the state in the cluster and a dry-run plan of what --if-due would do.\nExit status 0 when every credential is issued and every namespace in sync, 1 otherwise.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return &exitError{code: exitUsage, err: fmt.Errorf("--output must be text or json, not %q", output)}
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			cfg, err := config.Load(path)
 			if err != nil {
@@ -84,10 +85,8 @@ func newStatusCommand(g *globalFlags) *cobra.Command {
 				ok = ok && row.ID != "" && row.InSync == row.Namespaces && len(row.Problems) == 0 && row.LastResult != "failed"
 				rows = append(rows, row)
 			}
-			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(map[string]any{"credentials": rows}); err != nil {
+			if structured(output) {
+				if err := printStructured(cmd.OutOrStdout(), output, map[string]any{"credentials": rows}); err != nil {
 					return err
 				}
 			} else {
@@ -100,7 +99,7 @@ func newStatusCommand(g *globalFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&path, "config", "", "config file (required)")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json or yaml")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }

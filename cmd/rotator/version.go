@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -14,15 +13,15 @@ func newVersionCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of this rotator build",
-		Args:  cobra.NoArgs,
+		Example: `  rotator version
+  rotator version -o json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			info := version.Get()
 			out := cmd.OutOrStdout()
 			switch output {
-			case "json":
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(info)
+			case "json", "yaml":
+				return printStructured(out, output, info)
 			case "text":
 				rev := info.Revision
 				if rev == "" {
@@ -33,9 +32,9 @@ func newVersionCommand() *cobra.Command {
 				_, err := fmt.Fprintf(out, "rotator %s (revision %s, %s)\n", info.Version, rev, info.GoVersion)
 				return err
 			}
-			return &exitError{code: exitUsage, err: fmt.Errorf("--output must be text or json, not %q", output)}
+			return checkOutput(output)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json or yaml")
 	return cmd
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/rotatorhq/rotator/internal/version"
 )
 
@@ -30,9 +32,14 @@ func TestVersionCommand(t *testing.T) {
 	if err != nil || json.Unmarshal([]byte(js), &got) != nil || got != want {
 		t.Fatalf("json: %q %v, want %+v", js, err, want)
 	}
-	_, err = run("-o", "yaml")
+	ym, err := run("-o", "yaml")
+	var fromYAML version.Info
+	if err != nil || yaml.Unmarshal([]byte(ym), &fromYAML) != nil || fromYAML != want {
+		t.Fatalf("yaml: %q %v, want %+v", ym, err, want)
+	}
+	_, err = run("-o", "xml")
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != exitUsage {
-		t.Fatalf("-o yaml: want a usage error (exit 2), got %v", err)
+		t.Fatalf("-o xml: want a usage error (exit 2), got %v", err)
 	}
 }

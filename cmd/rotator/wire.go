@@ -44,7 +44,7 @@ type app struct {
 // wire builds the runner from the config: explicit constructors, no registries, no globals.
 // m may be nil (one-shot commands keep no metrics).
 func wire(ctx context.Context, cfg *config.Config, creds []*config.Credential, g *globalFlags, stderr io.Writer, m *metrics.Metrics) (*app, error) {
-	rc, err := restConfig(g.kubeconfig)
+	rc, err := restConfig(g)
 	if err != nil {
 		return nil, err
 	}
@@ -132,14 +132,20 @@ func newProviderFrom(c *config.Credential, m *metrics.Metrics, src secretsource.
 	return nil, nil, fmt.Errorf("unknown provider %q", c.Provider)
 }
 
-func restConfig(kubeconfig string) (*rest.Config, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if kubeconfig != "" {
-		rules.ExplicitPath = kubeconfig
-	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+func restConfig(g *globalFlags) (*rest.Config, error) {
+	cfg, err := clientConfig(g).ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes client config: %w (set --kubeconfig or KUBECONFIG)", err)
+		return nil, fmt.Errorf("kubernetes client config: %w (set --kubeconfig or KUBECONFIG, and --context)", err)
 	}
 	return cfg, nil
+}
+
+// clientConfig loads the kubeconfig as kubectl does: --kubeconfig, else $KUBECONFIG, else
+// ~/.kube/config, else in-cluster; --context picks a context other than the current one.
+func clientConfig(g *globalFlags) clientcmd.ClientConfig {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if g.kubeconfig != "" {
+		rules.ExplicitPath = g.kubeconfig
+	}
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: g.context})
 }
