@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics of the rotator. A nil *Metrics is valid and records nothing, so one-shot commands
@@ -60,6 +61,20 @@ func (m *Metrics) Run(credential, result string, at time.Time) {
 	if result == "succeeded" {
 		m.lastSuccess.WithLabelValues(credential).Set(float64(at.Unix()))
 	}
+}
+
+// RestoreLastSuccess sets the last success of credential from its state (at, never zero), unless a
+// later one was recorded by this process already.
+func (m *Metrics) RestoreLastSuccess(credential string, at time.Time) {
+	if m == nil {
+		return
+	}
+	g := m.lastSuccess.WithLabelValues(credential)
+	var cur dto.Metric
+	if err := g.Write(&cur); err == nil && cur.GetGauge().GetValue() >= float64(at.Unix()) {
+		return
+	}
+	g.Set(float64(at.Unix()))
 }
 
 // Liveness records one liveness check of credential: alive, needs-run or failed.

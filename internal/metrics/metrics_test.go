@@ -58,3 +58,18 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 		t.Fatal("nil metrics must not wrap")
 	}
 }
+
+// After a restart the last success comes from the state: set when the process knows none, never
+// moved back by an older record.
+func TestRestoreLastSuccess(t *testing.T) {
+	m := New(prometheus.NewRegistry())
+	m.RestoreLastSuccess("h", time.Unix(1700000000, 0))
+	if v := testutil.ToFloat64(m.lastSuccess.WithLabelValues("h")); v != 1700000000 {
+		t.Fatalf("restored %v", v)
+	}
+	m.Run("h", "succeeded", time.Unix(1800000000, 0))
+	m.RestoreLastSuccess("h", time.Unix(1700000000, 0))
+	if v := testutil.ToFloat64(m.lastSuccess.WithLabelValues("h")); v != 1800000000 {
+		t.Fatalf("an older state record moved the last success back to %v", v)
+	}
+}

@@ -251,6 +251,10 @@ func (r *Runner) finish(ctx context.Context, p *plan, rep *Report, changed bool)
 		run.Error = rep.Errors[0]
 	}
 	p.state.LastRun = run
+	if rep.Result == Succeeded {
+		t := run.Time
+		p.state.LastSuccess = &t
+	}
 	if c := p.state.Current; c != nil {
 		r.Metrics.Expiry(p.cred.Name, c.ExpiresAt)
 	}

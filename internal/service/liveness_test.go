@@ -2,11 +2,16 @@ package service
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/metrics"
 	"github.com/rotatorhq/rotator/internal/state"
 )
 
@@ -46,5 +51,35 @@ func TestLivenessReplacesTheDriftRun(t *testing.T) {
 	}
 	if checks != 7 || len(f.calls) != 2 || !f.calls[1].ifDue {
 		t.Fatalf("%d checks, runs %+v: want 7 checks (at start, then 6 in the hour) and a second, if-due run after the one that found the credential dead", checks, f.calls)
+	}
+}
+
+// rotator_last_success_timestamp_seconds survives a restart: the service sets it from the state
+// at its first step, before any run of its own.
+func TestLastSuccessRestoredFromState(t *testing.T) {
+	at := time.Date(2025, 12, 24, 3, 0, 0, 0, time.UTC)
+	f := &fakeRotator{st: &state.State{Current: &state.Issued{ID: "x", IssuedAt: at, ExpiresAt: at.AddDate(1, 0, 0)}, LastSuccess: &at}, lifetime: time.Hour}
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	live := func(context.Context, *config.Credential, *state.State) (bool, string, error) { return false, "", nil }
+	clk, cancel, done := start(t, config.Credential{Name: "c"}, f, 10*time.Minute, func(s *Service) { s.Metrics, s.Liveness = m, live })
+	advance(t, clk, clk.Now().Add(time.Minute))
+	cancel()
+	<-done
+	want := fmt.Sprintf("rotator_last_success_timestamp_seconds{credential=\"c\"} %d", at.Unix())
+	var b strings.Builder
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		for _, mt := range mf.Metric {
+			if mf.GetName() == "rotator_last_success_timestamp_seconds" {
+				fmt.Fprintf(&b, "%s{credential=%q} %d", mf.GetName(), mt.Label[0].GetValue(), int64(mt.Gauge.GetValue()))
+			}
+		}
+	}
+	if b.String() != want {
+		t.Fatalf("got %q, want %q", b.String(), want)
+	}
+	if len(f.calls) != 0 {
+		t.Fatalf("runs %v: the credential is in order, none was due", f.calls)
 	}
 }

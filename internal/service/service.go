@@ -135,8 +135,13 @@ func (s *Service) step(ctx context.Context, e *entry) time.Time {
 	if err != nil {
 		s.Logger.Error("read state", "credential", e.cred.Name, "err", err)
 		st = nil
-	} else if st.Current != nil {
-		s.Metrics.Expiry(e.cred.Name, st.Current.ExpiresAt)
+	} else {
+		if st.Current != nil {
+			s.Metrics.Expiry(e.cred.Name, st.Current.ExpiresAt)
+		}
+		if st.LastSuccess != nil {
+			s.Metrics.RestoreLastSuccess(e.cred.Name, *st.LastSuccess)
+		}
 	}
 	renewAt, revokeAt := Deadlines(e.cred, st)
 

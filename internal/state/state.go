@@ -77,6 +77,10 @@ type State struct {
 	// Retired credentials await revocation.
 	Retired []Retired `json:"retired,omitempty"`
 	LastRun *Run      `json:"lastRun,omitempty"`
+	// LastSuccess is when a run of this credential last succeeded having changed something:
+	// rotator_last_success_timestamp_seconds is restored from it when a process starts or a
+	// replica becomes leader, so the "no success in N days" alert survives both.
+	LastSuccess *time.Time `json:"lastSuccess,omitempty"`
 	// Intent is written just before a credential is requested from the provider and cleared
 	// once the answer is recorded (see Intent).
 	Intent *Intent `json:"intent,omitempty"`
