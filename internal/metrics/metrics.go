@@ -18,6 +18,8 @@ type Metrics struct {
 	apiCalls         *prometheus.CounterVec
 	leader           prometheus.Gauge
 	liveness         *prometheus.CounterVec
+	runDuration      *prometheus.HistogramVec
+	restarts         *prometheus.CounterVec
 }
 
 // New registers rotator's metrics on reg.
@@ -48,16 +50,26 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Checks of a credential at the provider between scheduled runs, by result: alive, needs-run (a run followed), failed (the provider could not be asked).",
 		}, []string{"credential", "result"}),
 	}
-	reg.MustRegister(m.credentialExpiry, m.lastSuccess, m.rotations, m.apiCalls, m.leader, m.liveness)
+	m.runDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "rotator_run_duration_seconds",
+		Help:    "Duration of a credential's run (plan to revocation, rollout waits included) by result.",
+		Buckets: []float64{.1, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800},
+	}, []string{"credential", "result"})
+	m.restarts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rotator_restarts_total",
+		Help: "Workloads restarted (pod template patched) by credential and the reason of the restart decision.",
+	}, []string{"credential", "reason"})
+	reg.MustRegister(m.credentialExpiry, m.lastSuccess, m.rotations, m.apiCalls, m.leader, m.liveness, m.runDuration, m.restarts)
 	return m
 }
 
-// Run records the outcome of one credential's run.
-func (m *Metrics) Run(credential, result string, at time.Time) {
+// Run records the outcome of one credential's run, which took took.
+func (m *Metrics) Run(credential, result string, at time.Time, took time.Duration) {
 	if m == nil {
 		return
 	}
 	m.rotations.WithLabelValues(credential, result).Inc()
+	m.runDuration.WithLabelValues(credential, result).Observe(took.Seconds())
 	if result == "succeeded" {
 		m.lastSuccess.WithLabelValues(credential).Set(float64(at.Unix()))
 	}
@@ -75,6 +87,14 @@ func (m *Metrics) RestoreLastSuccess(credential string, at time.Time) {
 		return
 	}
 	g.Set(float64(at.Unix()))
+}
+
+// Restart records one workload restarted for credential, for reason.
+func (m *Metrics) Restart(credential, reason string) {
+	if m == nil {
+		return
+	}
+	m.restarts.WithLabelValues(credential, reason).Inc()
 }
 
 // Liveness records one liveness check of credential: alive, needs-run or failed.

@@ -15,8 +15,8 @@ func TestMetricsValues(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := New(reg)
 	at := time.Unix(1700000000, 0)
-	m.Run("h", "succeeded", at)
-	m.Run("h", "failed", at)
+	m.Run("h", "succeeded", at, 3*time.Second)
+	m.Run("h", "failed", at, time.Second)
 	m.Expiry("h", time.Unix(1800000000, 0))
 	m.Leader(true)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) }))
@@ -39,6 +39,13 @@ rotator_runs_total{credential="h",result="succeeded"} 1
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "rotator_provider_api_calls_total", "rotator_runs_total"); err != nil {
 		t.Fatal(err)
 	}
+	if n := testutil.CollectAndCount(m.runDuration); n != 2 {
+		t.Fatalf("run duration histograms: %d series, want 2 (succeeded, failed)", n)
+	}
+	m.Restart("h", "lacks-secret")
+	if v := testutil.ToFloat64(m.restarts.WithLabelValues("h", "lacks-secret")); v != 1 {
+		t.Fatalf("restarts %v", v)
+	}
 	if v := testutil.ToFloat64(m.lastSuccess.WithLabelValues("h")); v != 1700000000 {
 		t.Fatalf("last success %v", v)
 	}
@@ -52,7 +59,9 @@ rotator_runs_total{credential="h",result="succeeded"} 1
 
 func TestNilMetricsRecordNothing(t *testing.T) {
 	var m *Metrics
-	m.Run("x", "failed", time.Now())
+	m.Run("x", "failed", time.Now(), time.Second)
+	m.Restart("x", "lacks-secret")
+	m.Liveness("x", "alive")
 	m.Leader(true)
 	if m.Instrument("p", http.DefaultTransport) != http.DefaultTransport {
 		t.Fatal("nil metrics must not wrap")
@@ -67,7 +76,7 @@ func TestRestoreLastSuccess(t *testing.T) {
 	if v := testutil.ToFloat64(m.lastSuccess.WithLabelValues("h")); v != 1700000000 {
 		t.Fatalf("restored %v", v)
 	}
-	m.Run("h", "succeeded", time.Unix(1800000000, 0))
+	m.Run("h", "succeeded", time.Unix(1800000000, 0), time.Second)
 	m.RestoreLastSuccess("h", time.Unix(1700000000, 0))
 	if v := testutil.ToFloat64(m.lastSuccess.WithLabelValues("h")); v != 1800000000 {
 		t.Fatalf("an older state record moved the last success back to %v", v)

@@ -35,7 +35,7 @@ func (r *Runner) Rotate(ctx context.Context, cred *config.Credential, opts Optio
 		r.Events.Flush(ctx)
 		rep.Duration = r.Clock.Since(start)
 		if !opts.DryRun && !rep.deferred { // a deferred run is counted when it is completed
-			r.Metrics.Run(cred.Name, string(rep.Result), r.Clock.Now())
+			r.Metrics.Run(cred.Name, string(rep.Result), r.Clock.Now(), rep.Duration)
 		}
 	}()
 
