@@ -15,6 +15,7 @@ import (
 
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -61,6 +62,10 @@ type Controller struct {
 
 	caches *caches
 	queue  workqueue.TypedRateLimitingInterface[key]
+	// failed are the namespaces whose last reconcile failed, by credential
+	// (rotator_namespaces_failing).
+	mu     sync.Mutex
+	failed map[string]map[string]bool
 	creds  map[string]*config.Credential
 	synced chan struct{}
 }
@@ -184,6 +189,7 @@ func (c *Controller) next(ctx context.Context) bool {
 	res := c.Reconciler.ReconcileNamespace(ctx, cred, c.view(ctx, cred, k.namespace))
 	c.Locks.Unlock(cred.Name)
 	c.Metrics.Reconcile(cred.Name, string(res.Outcome), time.Since(start))
+	c.recordFailure(cred.Name, k.namespace, res.Err != nil)
 	log := c.Logger.With("credential", cred.Name, "namespace", k.namespace)
 	switch {
 	case res.Err != nil && res.Permanent:
@@ -204,6 +210,26 @@ func (c *Controller) next(ctx context.Context) bool {
 		c.queue.Forget(k)
 	}
 	return true
+}
+
+// recordFailure keeps the set of failing namespaces of credential and its gauge up to date.
+func (c *Controller) recordFailure(credential, ns string, failed bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failed == nil {
+		c.failed = map[string]map[string]bool{}
+	}
+	set := c.failed[credential]
+	if set == nil {
+		set = map[string]bool{}
+		c.failed[credential] = set
+	}
+	if failed {
+		set[ns] = true
+	} else {
+		delete(set, ns)
+	}
+	c.Metrics.Failing(credential, len(set))
 }
 
 // unstick replaces the namespace's pods stuck pulling, then schedules the next follow-up check.

@@ -20,6 +20,7 @@ type Controller struct {
 	retries    *prometheus.CounterVec
 	reconciles *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
+	failing    *prometheus.GaugeVec
 }
 
 // Reaction-sized buckets: a reconcile is a cache read and at most a few writes.
@@ -50,7 +51,10 @@ func NewController(reg prometheus.Registerer) *Controller {
 			Help: "Duration of one namespace reconcile by outcome (writes and the unstick of pods included).", Buckets: reconcileBuckets},
 			[]string{"outcome"}),
 	}
-	reg.MustRegister(c.depth, c.adds, c.latency, c.work, c.unfinished, c.longest, c.retries, c.reconciles, c.duration)
+	c.failing = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "rotator_namespaces_failing",
+		Help: "Target namespaces whose last reconcile failed (they may not hold the current credential), by credential."},
+		[]string{"credential"})
+	reg.MustRegister(c.depth, c.adds, c.latency, c.work, c.unfinished, c.longest, c.retries, c.reconciles, c.duration, c.failing)
 	return c
 }
 
@@ -61,6 +65,14 @@ func (c *Controller) Reconcile(credential, outcome string, d time.Duration) {
 	}
 	c.reconciles.WithLabelValues(credential, outcome).Inc()
 	c.duration.WithLabelValues(outcome).Observe(d.Seconds())
+}
+
+// Failing records how many of credential's namespaces failed their last reconcile.
+func (c *Controller) Failing(credential string, n int) {
+	if c == nil {
+		return
+	}
+	c.failing.WithLabelValues(credential).Set(float64(n))
 }
 
 // QueueMetrics is the workqueue.MetricsProvider that reports into c (nil: client-go's no-op).

@@ -20,6 +20,8 @@ type Metrics struct {
 	liveness         *prometheus.CounterVec
 	runDuration      *prometheus.HistogramVec
 	restarts         *prometheus.CounterVec
+	renewAt          *prometheus.GaugeVec
+	failing          *prometheus.GaugeVec
 }
 
 // New registers rotator's metrics on reg.
@@ -59,7 +61,15 @@ func New(reg prometheus.Registerer) *Metrics {
 		Name: "rotator_restarts_total",
 		Help: "Workloads restarted (pod template patched) by credential and the reason of the restart decision.",
 	}, []string{"credential", "reason"})
-	reg.MustRegister(m.credentialExpiry, m.lastSuccess, m.rotations, m.apiCalls, m.leader, m.liveness, m.runDuration, m.restarts)
+	m.renewAt = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "rotator_credential_renew_at_timestamp_seconds",
+		Help: "When the current credential is due for renewal (unix seconds): expiry minus renewBefore; absent when it never expires.",
+	}, []string{"credential"})
+	m.failing = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "rotator_credential_failing",
+		Help: "1 while the credential's last run failed and is being retried with back-off, else 0.",
+	}, []string{"credential"})
+	reg.MustRegister(m.credentialExpiry, m.lastSuccess, m.rotations, m.apiCalls, m.leader, m.liveness, m.runDuration, m.restarts, m.renewAt, m.failing)
 	return m
 }
 
@@ -87,6 +97,30 @@ func (m *Metrics) RestoreLastSuccess(credential string, at time.Time) {
 		return
 	}
 	g.Set(float64(at.Unix()))
+}
+
+// RenewAt records when credential's current credential is due for renewal (zero: never).
+func (m *Metrics) RenewAt(credential string, at time.Time) {
+	if m == nil {
+		return
+	}
+	if at.IsZero() {
+		m.renewAt.DeleteLabelValues(credential)
+		return
+	}
+	m.renewAt.WithLabelValues(credential).Set(float64(at.Unix()))
+}
+
+// Failing records whether credential's last run failed.
+func (m *Metrics) Failing(credential string, failing bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if failing {
+		v = 1
+	}
+	m.failing.WithLabelValues(credential).Set(v)
 }
 
 // Restart records one workload restarted for credential, for reason.

@@ -138,6 +138,7 @@ func (s *Service) step(ctx context.Context, e *entry) time.Time {
 	} else {
 		if st.Current != nil {
 			s.Metrics.Expiry(e.cred.Name, st.Current.ExpiresAt)
+			s.Metrics.RenewAt(e.cred.Name, e.cred.RenewAt(st.Current.IssuedAt, st.Current.ExpiresAt))
 		}
 		if st.LastSuccess != nil {
 			s.Metrics.RestoreLastSuccess(e.cred.Name, *st.LastSuccess)
@@ -218,6 +219,7 @@ func (s *Service) run(ctx context.Context, e *entry, opts rotation.Options) *rot
 			s.Logger.Info("run done", "credential", e.cred.Name, "result", rep.Result, "decision", rep.Decision)
 		}
 		e.failures, e.retryAt = 0, time.Time{}
+		s.Metrics.Failing(e.cred.Name, false)
 		return rep
 	}
 	msg := ""
@@ -250,6 +252,7 @@ func (s *Service) checkLiveness(ctx context.Context, e *entry, st *state.State) 
 func (s *Service) fail(e *entry, opts rotation.Options, msg string) {
 	e.failures++
 	e.retryMode = opts
+	s.Metrics.Failing(e.cred.Name, true)
 	wait := backoff(e.failures)
 	if !s.NoJitter {
 		wait += time.Duration(rand.Int64N(int64(wait/10) + 1)) //nolint:gosec // jitter spreads retries; nothing secret depends on it
