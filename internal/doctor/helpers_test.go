@@ -213,3 +213,17 @@ func notChecked(c ContainerReport) map[Check]NotChecked {
 	}
 	return out
 }
+
+// allowAll answers every SelfSubjectAccessReview with yes.
+func allowAll(a k8stesting.Action) (bool, runtime.Object, error) {
+	r := a.(k8stesting.CreateAction).GetObject().(*authzv1.SelfSubjectAccessReview).DeepCopy()
+	r.Status.Allowed = true
+	return true, r, nil
+}
+
+// selfReview answers a SelfSubjectReview with user.
+func selfReview(user string) k8stesting.ReactionFunc {
+	return func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, &authnv1.SelfSubjectReview{Status: authnv1.SelfSubjectReviewStatus{UserInfo: authnv1.UserInfo{Username: user}}}, nil
+	}
+}
