@@ -70,12 +70,15 @@ func TestDoctorReadsSecretsOnlyWhereARoleBindingLetsIt(t *testing.T) {
 
 	// Under the shipped role: PullSecretNotChecked in both, and not one Secret request.
 	mark := auditMark(t)
+	var limited []doctorResult
 	for _, ns := range nss {
-		res := runDoctor(t, sv, "-n", ns, "deployment/web", "-o", "json")
-		checkNotChecked(t, ns, diagnosed(t, res, doctor.PullSecretNotChecked, doctor.ClassAuth))
+		limited = append(limited, runDoctor(t, sv, "-n", ns, "deployment/web", "-o", "json"))
 	}
 	if reads := secretReadsSince(t, mark); len(reads) != 0 {
 		t.Errorf("under the shipped ClusterRole rotator-doctor the audit log shows user %s sending Secret requests:\n%s", sandbox.DoctorUser, strings.Join(reads, "\n"))
+	}
+	for i, ns := range nss {
+		checkNotChecked(t, ns, diagnosed(t, limited[i], doctor.PullSecretNotChecked, doctor.ClassAuth))
 	}
 
 	// The team binds rotator-doctor-secrets in its namespace, as the doctor's line says.

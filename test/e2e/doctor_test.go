@@ -254,6 +254,7 @@ func runDoctorCase(t *testing.T, tc doctorCase) {
 		limited = tc.want
 	}
 	res := runDoctor(t, sv, args...)
+	noSecretReadsSince(t, mark, ns) // first: whatever it diagnosed, it sent no Secret read
 	lc := diagnosed(t, res, limited, tc.class)
 	if !res.Report.Limited {
 		t.Errorf("under the shipped role the report does not say some checks were not made:\n%s", res.Stdout)
