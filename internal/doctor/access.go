@@ -124,9 +124,10 @@ func (a *access) subjectFlag(ctx context.Context) string {
 
 // shellWord quotes s for a shell when it needs it.
 func shellWord(s string) string {
-	if strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:@/+=", r))
-	}) < 0 && s != "" {
+	plain := func(r rune) bool {
+		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:@/+=", r)
+	}
+	if s != "" && strings.IndexFunc(s, func(r rune) bool { return !plain(r) }) < 0 {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
@@ -157,13 +158,14 @@ func (a *access) listDenied(ctx context.Context, ns, host, reason string) NotChe
 	}
 }
 
-// elsewhereDenied is the NotChecked of the look for a missing secret in other namespaces.
-func (a *access) elsewhereDenied(ctx context.Context, name, reason string) NotChecked {
+// elsewhereDenied is the NotChecked of the look for a missing secret in other namespaces. The
+// only grant would be list on every Secret of the cluster, which the doctor is not meant to have:
+// it names the look-up for someone who may make it instead (names, types and ages; no values).
+func elsewhereDenied(name, reason string) NotChecked {
 	return NotChecked{
 		Check: CheckOtherNamespaces, Secret: name, Reason: reason,
-		Summary: fmt.Sprintf("could not look for secret %s in other namespaces: %s; that needs list on secrets in every namespace (look yourself: kubectl get secrets -A --field-selector metadata.name=%s)",
-			name, reason, name),
-		Grant: fmt.Sprintf("kubectl create clusterrolebinding %s --clusterrole %s %s  # every Secret of the cluster", RoleSecrets, RoleSecrets, a.subjectFlag(ctx)),
+		Summary: fmt.Sprintf("could not look for secret %s in other namespaces: %s; that needs list on secrets in every namespace, which the doctor is not meant to have: "+
+			"someone who may can look (kubectl get secrets -A --field-selector metadata.name=%s) and copy it", name, reason, name),
 	}
 }
 

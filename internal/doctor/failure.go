@@ -148,8 +148,9 @@ func unretrieved(pod *corev1.Pod, events []corev1.Event) ([]string, string) {
 	if newest == nil || eventTime(*newest).Add(freshness).Before(lastFailure) {
 		return nil, ""
 	}
-	_, list, ok := strings.Cut(newest.Message, "(")
-	if list, _, ok = strings.Cut(list, ")"); !ok {
+	_, list, open := strings.Cut(newest.Message, "(")
+	list, _, closed := strings.Cut(list, ")")
+	if !open || !closed {
 		return nil, ""
 	}
 	var names []string

@@ -191,7 +191,7 @@ func (v *view) elsewhereSecrets(ctx context.Context, name string) ([]corev1.Secr
 		return e.secrets, e.denied, nil
 	}
 	deny := func(reason string) ([]corev1.Secret, *NotChecked, error) {
-		nc := v.access.elsewhereDenied(ctx, name, reason)
+		nc := elsewhereDenied(name, reason)
 		v.elsewhere[name] = elsewhereEntry{denied: &nc}
 		v.note(&nc)
 		return nil, &nc, nil

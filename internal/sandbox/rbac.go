@@ -21,8 +21,8 @@ const (
 	doctorClusterRoleFile  = "deploy/rbac/clusterrole-doctor.yaml"
 	// DoctorSecretsRole is the ClusterRole a team binds in its namespaces for the doctor's full
 	// checks there (it reads their Secrets); the sandbox creates it and binds it nowhere.
-	DoctorSecretsRole     = "rotator-doctor-secrets"
-	doctorSecretsRoleFile = "deploy/rbac/doctor-secrets-role.yaml"
+	DoctorSecretsRole        = "rotator-doctor-secrets"
+	doctorFullChecksRoleFile = "deploy/rbac/doctor-secrets-role.yaml"
 )
 
 // GrantShippedRoles binds the "rotator" user to the rotator ClusterRole, and the
@@ -37,7 +37,7 @@ func (r *Rig) GrantShippedRoles(ctx context.Context) error {
 			return err
 		}
 	}
-	role, err := loadClusterRole(doctorSecretsRoleFile, DoctorSecretsRole)
+	role, err := loadClusterRole(doctorFullChecksRoleFile, DoctorSecretsRole)
 	if err != nil {
 		return err
 	}
