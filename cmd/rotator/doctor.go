@@ -43,6 +43,11 @@ where a value belongs: it never prints a secret's value. It writes nothing.
 Without a target it looks at every pod of the namespace. --probe pulls each image's manifest with
 the pod's secrets and, with --config, asks the provider about credentials the rotator manages.
 
+It reads a Secret only where you may (it asks the API server first). The shipped ClusterRole
+rotator-doctor reads none: the doctor then diagnoses from pods, kubelet's Events and
+ServiceAccounts, and prints each check it could not make ("not checked", and notChecked in JSON)
+with the RoleBinding of ClusterRole rotator-doctor-secrets that gives full checks in a namespace.
+
 Exit status: 0 every pull works; 1 problems found (each named); 2 invalid flags or target.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runDoctor(cmd, g, f, args) },

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/rotatorhq/rotator/internal/doctor"
 )
@@ -38,12 +39,34 @@ func printDiagnosis(w io.Writer, r *doctor.Report) {
 			for _, wf := range c.Warnings {
 				printFinding(w, wf, "    ")
 			}
+			for _, n := range c.NotChecked {
+				printNotChecked(w, n, "    ")
+			}
 		}
 	}
 	if r.Healthy {
 		fmt.Fprintln(w, "\nhealthy: every image pull works")
 	} else {
 		fmt.Fprintf(w, "\n%d problem(s) found\n", r.Problems())
+	}
+	if r.Limited {
+		fmt.Fprintf(w, "some checks were not made (\"not checked\" above): this identity may not read those Secrets; the shipped ClusterRole rotator-doctor reads none. "+
+			"Bind ClusterRole %s with a RoleBinding in a namespace for full checks there (deploy/rbac/doctor-secrets-role.yaml).\n", doctor.RoleSecrets)
+	}
+}
+
+// printNotChecked says what the doctor could not check, what it would have told, and the grant.
+func printNotChecked(w io.Writer, n doctor.NotChecked, indent string) {
+	fmt.Fprintf(w, "%snot checked %s: %s\n", indent, n.Check, n.Summary)
+	if len(n.Codes) > 0 {
+		codes := make([]string, len(n.Codes))
+		for i, c := range n.Codes {
+			codes[i] = string(c)
+		}
+		fmt.Fprintf(w, "%s  would tell: %s\n", indent, strings.Join(codes, ", "))
+	}
+	if n.Grant != "" {
+		fmt.Fprintf(w, "%s  grant:\n%s    %s\n", indent, indent, n.Grant)
 	}
 }
 

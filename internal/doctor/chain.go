@@ -24,6 +24,9 @@ type walk struct {
 	// used is the credential kubelet tries first, and usedSecret its Secret.
 	used       *pullsecret.Candidate
 	usedSecret *corev1.Secret
+	// unread are the pod's pull secrets the doctor may not read and kubelet did not report
+	// missing: the links past them are not checked (credentialLink says so).
+	unread []string
 }
 
 // chain follows the links from the pod to the entry kubelet would use for fc.image.
@@ -37,7 +40,7 @@ func (d *Doctor) chain(ctx context.Context, v *view, pod *corev1.Pod, fc fixCtx)
 	if len(names) == 0 {
 		return d.noNamedSecret(ctx, v, pod, fc)
 	}
-	w, err := d.secretsChain(ctx, v, names, fc)
+	w, err := d.secretsChain(ctx, v, pod, names, fc)
 	w.named = true
 	return w, err
 }
@@ -64,7 +67,7 @@ func (d *Doctor) noNamedSecret(ctx context.Context, v *view, pod *corev1.Pod, fc
 			Fix: fc.restart(),
 		}
 		// Look past the restart: the ServiceAccount's secrets are what the new pod will use.
-		next, err := d.secretsChain(ctx, v, saNames, fc)
+		next, err := d.secretsChain(ctx, v, nil, saNames, fc)
 		if err != nil {
 			return walk{}, err
 		}
@@ -87,16 +90,22 @@ func (d *Doctor) noNamedSecret(ctx context.Context, v *view, pod *corev1.Pod, fc
 		f.Explanation += fmt.Sprintf(" ServiceAccount %s does not exist (any more).", fc.sa)
 		f.Fix = append(f.Fix, fmt.Sprintf("kubectl create serviceaccount %s -n %s", fc.sa, fc.ns))
 	}
-	existing, cred, err := d.servingSecret(ctx, v, fc.image)
+	existing, cred, denied, err := d.servingSecret(ctx, v, fc.image, fc.host)
 	if err != nil {
 		return walk{}, err
 	}
-	if existing != "" {
+	switch {
+	case denied != nil:
+		existing = suggestedSecretName
+		f.Explanation += fmt.Sprintf(" The doctor may not list the Secrets of this namespace, so it could not look for one that already has an entry for %s (see notChecked): "+
+			"bind that one to the ServiceAccount instead of creating %q, if there is one.", fc.host, existing)
+		f.Fix = append(f.Fix, fc.createSecret(existing))
+	case existing != "":
 		f.Explanation += fmt.Sprintf(" Secret %q of this namespace has an entry for %s: bind it to the ServiceAccount.", existing, fc.host)
 		if cred != "" {
 			f.Explanation += fmt.Sprintf(" It is written by rotator credential %q; add %s to its targets.serviceAccounts so the rotator keeps it bound.", cred, fc.sa)
 		}
-	} else {
+	default:
 		existing = suggestedSecretName
 		f.Explanation += fmt.Sprintf(" No Secret of this namespace has an entry for %s: create one, then bind it.", fc.host)
 		f.Fix = append(f.Fix, fc.createSecret(existing))
@@ -108,11 +117,11 @@ func (d *Doctor) noNamedSecret(ctx context.Context, v *view, pod *corev1.Pod, fc
 }
 
 // servingSecret returns a pull secret of the namespace that kubelet could use for image, and the
-// rotator credential writing it, if any.
-func (d *Doctor) servingSecret(ctx context.Context, v *view, image string) (string, string, error) {
-	all, err := v.allSecrets(ctx)
-	if err != nil {
-		return "", "", err
+// rotator credential writing it, if any; denied when the doctor may not list them.
+func (d *Doctor) servingSecret(ctx context.Context, v *view, image, host string) (string, string, *NotChecked, error) {
+	all, denied, err := v.allSecrets(ctx, host)
+	if err != nil || denied != nil {
+		return "", "", denied, err
 	}
 	for i := range all {
 		s := &all[i]
@@ -121,22 +130,28 @@ func (d *Doctor) servingSecret(ctx context.Context, v *view, image string) (stri
 			continue
 		}
 		if _, _, ok := pullsecret.Match(sc.cfg, image); ok {
-			return s.Name, managedBy(s), nil
+			return s.Name, managedBy(s), nil, nil
 		}
 	}
-	return "", "", nil
+	return "", "", nil, nil
 }
 
 // secretsChain checks the named secrets as kubelet reads them, then the key matching and the
-// entry. It stops at the first broken link.
-func (d *Doctor) secretsChain(ctx context.Context, v *view, names []string, fc fixCtx) (walk, error) {
+// entry. It stops at the first broken link. pod is the pod naming them (nil for secrets it does
+// not name yet), whose kubelet Events tell which are missing when the doctor may not read them.
+func (d *Doctor) secretsChain(ctx context.Context, v *view, pod *corev1.Pod, names []string, fc fixCtx) (walk, error) {
 	var w walk
 	var checks []secretCheck
 	var kr pullsecret.Keyring
+	var unread []string
 	for _, name := range names {
-		s, err := v.secret(ctx, name)
+		s, denied, err := v.secret(ctx, name)
 		if err != nil {
 			return walk{}, err
+		}
+		if denied != nil {
+			unread = append(unread, name)
+			continue
 		}
 		sc := checkSecret(name, s)
 		checks = append(checks, sc)
@@ -156,6 +171,10 @@ func (d *Doctor) secretsChain(ctx context.Context, v *view, names []string, fc f
 			w.cause = &f
 			return w, nil
 		}
+	}
+
+	if len(unread) > 0 {
+		return d.unreadChain(ctx, v, pod, w, checks, unread, fc)
 	}
 
 	candidates := kr.Lookup(fc.image)
@@ -199,9 +218,63 @@ func (d *Doctor) secretLinkFinding(ctx context.Context, v *view, sc secretCheck,
 	var elsewhere []corev1.Secret
 	if sc.code == SecretNotFound {
 		var err error
-		if elsewhere, err = v.elsewhereSecrets(ctx, sc.name); err != nil {
+		var denied *NotChecked
+		if elsewhere, denied, err = v.elsewhereSecrets(ctx, sc.name); err != nil {
 			return Finding{}, err
 		}
+		f := secretFinding(sc, fc, elsewhere)
+		if denied != nil {
+			f.Explanation += " The doctor may not list Secrets in every namespace, so it could not look for one of that name elsewhere to copy (see notChecked)."
+		}
+		return f, nil
 	}
 	return secretFinding(sc, fc, elsewhere), nil
+}
+
+// unreadChain: the doctor may not read some of the pull secrets (unread). kubelet's
+// FailedToRetrieveImagePullSecret Event still names those that are missing: the first of them
+// is SecretNotFound. Of the others only the registry's answer is known, which credentialLink
+// reports as what it is (PullSecretNotChecked), with the checks it could not make. The readable
+// secrets' broken links are warnings: kubelet may use an unread one.
+func (d *Doctor) unreadChain(ctx context.Context, v *view, pod *corev1.Pod, w walk, checks []secretCheck, unread []string, fc fixCtx) (walk, error) {
+	var missing []string
+	var said string
+	if pod != nil {
+		missing, said = unretrieved(pod, v.evs)
+	}
+	for _, name := range unread {
+		if !contains(missing, name) {
+			w.unread = append(w.unread, name)
+		}
+	}
+	for _, name := range unread {
+		if !contains(missing, name) {
+			continue
+		}
+		v.unnote(CheckSecretContents, v.ns, name) // kubelet says it is not there: nothing to read
+		f, err := d.secretLinkFinding(ctx, v, secretCheck{name: name, code: SecretNotFound}, fc)
+		if err != nil {
+			return walk{}, err
+		}
+		f.Explanation += fmt.Sprintf(" The doctor may not read Secrets in namespace %s; kubelet's Event %s says so: %q.", fc.ns, reasonFailedToRetrieve, said)
+		w.cause = &f
+		return w, nil
+	}
+	for _, sc := range checks {
+		if sc.code != "" {
+			f := secretFinding(sc, fc, nil)
+			f.Severity = SeverityWarning
+			w.warnings = append(w.warnings, f)
+		}
+	}
+	return w, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

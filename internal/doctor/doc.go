@@ -12,5 +12,13 @@
 // placeholders such as '<password>' where a secret value belongs: a Report never holds a
 // secret's value.
 //
-// The package writes nothing to the cluster and logs nothing.
+// A Secret is read only where the identity may (see access.go): Kubernetes RBAC has no
+// metadata-only right on secrets, so the shipped ClusterRole rotator-doctor grants none, and the
+// doctor asks the API server (SelfSubjectAccessReview) before each Secret read. Where it may not
+// read, it diagnoses from pods, kubelet's Events (FailedToRetrieveImagePullSecret names a missing
+// secret), ServiceAccounts and workloads, names a 401 it cannot explain PullSecretNotChecked, and
+// lists each check it could not make as a NotChecked with the RoleBinding that grants it.
+//
+// The package writes nothing to the cluster (access and identity reviews are not stored) and
+// logs nothing.
 package doctor

@@ -17,7 +17,8 @@ import (
 
 // Doctor diagnoses failing image pulls. Only Kube is required.
 type Doctor struct {
-	// Kube reads pods, Events, Secrets, ServiceAccounts and workloads; nothing is written.
+	// Kube reads pods, Events, ServiceAccounts and workloads, and Secrets where it may (it asks
+	// first, with a SelfSubjectAccessReview); nothing is written.
 	Kube kubernetes.Interface
 	// Probe also pulls each image's manifest with the pod's pull secrets, as kubelet would
 	// (Checker.PullCheckAsKubelet), and asks the providers of rotator-managed credentials. It
@@ -66,6 +67,7 @@ func (d *Doctor) Diagnose(ctx context.Context, t Target) (*Report, error) {
 	}
 	rep.scrub(red)
 	rep.Healthy = rep.Problems() == 0
+	rep.Limited = rep.limited()
 	return rep, nil
 }
 
@@ -104,9 +106,11 @@ func (d *Doctor) diagnosePod(ctx context.Context, v *view, pod *corev1.Pod, even
 			continue
 		}
 		fc.host = host
+		v.take()
 		if err := d.diagnoseContainer(ctx, v, pod, cp, fc, &cr); err != nil {
 			return PodReport{}, err
 		}
+		cr.NotChecked = v.take()
 		pr.Containers = append(pr.Containers, cr)
 	}
 	return pr, nil
@@ -122,7 +126,7 @@ func (d *Doctor) diagnoseContainer(ctx context.Context, v *view, pod *corev1.Pod
 
 	switch {
 	case cp.Waiting == "":
-		return d.notFailing(ctx, cp, w, fc, cr)
+		return d.notFailing(ctx, v, cp, w, fc, cr)
 	case cp.Waiting == ReasonInvalidImageName:
 		cr.Cause = Finding{Code: PullFailed, Severity: SeverityError,
 			Summary:     fmt.Sprintf("kubelet refuses image reference %q", cp.Image),
@@ -139,7 +143,7 @@ func (d *Doctor) diagnoseContainer(ctx context.Context, v *view, pod *corev1.Pod
 		cr.Cause.Explanation = strings.TrimSpace(cr.Cause.Explanation + " " + retryNote(cp.Waiting))
 		return nil
 	}
-	f := d.credentialLink(ctx, cp, w, fc)
+	f := d.credentialLink(ctx, v, cp, w, fc)
 	f.Explanation = strings.TrimSpace(f.Explanation + " " + retryNote(cp.Waiting))
 	cr.Cause = f
 	return nil
@@ -148,13 +152,17 @@ func (d *Doctor) diagnoseContainer(ctx context.Context, v *view, pod *corev1.Pod
 // notFailing: the container is running (or not yet pulled). Broken links of secrets it names
 // are warnings; with Probe a credential the registry now refuses is an error, because the next
 // pod (rollout, reschedule) will not start.
-func (d *Doctor) notFailing(ctx context.Context, cp containerPull, w walk, fc fixCtx, cr *ContainerReport) error {
+func (d *Doctor) notFailing(ctx context.Context, v *view, cp containerPull, w walk, fc fixCtx, cr *ContainerReport) error {
 	cr.Cause = Finding{Code: Healthy, Severity: SeverityOK, Summary: "no pull failure: the container is not pulled yet"}
 	if cp.Pulled {
 		cr.Cause.Summary = "the image was pulled"
 	}
 	cr.Warnings = append(cr.Warnings, namedWarnings(w)...)
-	if !d.Probe || w.used == nil || w.cause != nil {
+	if d.Probe && len(w.unread) > 0 {
+		nc := probeDenied(fc.ns)
+		v.note(&nc)
+	}
+	if !d.Probe || w.used == nil || w.cause != nil || len(w.unread) > 0 {
 		return nil
 	}
 	err := d.Checker.PullCheckAsKubelet(ctx, cp.Image, w.secrets)
@@ -168,7 +176,7 @@ func (d *Doctor) notFailing(ctx context.Context, cp containerPull, w walk, fc fi
 			Summary: "the probe could not pull: " + err.Error()})
 		return nil
 	}
-	f := d.refused(ctx, pe, w, fc)
+	f := d.refused(ctx, v, pe, w, fc)
 	f.Summary = "the container runs, but a new pod would fail: " + f.Summary
 	cr.Cause = f
 	return nil

@@ -112,3 +112,52 @@ func eventTime(e corev1.Event) time.Time {
 	}
 	return e.CreationTimestamp.Time
 }
+
+// reasonFailedToRetrieve is kubelet's Event when it cannot read a pull secret the pod names.
+const reasonFailedToRetrieve = "FailedToRetrieveImagePullSecret"
+
+// freshness is how much older than the pod's newest pull failure kubelet's
+// FailedToRetrieveImagePullSecret Event may be and still describe that pull: kubelet reads the
+// pull secrets for each sync of the pod, just before it pulls.
+const freshness = time.Minute
+
+// unretrieved returns the pull secrets kubelet says it could not retrieve for pod ("Unable to
+// retrieve some image pull secrets (a, b); ..."), from its newest such Event, and that Event's
+// message; nothing when there is none, or when a later pull failed without it (the secret was
+// created since).
+func unretrieved(pod *corev1.Pod, events []corev1.Event) ([]string, string) {
+	var newest *corev1.Event
+	var lastFailure time.Time
+	for i := range events {
+		e := &events[i]
+		io := e.InvolvedObject
+		if io.Kind != "Pod" || io.Name != pod.Name || (io.UID != "" && io.UID != pod.UID) {
+			continue
+		}
+		switch {
+		case e.Reason == reasonFailedToRetrieve:
+			if newest == nil || eventTime(*e).After(eventTime(*newest)) {
+				newest = e
+			}
+		case e.Type == corev1.EventTypeWarning && strings.Contains(e.Message, "Failed to pull image"):
+			if t := eventTime(*e); t.After(lastFailure) {
+				lastFailure = t
+			}
+		}
+	}
+	if newest == nil || eventTime(*newest).Add(freshness).Before(lastFailure) {
+		return nil, ""
+	}
+	_, list, open := strings.Cut(newest.Message, "(")
+	list, _, closed := strings.Cut(list, ")")
+	if !open || !closed {
+		return nil, ""
+	}
+	var names []string
+	for _, n := range strings.Split(list, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	return names, newest.Message
+}

@@ -27,6 +27,10 @@ const (
 	// AuthFieldMismatch: the entry's auth field disagrees with its username/password; kubelet
 	// uses the auth field.
 	AuthFieldMismatch Code = "AuthFieldMismatch"
+	// PullSecretNotChecked: the registry refuses the pull (or kubelet fails it unexplained) and
+	// the doctor may not read the pod's pull secrets, so it cannot say which of their links
+	// breaks; the report's NotChecked say what it could not check and what grants it.
+	PullSecretNotChecked Code = "PullSecretNotChecked"
 	// RegistryRefused: every link up to the credential holds and the registry refuses the
 	// credential (401) or its access to the repository (403).
 	RegistryRefused Code = "RegistryRefused"

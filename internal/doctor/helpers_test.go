@@ -8,11 +8,16 @@ import (
 	"testing"
 	"time"
 
+	authnv1 "k8s.io/api/authentication/v1"
+	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 const (
@@ -99,7 +104,7 @@ func diagnose(t *testing.T, d *Doctor, objs ...runtime.Object) *Report {
 		d = &Doctor{}
 	}
 	if d.Kube == nil {
-		d.Kube = fake.NewClientset(objs...)
+		d.Kube = newKube(objs...)
 	}
 	rep, err := d.Diagnose(context.Background(), Target{Namespace: testNS})
 	if err != nil {
@@ -149,4 +154,76 @@ func dump(t *testing.T, rep *Report) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// newKube is a fake API server on which the doctor may read everything, as cluster-admin.
+func newKube(objs ...runtime.Object) *fake.Clientset {
+	return rbacKube(func(string, string, string) bool { return true }, objs...).Clientset
+}
+
+// rbacFake is a fake API server whose authorizer allows the Secret reads allow says yes to: its
+// access reviews answer so, and it refuses (403) the other Secret reads, counting them.
+type rbacFake struct {
+	*fake.Clientset
+	// refused counts the Secret reads tried and refused; reads counts all Secret reads.
+	refused, reads int
+	// reviews counts the SelfSubjectAccessReviews asked.
+	reviews int
+}
+
+// rbacKube builds an rbacFake for user "alice". allow(verb, namespace, name): namespace "" is
+// the cluster-wide list, name "" a list.
+func rbacKube(allow func(verb, ns, name string) bool, objs ...runtime.Object) *rbacFake {
+	f := &rbacFake{Clientset: fake.NewClientset(objs...)}
+	f.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		r := a.(k8stesting.CreateAction).GetObject().(*authzv1.SelfSubjectAccessReview).DeepCopy()
+		ra := r.Spec.ResourceAttributes
+		f.reviews++
+		r.Status.Allowed = ra != nil && ra.Resource == "secrets" && allow(ra.Verb, ra.Namespace, ra.Name)
+		return true, r, nil
+	})
+	f.PrependReactor("create", "selfsubjectreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, &authnv1.SelfSubjectReview{Status: authnv1.SelfSubjectReviewStatus{UserInfo: authnv1.UserInfo{Username: "alice"}}}, nil
+	})
+	for _, verb := range []string{"get", "list", "watch"} {
+		f.PrependReactor(verb, "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			f.reads++
+			name := ""
+			if g, ok := a.(k8stesting.GetAction); ok {
+				name = g.GetName()
+			}
+			if allow(a.GetVerb(), a.GetNamespace(), name) {
+				return false, nil, nil
+			}
+			f.refused++
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, name, nil)
+		})
+	}
+	return f
+}
+
+// noSecretReads allows no Secret read at all: the shipped ClusterRole rotator-doctor.
+func noSecretReads(string, string, string) bool { return false }
+
+// notChecked returns the checks of c not made, by Check.
+func notChecked(c ContainerReport) map[Check]NotChecked {
+	out := map[Check]NotChecked{}
+	for _, n := range c.NotChecked {
+		out[n.Check] = n
+	}
+	return out
+}
+
+// allowAll answers every SelfSubjectAccessReview with yes.
+func allowAll(a k8stesting.Action) (bool, runtime.Object, error) {
+	r := a.(k8stesting.CreateAction).GetObject().(*authzv1.SelfSubjectAccessReview).DeepCopy()
+	r.Status.Allowed = true
+	return true, r, nil
+}
+
+// selfReview answers a SelfSubjectReview with user.
+func selfReview(user string) k8stesting.ReactionFunc {
+	return func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, &authnv1.SelfSubjectReview{Status: authnv1.SelfSubjectReviewStatus{UserInfo: authnv1.UserInfo{Username: user}}}, nil
+	}
 }

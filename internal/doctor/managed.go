@@ -24,7 +24,7 @@ type ManagedCredential struct {
 // managedFacts says what the rotator knows about the credential in s, which the registry
 // refused: from the secret's annotations, the rotator's state, and (when probing, with a
 // provider configured) the provider's list of the credential's robots or tokens.
-func (d *Doctor) managedFacts(ctx context.Context, s *corev1.Secret, cred, image string, denied bool) []string {
+func (d *Doctor) managedFacts(ctx context.Context, v *view, s *corev1.Secret, cred, image string, denied bool) []string {
 	ann := s.Annotations
 	id, robot := ann[secretsync.AnnotationCredentialID], ann[secretsync.AnnotationCredentialName]
 	held := orUnknown(robot)
@@ -36,17 +36,30 @@ func (d *Doctor) managedFacts(ctx context.Context, s *corev1.Secret, cred, image
 	if exp, err := time.Parse(time.RFC3339, ann[secretsync.AnnotationExpiresAt]); err == nil && !exp.After(now) {
 		facts = append(facts, fmt.Sprintf("it expired at %s", exp.UTC().Format(time.RFC3339)))
 	}
-	facts = append(facts, d.stateFacts(ctx, cred, id, now)...)
+	facts = append(facts, d.stateFacts(ctx, v, cred, id, now)...)
 	facts = append(facts, d.providerFacts(ctx, cred, id, robot, image, denied, now)...)
 	return facts
 }
 
 // stateFacts compares the secret's credential with the rotator's state.
-func (d *Doctor) stateFacts(ctx context.Context, cred, id string, now time.Time) []string {
+func (d *Doctor) stateFacts(ctx context.Context, v *view, cred, id string, now time.Time) []string {
 	if d.StateNamespace == "" {
 		return nil
 	}
+	name := state.SecretName(cred)
+	unread := func(reason string) []string {
+		nc := v.access.stateDenied(ctx, d.StateNamespace, name, reason)
+		v.note(&nc)
+		return []string{fmt.Sprintf("the doctor may not read the rotator's state (secret %s in namespace %s), so it cannot say whether this is the rotator's current credential", name, d.StateNamespace)}
+	}
+	if !v.access.may(ctx, "get", d.StateNamespace, name) {
+		return unread("forbidden")
+	}
 	st, err := (&state.Store{Client: d.Kube, Namespace: d.StateNamespace}).Load(ctx, cred)
+	if r := forbidden(err); r != "" {
+		v.access.refuse("get", d.StateNamespace, name)
+		return unread(r)
+	}
 	if err != nil {
 		return []string{"the rotator's state could not be read: " + err.Error()}
 	}

@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/rotatorhq/rotator/internal/state"
@@ -141,7 +140,7 @@ func TestManagedCredentialFacts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			kube := fake.NewClientset(append(failingPod(tt.image, unauthorized, "harbor-pull"), tt.secret)...)
+			kube := newKube(append(failingPod(tt.image, unauthorized, "harbor-pull"), tt.secret)...)
 			if err := (&state.Store{Client: kube, Namespace: "rotator-system"}).Save(context.Background(), "harbor-main", st); err != nil {
 				t.Fatal(err)
 			}
@@ -170,7 +169,7 @@ func TestManagedCredentialFacts(t *testing.T) {
 		})
 	}
 	// Without Probe the provider is not asked.
-	kube := fake.NewClientset(append(failingPod(reg.Image("shop/app:1"), unauthorized, "harbor-pull"), managed("12", ""))...)
+	kube := newKube(append(failingPod(reg.Image("shop/app:1"), unauthorized, "harbor-pull"), managed("12", ""))...)
 	prov := &fakeProvider{}
 	d := &Doctor{Kube: kube, Credentials: map[string]ManagedCredential{"harbor-main": {Provider: prov}}}
 	if c := only(t, diagnose(t, d)); c.Cause.Code != RegistryRefused || c.Cause.Probed || len(prov.specs) != 0 {

@@ -9,6 +9,9 @@ type Report struct {
 	Pods   []PodReport `json:"pods"`
 	// Healthy is true when no finding is an error: every pull works (warnings aside).
 	Healthy bool `json:"healthy"`
+	// Limited is true when some check could not be made because the doctor may not read
+	// Secrets there (each container's NotChecked says which, and what grants it).
+	Limited bool `json:"limited"`
 }
 
 // PodReport is the diagnosis of one pod.
@@ -35,6 +38,21 @@ type ContainerReport struct {
 	// Cause is the first broken link (Severity error), or Healthy.
 	Cause    Finding   `json:"cause"`
 	Warnings []Finding `json:"warnings,omitempty"`
+	// NotChecked are the checks of this container's pull that the doctor could not make, for
+	// lack of rights to read Secrets.
+	NotChecked []NotChecked `json:"notChecked,omitempty"`
+}
+
+// limited reports whether some check was not made.
+func (r *Report) limited() bool {
+	for _, p := range r.Pods {
+		for _, c := range p.Containers {
+			if len(c.NotChecked) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Problems counts the findings of severity error.
@@ -59,6 +77,9 @@ func (r *Report) scrub(red *redactor) {
 			red.scrubFinding(&c.Cause)
 			for k := range c.Warnings {
 				red.scrubFinding(&c.Warnings[k])
+			}
+			for k := range c.NotChecked {
+				c.NotChecked[k].Summary = red.scrub(c.NotChecked[k].Summary)
 			}
 		}
 	}

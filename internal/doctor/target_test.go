@@ -7,7 +7,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
 )
 
@@ -61,7 +60,7 @@ func TestWorkloadTargetAndOwner(t *testing.T) {
 	sts := pod("db-0", testImage, "", "")
 	sts.Labels = map[string]string{"app": "db"}
 	sts.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "db", Controller: ptr.To(true)}}
-	d := &Doctor{Kube: fake.NewClientset(dep, mine, lone, sts)}
+	d := &Doctor{Kube: newKube(dep, mine, lone, sts)}
 	ctx := context.Background()
 
 	rep, err := d.Diagnose(ctx, Target{Namespace: testNS, Kind: "deployment", Name: "web"})

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
+	authzv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,10 +19,15 @@ const (
 	rotatorClusterRoleName = "rotator"
 	rotatorClusterRoleFile = "deploy/rbac/clusterrole.yaml"
 	doctorClusterRoleFile  = "deploy/rbac/clusterrole-doctor.yaml"
+	// DoctorSecretsRole is the ClusterRole a team binds in its namespaces for the doctor's full
+	// checks there (it reads their Secrets); the sandbox creates it and binds it nowhere.
+	DoctorSecretsRole        = "rotator-doctor-secrets"
+	doctorFullChecksRoleFile = "deploy/rbac/doctor-secrets-role.yaml"
 )
 
 // GrantShippedRoles binds the "rotator" user to the rotator ClusterRole, and the
-// "rotator-doctor" user to the doctor's.
+// "rotator-doctor" user to the doctor's, which reads no Secret; it creates the doctor's
+// rotator-doctor-secrets ClusterRole unbound (BindDoctorSecrets binds it in a namespace).
 func (r *Rig) GrantShippedRoles(ctx context.Context) error {
 	for _, g := range []struct{ user, file, name string }{
 		{rotatorUser, rotatorClusterRoleFile, rotatorClusterRoleName},
@@ -30,7 +37,49 @@ func (r *Rig) GrantShippedRoles(ctx context.Context) error {
 			return err
 		}
 	}
+	role, err := loadClusterRole(doctorFullChecksRoleFile, DoctorSecretsRole)
+	if err != nil {
+		return err
+	}
+	if _, err := r.Admin.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("sandbox: create ClusterRole %s: %w", role.Name, err)
+	}
 	return nil
+}
+
+// DoctorUser is the user of DoctorKubeconfig, as the API server's audit log names it.
+const DoctorUser = doctorUser
+
+// BindDoctorSecrets does what a team does for the doctor's full checks in its namespace ns: a
+// RoleBinding of ClusterRole rotator-doctor-secrets to the "rotator-doctor" user, there only. It
+// returns once the API server authorises the doctor's reads there.
+func (r *Rig) BindDoctorSecrets(ctx context.Context, ns string) error {
+	binding := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: DoctorSecretsRole, Namespace: ns},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: DoctorSecretsRole},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: "rbac.authorization.k8s.io", Name: doctorUser}},
+	}
+	if _, err := r.Admin.RbacV1().RoleBindings(ns).Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("sandbox: create RoleBinding %s/%s: %w", ns, DoctorSecretsRole, err)
+	}
+	// RBAC is read from the API server's informer cache: wait until the binding is in force.
+	for i := 0; i < 100; i++ {
+		sar, err := r.Admin.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
+			User: doctorUser, ResourceAttributes: &authzv1.ResourceAttributes{Namespace: ns, Verb: "get", Resource: "secrets"},
+		}}, metav1.CreateOptions{})
+		if err != nil {
+			return fmt.Errorf("sandbox: access review: %w", err)
+		}
+		if sar.Status.Allowed {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("sandbox: RoleBinding %s/%s not in force after 10s", ns, DoctorSecretsRole)
 }
 
 // grant creates the ClusterRole of file, named name, and binds user to it.

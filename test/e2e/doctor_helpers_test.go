@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/rotatorhq/rotator/internal/doctor"
+	"github.com/rotatorhq/rotator/internal/sandbox"
 	"github.com/rotatorhq/rotator/providers"
 )
 
@@ -67,9 +69,9 @@ type doctorResult struct {
 	Report         *doctor.Report // with -o json
 }
 
-// runDoctor runs the built binary's doctor as the "rotator-doctor" user (so the shipped
-// deploy/rbac/clusterrole-doctor.yaml must allow every read), checks that no secret value was
-// printed and, with -o json, decodes the report.
+// runDoctor runs the built binary's doctor as the "rotator-doctor" user, with the rights of the
+// shipped deploy/rbac/clusterrole-doctor.yaml (no Secret read) and of any RoleBinding a test
+// added, checks that no secret value was printed and, with -o json, decodes the report.
 func runDoctor(t *testing.T, secrets *secretValues, args ...string) doctorResult {
 	t.Helper()
 	return runDoctorAs(t, rig.DoctorKubeconfig, secrets, args...)
@@ -180,4 +182,62 @@ func defaultServiceAccount(t *testing.T, ns string) *corev1.ServiceAccount {
 		return err == nil, fmt.Sprint(err)
 	})
 	return sa
+}
+
+// notCheckedOf returns c's NotChecked of check, or nil.
+func notCheckedOf(c doctor.ContainerReport, check doctor.Check) *doctor.NotChecked {
+	for i := range c.NotChecked {
+		if c.NotChecked[i].Check == check {
+			return &c.NotChecked[i]
+		}
+	}
+	return nil
+}
+
+// checkNotChecked checks what the doctor, under its shipped role, says it could not check in
+// namespace ns: the reason, and for a pull secret the line and RoleBinding the docs promise.
+func checkNotChecked(t *testing.T, ns string, c doctor.ContainerReport) {
+	t.Helper()
+	for _, n := range c.NotChecked {
+		if n.Reason != "forbidden" || n.Summary == "" {
+			t.Errorf("not checked without reason or summary: %+v", n)
+		}
+		if n.Check != doctor.CheckSecretContents {
+			continue
+		}
+		want := fmt.Sprintf("could not read secret %s in namespace %s: forbidden; bind ClusterRole %s with a RoleBinding in %s for full checks", n.Secret, ns, sandbox.DoctorSecretsRole, ns)
+		grant := fmt.Sprintf("kubectl create rolebinding %s -n %s --clusterrole %s --user %s", sandbox.DoctorSecretsRole, ns, sandbox.DoctorSecretsRole, sandbox.DoctorUser)
+		if n.Namespace != ns || !strings.HasPrefix(n.Summary, want) || n.Grant != grant || len(n.Codes) == 0 {
+			t.Errorf("secret not checked: %+v\nwant summary %q and grant %q", n, want, grant)
+		}
+	}
+}
+
+// noSecretReadsSince fails when the API server's audit log shows the doctor's identity sending a
+// get, list or watch of Secrets since mark, in one of namespaces or cluster-wide: allowed or
+// refused, the shipped role must not even try.
+func noSecretReadsSince(t *testing.T, mark int64, namespaces ...string) {
+	t.Helper()
+	var reads []string
+	for _, e := range requestsSince(t, mark, sandbox.DoctorUser) {
+		if e.ObjectRef.Resource != "secrets" || (e.ObjectRef.Namespace != "" && !slices.Contains(namespaces, e.ObjectRef.Namespace)) {
+			continue
+		}
+		reads = append(reads, fmt.Sprintf("%s secrets %s/%s (%d)", e.Verb, e.ObjectRef.Namespace, e.ObjectRef.Name, e.ResponseStatus.Code))
+	}
+	if len(reads) > 0 {
+		t.Errorf("the audit log shows user %s reading Secrets under the shipped ClusterRole rotator-doctor:\n%s", sandbox.DoctorUser, strings.Join(reads, "\n"))
+	}
+}
+
+// secretReadsSince returns the doctor identity's Secret requests since mark, as "verb ns/name (code)".
+func secretReadsSince(t *testing.T, mark int64) []string {
+	t.Helper()
+	var out []string
+	for _, e := range requestsSince(t, mark, sandbox.DoctorUser) {
+		if e.ObjectRef.Resource == "secrets" {
+			out = append(out, fmt.Sprintf("%s %s/%s (%d)", e.Verb, e.ObjectRef.Namespace, e.ObjectRef.Name, e.ResponseStatus.Code))
+		}
+	}
+	return out
 }

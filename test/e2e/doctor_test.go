@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,20 +29,29 @@ type doctorCase struct {
 	name  string
 	want  doctor.Code
 	class doctor.Class
-	probe bool
+	// limited is the cause the doctor names under its shipped role, which reads no Secret, when
+	// that needs a look inside one (want otherwise): PullSecretNotChecked.
+	limited doctor.Code
+	probe   bool
 	// setup creates what the pod needs and returns its image, the pull secret it names ("" for
 	// none) and the values to put in place of the fix's placeholders.
 	setup func(t *testing.T, ns string, sv *secretValues) (image, secret string, subs map[string]string)
 	// broken, if set, runs once the pod fails to pull.
 	broken func(t *testing.T, ns string)
-	// check, if set, looks further at the failing container's diagnosis.
+	// check, if set, looks further at the failing container's full diagnosis.
 	check func(t *testing.T, ns string, sv *secretValues, c doctor.ContainerReport)
+	// limitedCheck, if set, looks further at it under the shipped role.
+	limitedCheck func(t *testing.T, ns string, c doctor.ContainerReport)
 }
 
 // For every link of the chain kubelet follows, and for each failure a pull secret cannot cause, a
-// pod that the node simulator really fails to pull: the doctor names exactly that cause, its
-// printed fix (placeholders replaced by real values) makes the workload Running, and the doctor
-// then gives a clean bill. No output ever holds a secret's value.
+// pod that the node simulator really fails to pull. Under its shipped role, which reads no Secret,
+// the doctor names the cause where pods, kubelet's Events and ServiceAccounts prove it, and
+// PullSecretNotChecked where only a look inside the secret would, saying what it could not check
+// and which RoleBinding grants it; the API server's audit log shows it sent no Secret read at all.
+// With full reads (the cluster admin's kubeconfig: a person running it with their own) it names
+// exactly that cause, its printed fix (placeholders replaced by real values) makes the workload
+// Running, and the doctor then gives a clean bill. No output ever holds a secret's value.
 func TestDoctorNamesEachBrokenLinkAndItsFixWorks(t *testing.T) {
 	valid := func(t *testing.T, ns string, sv *secretValues, name string) providers.Credential {
 		r := sv.robotFor(t, "doc-", "proj-a")
@@ -85,6 +95,13 @@ func TestDoctorNamesEachBrokenLinkAndItsFixWorks(t *testing.T) {
 			valid(t, other, sv, "pull-shared")
 			return image(), "pull-shared", nil // the fix copies it: no placeholder
 		},
+		// Under the shipped role kubelet's Event names the missing secret; the look into other
+		// namespaces needs a cluster-wide list of secrets: not checked, and said.
+		limitedCheck: func(t *testing.T, ns string, c doctor.ContainerReport) {
+			if len(c.Cause.OtherNamespaces) != 0 || notCheckedOf(c, doctor.CheckOtherNamespaces) == nil {
+				t.Errorf("under the shipped role: other namespaces %v, not checked %+v", c.Cause.OtherNamespaces, c.NotChecked)
+			}
+		},
 		check: func(t *testing.T, ns string, sv *secretValues, c doctor.ContainerReport) {
 			if len(c.Cause.OtherNamespaces) != 1 || !strings.HasPrefix(c.Cause.OtherNamespaces[0], "doc-other-") {
 				t.Errorf("other namespaces %v, want the one holding the secret", c.Cause.OtherNamespaces)
@@ -96,7 +113,7 @@ func TestDoctorNamesEachBrokenLinkAndItsFixWorks(t *testing.T) {
 			return image(), "pull-nowhere", fresh(t, sv)
 		},
 	}, {
-		name: "Opaque secret", want: doctor.SecretWrongType, class: doctor.ClassAuth,
+		name: "Opaque secret", want: doctor.SecretWrongType, class: doctor.ClassAuth, limited: doctor.PullSecretNotChecked,
 		setup: func(t *testing.T, ns string, sv *secretValues) (string, string, map[string]string) {
 			r := sv.robotFor(t, "doc-", "proj-a")
 			data, _ := pullsecret.Build(rig.RegistryHost, r.Username, r.Password)
@@ -104,7 +121,7 @@ func TestDoctorNamesEachBrokenLinkAndItsFixWorks(t *testing.T) {
 			return image(), "pull", fresh(t, sv)
 		},
 	}, {
-		name: "legacy dockercfg type holding an auths document", want: doctor.SecretWrongType, class: doctor.ClassAuth,
+		name: "legacy dockercfg type holding an auths document", want: doctor.SecretWrongType, class: doctor.ClassAuth, limited: doctor.PullSecretNotChecked,
 		setup: func(t *testing.T, ns string, sv *secretValues) (string, string, map[string]string) {
 			r := sv.robotFor(t, "doc-", "proj-a")
 			data, _ := pullsecret.Build(rig.RegistryHost, r.Username, r.Password)
@@ -112,7 +129,7 @@ func TestDoctorNamesEachBrokenLinkAndItsFixWorks(t *testing.T) {
 			return image(), "pull", fresh(t, sv)
 		},
 	}, {
-		name: "config.json key", want: doctor.SecretWrongKey, class: doctor.ClassAuth,
+		name: "config.json key", want: doctor.SecretWrongKey, class: doctor.ClassAuth, limited: doctor.PullSecretNotChecked,
 		setup: func(t *testing.T, ns string, sv *secretValues) (string, string, map[string]string) {
 			r := sv.robotFor(t, "doc-", "proj-a")
 			data, _ := pullsecret.Build(rig.RegistryHost, r.Username, r.Password)
@@ -121,7 +138,7 @@ func TestDoctorNamesEachBrokenLinkAndItsFixWorks(t *testing.T) {
 		},
 	}, {
 		// kubelet refuses the whole secret and reports no registry answer at all.
-		name: "auth field not base64", want: doctor.SecretMalformed, class: doctor.ClassOther,
+		name: "auth field not base64", want: doctor.SecretMalformed, class: doctor.ClassOther, limited: doctor.PullSecretNotChecked,
 		setup: func(t *testing.T, ns string, sv *secretValues) (string, string, map[string]string) {
 			r := sv.robotFor(t, "doc-", "proj-a")
 			rawPullSecret(t, ns, "pull", corev1.SecretTypeDockerConfigJson, map[string][]byte{
@@ -129,7 +146,7 @@ func TestDoctorNamesEachBrokenLinkAndItsFixWorks(t *testing.T) {
 			return image(), "pull", fresh(t, sv)
 		},
 	}, {
-		name: "auths key with another port", want: doctor.NoMatchingAuthsKey, class: doctor.ClassAuth,
+		name: "auths key with another port", want: doctor.NoMatchingAuthsKey, class: doctor.ClassAuth, limited: doctor.PullSecretNotChecked,
 		setup: func(t *testing.T, ns string, sv *secretValues) (string, string, map[string]string) {
 			r := sv.robotFor(t, "doc-", "proj-a")
 			host, port, _ := net.SplitHostPort(rig.RegistryHost)
@@ -144,7 +161,7 @@ func TestDoctorNamesEachBrokenLinkAndItsFixWorks(t *testing.T) {
 			}
 		},
 	}, {
-		name: "auth field disagrees with username and password", want: doctor.AuthFieldMismatch, class: doctor.ClassAuth,
+		name: "auth field disagrees with username and password", want: doctor.AuthFieldMismatch, class: doctor.ClassAuth, limited: doctor.PullSecretNotChecked,
 		setup: func(t *testing.T, ns string, sv *secretValues) (string, string, map[string]string) {
 			r := sv.robotFor(t, "doc-", "proj-a")
 			sv.add(r.Username, "stale-"+r.Password)
@@ -153,7 +170,7 @@ func TestDoctorNamesEachBrokenLinkAndItsFixWorks(t *testing.T) {
 			return image(), "pull", fresh(t, sv)
 		},
 	}, {
-		name: "registry refuses a deleted robot", want: doctor.RegistryRefused, class: doctor.ClassAuth, probe: true,
+		name: "registry refuses a deleted robot", want: doctor.RegistryRefused, class: doctor.ClassAuth, limited: doctor.PullSecretNotChecked, probe: true,
 		setup: func(t *testing.T, ns string, sv *secretValues) (string, string, map[string]string) {
 			r := valid(t, ns, sv, "pull")
 			if err := harborAdmin(t).Revoke(context.Background(), providers.Spec{NamePrefix: "doc-", Projects: []string{"proj-a"}}, r.ID); err != nil {
@@ -166,7 +183,7 @@ func TestDoctorNamesEachBrokenLinkAndItsFixWorks(t *testing.T) {
 				t.Errorf("want a probed refusal of key %s of secret pull: %+v", rig.RegistryHost, c.Cause)
 			}
 			// Without --probe kubelet's 401 is the registry's answer: same cause, not probed.
-			res := runDoctor(t, sv, "-n", ns, "deployment/web", "-o", "json")
+			res := runDoctorAs(t, rig.AdminKubeconfig, sv, "-n", ns, "deployment/web", "-o", "json")
 			got := failingCauses(res.Report)
 			if res.Code != 1 || len(got) == 0 || got[0].Cause.Code != doctor.RegistryRefused || got[0].Cause.Probed {
 				t.Errorf("without --probe: exit %d, %+v", res.Code, got)
@@ -213,6 +230,7 @@ func TestDoctorNamesEachBrokenLinkAndItsFixWorks(t *testing.T) {
 func runDoctorCase(t *testing.T, tc doctorCase) {
 	ctx := context.Background()
 	sv := &secretValues{}
+	mark := auditMark(t)
 	ns := namespaces(t, "doc", 1)[0]
 	defaultServiceAccount(t, ns)
 	img, secret, subs := tc.setup(t, ns, sv)
@@ -228,7 +246,67 @@ func runDoctorCase(t *testing.T, tc doctorCase) {
 	if tc.probe {
 		args = append(args, "--probe")
 	}
+	flags := args[5:]
+
+	// Under the shipped role: what can be told without reading a Secret, and what could not.
+	limited := tc.limited
+	if limited == "" {
+		limited = tc.want
+	}
 	res := runDoctor(t, sv, args...)
+	noSecretReadsSince(t, mark, ns) // first: whatever it diagnosed, it sent no Secret read
+	lc := diagnosed(t, res, limited, tc.class)
+	if !res.Report.Limited {
+		t.Errorf("under the shipped role the report does not say some checks were not made:\n%s", res.Stdout)
+	}
+	checkNotChecked(t, ns, lc)
+	if limited == doctor.PullSecretNotChecked && notCheckedOf(lc, doctor.CheckSecretContents) == nil {
+		t.Errorf("PullSecretNotChecked without the secret it could not read:\n%s", res.Stdout)
+	}
+	if tc.probe && notCheckedOf(lc, doctor.CheckProbe) == nil {
+		t.Errorf("--probe under the shipped role does not say it could not pull with the secrets:\n%s", res.Stdout)
+	}
+	if tc.limitedCheck != nil {
+		tc.limitedCheck(t, ns, lc)
+	}
+	text := runDoctor(t, sv, append([]string{"-n", ns, "deployment/web"}, flags...)...)
+	if text.Code != 1 || !strings.Contains(text.Stdout, string(limited)) || !strings.Contains(text.Stdout, lc.Cause.Fix[0]) || !strings.Contains(text.Stdout, "not checked") {
+		t.Fatalf("text output under the shipped role (exit %d) lacks %s, its fix or what it did not check:\n%s", text.Code, limited, text.Stdout)
+	}
+	t.Logf("rotator doctor, under its shipped role, said:\n%s", text.Stdout)
+	noSecretReadsSince(t, mark, ns)
+
+	// With full reads: the exact broken link.
+	res = runDoctorAs(t, rig.AdminKubeconfig, sv, args...)
+	c := diagnosed(t, res, tc.want, tc.class)
+	if res.Report.Limited || len(c.NotChecked) != 0 {
+		t.Errorf("with full reads some checks were not made: %+v", c.NotChecked)
+	}
+	if tc.check != nil {
+		tc.check(t, ns, sv, c)
+	}
+	// The human form names the same cause and prints the same fix.
+	text = runDoctorAs(t, rig.AdminKubeconfig, sv, append([]string{"-n", ns, "deployment/web"}, flags...)...)
+	if text.Code != 1 || !strings.Contains(text.Stdout, string(tc.want)) || !strings.Contains(text.Stdout, c.Cause.Fix[0]) {
+		t.Fatalf("text output (exit %d) lacks %s or its fix:\n%s", text.Code, tc.want, text.Stdout)
+	}
+	t.Logf("rotator doctor, with full reads, said:\n%s", text.Stdout)
+
+	applyFix(t, c.Cause.Fix, subs)
+	waitAvailable(t, ns, "web")
+	for _, kc := range []string{rig.AdminKubeconfig, rig.DoctorKubeconfig} {
+		after := runDoctorAs(t, kc, sv, "-n", ns, "deployment/web", "-o", "json")
+		if after.Code != 0 || !after.Report.Healthy {
+			t.Fatalf("after the fix (%s): exit %d:\n%s\n%s", filepath.Base(kc), after.Code, after.Stdout, after.Stderr)
+		}
+	}
+	noSecretReadsSince(t, mark, ns)
+}
+
+// diagnosed checks that res names want (of class) for every failing container, with an
+// explanation and a fix, and returns the first failing container.
+func diagnosed(t *testing.T, res doctorResult, want doctor.Code, class doctor.Class) doctor.ContainerReport {
+	t.Helper()
 	if res.Code != 1 || res.Report.Healthy {
 		t.Fatalf("doctor: exit %d, healthy %v; want 1 and problems:\n%s\n%s", res.Code, res.Report.Healthy, res.Stdout, res.Stderr)
 	}
@@ -237,33 +315,19 @@ func runDoctorCase(t *testing.T, tc doctorCase) {
 		t.Fatalf("the doctor saw no failing container:\n%s", res.Stdout)
 	}
 	for _, c := range failing {
-		if c.Cause.Code != tc.want || c.Class != tc.class {
-			t.Fatalf("doctor named %s (class %s), want %s (class %s):\n%s", c.Cause.Code, c.Class, tc.want, tc.class, res.Stdout)
+		if c.Cause.Code != want || c.Class != class {
+			t.Fatalf("doctor named %s (class %s), want %s (class %s):\n%s", c.Cause.Code, c.Class, want, class, res.Stdout)
 		}
 		if c.Cause.Severity != doctor.SeverityError || c.Cause.Explanation == "" || len(c.Cause.Fix) == 0 {
 			t.Fatalf("cause without severity, explanation or fix: %+v", c.Cause)
 		}
 	}
-	if tc.check != nil {
-		tc.check(t, ns, sv, failing[0])
-	}
-	// The human form names the same cause and prints the same fix.
-	text := runDoctor(t, sv, append([]string{"-n", ns, "deployment/web"}, args[5:]...)...)
-	if text.Code != 1 || !strings.Contains(text.Stdout, string(tc.want)) || !strings.Contains(text.Stdout, failing[0].Cause.Fix[0]) {
-		t.Fatalf("text output (exit %d) lacks %s or its fix:\n%s", text.Code, tc.want, text.Stdout)
-	}
-	t.Logf("rotator doctor said:\n%s", text.Stdout) // what a user sees, in go test -v
-
-	applyFix(t, failing[0].Cause.Fix, subs)
-	waitAvailable(t, ns, "web")
-	after := runDoctor(t, sv, "-n", ns, "deployment/web", "-o", "json")
-	if after.Code != 0 || !after.Report.Healthy {
-		t.Fatalf("after the fix: exit %d:\n%s\n%s", after.Code, after.Stdout, after.Stderr)
-	}
+	return failing[0]
 }
 
 // A namespace whose pulls all work gets a clean bill, probed or not, with --all and by pod name;
-// a key only kubelet matches is a warning, not a problem.
+// a key only kubelet matches is a warning, not a problem. Under the shipped role the bill is
+// clean too, and says what it could not look at (the secrets, --probe's pull with them).
 func TestDoctorHealthyNamespaceGetsACleanBill(t *testing.T) {
 	ctx := context.Background()
 	sv := &secretValues{}
@@ -283,8 +347,25 @@ func TestDoctorHealthyNamespaceGetsACleanBill(t *testing.T) {
 	waitAvailable(t, ns, "web")
 	waitAvailable(t, ns, "api")
 
+	mark := auditMark(t)
 	for _, args := range [][]string{{"--all"}, {"--all", "--probe"}, {}} {
 		res := runDoctor(t, sv, append([]string{"-n", ns, "-o", "json"}, args...)...)
+		if res.Code != 0 || !res.Report.Healthy || !res.Report.Limited || len(res.Report.Pods) != 3 {
+			t.Fatalf("doctor %v under the shipped role: exit %d, %d pods:\n%s\n%s", args, res.Code, len(res.Report.Pods), res.Stdout, res.Stderr)
+		}
+		for _, p := range res.Report.Pods {
+			for _, c := range p.Containers {
+				if c.Cause.Code != doctor.Healthy || c.Cause.Probed || len(c.Warnings) != 0 || notCheckedOf(c, doctor.CheckSecretContents) == nil ||
+					(notCheckedOf(c, doctor.CheckProbe) != nil) != (len(args) == 2) {
+					t.Errorf("pod %s under the shipped role with %v: %+v", p.Name, args, c)
+				}
+				checkNotChecked(t, ns, c)
+			}
+		}
+	}
+	noSecretReadsSince(t, mark, ns)
+	for _, args := range [][]string{{"--all"}, {"--all", "--probe"}, {}} {
+		res := runDoctorAs(t, rig.AdminKubeconfig, sv, append([]string{"-n", ns, "-o", "json"}, args...)...)
 		if res.Code != 0 || !res.Report.Healthy || len(res.Report.Pods) != 3 {
 			t.Fatalf("doctor %v: exit %d, %d pods:\n%s\n%s", args, res.Code, len(res.Report.Pods), res.Stdout, res.Stderr)
 		}
@@ -314,10 +395,11 @@ func TestDoctorHealthyNamespaceGetsACleanBill(t *testing.T) {
 		t.Fatal(pods, err)
 	}
 	res := runDoctor(t, sv, "-n", ns, pods.Items[0].Name)
-	if res.Code != 0 || !strings.Contains(res.Stdout, "healthy") {
+	if res.Code != 0 || !strings.Contains(res.Stdout, "healthy") || !strings.Contains(res.Stdout, "not checked SecretContents: could not read secret pull in namespace "+ns+": forbidden") {
 		t.Fatalf("doctor POD: exit %d:\n%s", res.Code, res.Stdout)
 	}
-	res = runDoctor(t, sv, "-n", ns, "deployment/api", "--probe")
+	t.Logf("rotator doctor, under its shipped role, said:\n%s", res.Stdout)
+	res = runDoctorAs(t, rig.AdminKubeconfig, sv, "-n", ns, "deployment/api", "--probe")
 	if res.Code != 0 || !strings.Contains(res.Stdout, string(doctor.AuthsKeyNotPortable)) {
 		t.Fatalf("doctor deployment/api: exit %d:\n%s", res.Code, res.Stdout)
 	}
@@ -368,22 +450,38 @@ func TestDoctorManagedCredentialRobotDeleted(t *testing.T) {
 	}
 	pullFailure(t, ns, "web")
 
-	res := runDoctor(t, sv, "-n", ns, "deployment/web", "--probe", "--config", cfg, "-o", "json")
-	if res.Code != 1 {
-		t.Fatalf("doctor: exit %d\n%s\n%s", res.Code, res.Stdout, res.Stderr)
+	// Under the shipped role: kubelet's 401 is known; what the secret holds, that the rotator
+	// manages it and what Harbor says of its robot are not, and the doctor sent no Secret read.
+	mark := auditMark(t)
+	args := []string{"-n", ns, "deployment/web", "--probe", "--config", cfg, "-o", "json"}
+	res := runDoctor(t, sv, args...)
+	lc := diagnosed(t, res, doctor.PullSecretNotChecked, doctor.ClassAuth)
+	if notCheckedOf(lc, doctor.CheckSecretContents) == nil || notCheckedOf(lc, doctor.CheckProbe) == nil || lc.Cause.Secret != "harbor-pull" {
+		t.Errorf("under the shipped role: %+v", lc)
 	}
-	failing := failingCauses(res.Report)
-	if len(failing) == 0 {
-		t.Fatalf("no failing container:\n%s", res.Stdout)
+	checkNotChecked(t, ns, lc)
+	noSecretReadsSince(t, mark, ns, stateNS)
+
+	// The team binds rotator-doctor-secrets in its namespace: the doctor reads the managed secret
+	// there, asks Harbor about its robot, and says the rotator's state (in the rotator's own
+	// namespace, holding live passwords) is still out of its reach.
+	if err := rig.BindDoctorSecrets(ctx, ns); err != nil {
+		t.Fatal(err)
 	}
-	c := failing[0].Cause
-	if c.Code != doctor.RegistryRefused || c.Credential != "doc-mgd" || !c.Probed {
+	mark = auditMark(t)
+	res = runDoctor(t, sv, args...)
+	c := diagnosed(t, res, doctor.RegistryRefused, doctor.ClassAuth).Cause
+	if c.Credential != "doc-mgd" || !c.Probed {
 		t.Fatalf("cause %+v", c)
 	}
-	for _, want := range []string{"no credential with id " + itoa(id), "it was deleted", "current credential"} {
+	for _, want := range []string{"no credential with id " + itoa(id), "it was deleted", "may not read the rotator's state (secret rotator-state-doc-mgd in namespace " + stateNS + ")"} {
 		if !strings.Contains(c.Explanation, want) {
 			t.Errorf("explanation lacks %q: %s", want, c.Explanation)
 		}
+	}
+	st := notCheckedOf(failingCauses(res.Report)[0], doctor.CheckRotatorState)
+	if st == nil || st.Secret != "rotator-state-doc-mgd" || st.Namespace != stateNS || !strings.Contains(st.Grant, "--resource-name rotator-state-doc-mgd") {
+		t.Errorf("the rotator's state is not said to be unchecked: %+v", failingCauses(res.Report)[0].NotChecked)
 	}
 	if len(c.Fix) != 1 || !strings.HasPrefix(c.Fix[0], "rotator rotate now --config '"+doctor.PlaceholderConfig+"' --credential doc-mgd") {
 		t.Fatalf("fix %q", c.Fix)
@@ -396,18 +494,33 @@ func TestDoctorManagedCredentialRobotDeleted(t *testing.T) {
 			}
 		}
 	}
+	reads := secretReadsSince(t, mark)
+	for _, r := range reads {
+		if !strings.HasPrefix(r, "get "+ns+"/harbor-pull (200)") {
+			t.Errorf("with the RoleBinding in %s the doctor read %s: only that namespace's pull secret was to be read", ns, r)
+		}
+	}
+	if len(reads) == 0 {
+		t.Errorf("with the RoleBinding in %s the audit log shows no read of its pull secret", ns)
+	}
 
 	text := runDoctor(t, sv, "-n", ns, "deployment/web", "--probe", "--config", cfg)
-	if text.Code != 1 || !strings.Contains(text.Stdout, c.Fix[0]) {
+	if text.Code != 1 || !strings.Contains(text.Stdout, c.Fix[0]) || !strings.Contains(text.Stdout, "not checked RotatorState") {
 		t.Fatalf("text output: exit %d:\n%s", text.Code, text.Stdout)
 	}
-	t.Logf("rotator doctor said:\n%s", text.Stdout)
+	t.Logf("rotator doctor, with the RoleBinding in %s, said:\n%s", ns, text.Stdout)
+
+	// The cluster admin reads the state too.
+	res = runDoctorAs(t, rig.AdminKubeconfig, sv, args...)
+	if c := diagnosed(t, res, doctor.RegistryRefused, doctor.ClassAuth).Cause; !strings.Contains(c.Explanation, "current credential") {
+		t.Errorf("with full reads the explanation lacks the rotator's state: %s", c.Explanation)
+	}
 
 	applyFix(t, c.Fix, map[string]string{doctor.PlaceholderConfig: cfg})
 	waitAvailable(t, ns, "web")
 	u, p = secretCredential(t, ns, "harbor-pull")
 	sv.add(u, p)
-	if after := runDoctor(t, sv, "-n", ns, "deployment/web", "--probe", "--config", cfg, "-o", "json"); after.Code != 0 {
+	if after := runDoctor(t, sv, args...); after.Code != 0 {
 		t.Fatalf("after the rotation: exit %d\n%s", after.Code, after.Stdout)
 	}
 }
