@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/clock"
 
 	"github.com/rotatorhq/rotator/internal/config"
@@ -32,6 +30,10 @@ func newDoctorCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "doctor [POD | deployment/NAME | statefulset/NAME | daemonset/NAME | --all]",
 		Short: "Diagnose ErrImagePull / ImagePullBackOff and print the fix",
+		Example: `  rotator doctor -n payments web-5f9c7d-x2x4z        # one pod
+  rotator doctor -n payments deployment/web           # the pods of a workload
+  rotator doctor -n payments --all -o json            # every failing pod of the namespace
+  rotator doctor -n payments --all --config config.yaml --probe   # also ask the registry and the providers`,
 		Long: `Diagnose image pulls that fail with ErrImagePull or ImagePullBackOff. For each container the
 doctor classifies kubelet's failure (auth, permission, missing image, TLS, network), and for auth and
 permission failures walks the chain kubelet follows: the pod's imagePullSecrets or its
@@ -55,14 +57,14 @@ Exit status: 0 every pull works; 1 problems found (each named); 2 invalid flags 
 	cmd.Flags().StringVarP(&f.namespace, "namespace", "n", "", "namespace (default: the kubeconfig context's)")
 	cmd.Flags().BoolVar(&f.all, "all", false, "every pod of the namespace (the default without a target)")
 	cmd.Flags().BoolVar(&f.probe, "probe", false, "also pull each image's manifest with the pod's secrets (contacts the registry)")
-	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text, json or yaml")
 	cmd.Flags().StringVar(&f.config, "config", "", "rotator config: with --probe, ask the providers about the credentials the rotator manages")
 	return cmd
 }
 
 func runDoctor(cmd *cobra.Command, g *globalFlags, f *doctorFlags, args []string) error {
-	if f.output != "text" && f.output != "json" {
-		return &exitError{code: exitUsage, err: fmt.Errorf("--output must be text or json, not %q", f.output)}
+	if err := checkOutput(f.output); err != nil {
+		return err
 	}
 	arg := ""
 	if len(args) == 1 {
@@ -82,7 +84,7 @@ func runDoctor(cmd *cobra.Command, g *globalFlags, f *doctorFlags, args []string
 			d.Credentials = managedCredentials(cmd.Context(), cfg, cmd.ErrOrStderr())
 		}
 	}
-	kube, ns, err := doctorClient(g.kubeconfig)
+	kube, ns, err := doctorClient(g)
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
@@ -102,10 +104,8 @@ func runDoctor(cmd *cobra.Command, g *globalFlags, f *doctorFlags, args []string
 		return &exitError{code: exitFailed, err: err}
 	}
 	out := cmd.OutOrStdout()
-	if f.output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+	if structured(f.output) {
+		if err := printStructured(out, f.output, rep); err != nil {
 			return err
 		}
 	} else {
@@ -143,15 +143,11 @@ func managedCredentials(ctx context.Context, cfg *config.Config, stderr io.Write
 }
 
 // doctorClient returns a client and the kubeconfig context's namespace, as kubectl picks it.
-func doctorClient(kubeconfig string) (kubernetes.Interface, string, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if kubeconfig != "" {
-		rules.ExplicitPath = kubeconfig
-	}
-	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{})
+func doctorClient(g *globalFlags) (kubernetes.Interface, string, error) {
+	cc := clientConfig(g)
 	rc, err := cc.ClientConfig()
 	if err != nil {
-		return nil, "", fmt.Errorf("kubernetes client config: %w (set --kubeconfig or KUBECONFIG)", err)
+		return nil, "", fmt.Errorf("kubernetes client config: %w (set --kubeconfig or KUBECONFIG, and --context)", err)
 	}
 	ns, _, err := cc.Namespace()
 	if err != nil {
