@@ -6,6 +6,8 @@
 package events
 
 import (
+	"k8s.io/apimachinery/pkg/types"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -80,7 +82,7 @@ func (r *Recorder) record(ctx context.Context, obj Object, typ, reason, msg stri
 			Name:      fmt.Sprintf("%s.%x", obj.Name, r.Clock.Now().UnixNano()),
 			Namespace: obj.Namespace,
 		},
-		InvolvedObject: corev1.ObjectReference{Kind: obj.Kind, APIVersion: obj.APIVersion, Namespace: obj.Namespace, Name: obj.Name},
+		InvolvedObject: corev1.ObjectReference{Kind: obj.Kind, APIVersion: obj.APIVersion, Namespace: obj.Namespace, Name: obj.Name, UID: types.UID(obj.UID)},
 		Reason:         reason, Message: msg, Type: typ,
 		FirstTimestamp: now, LastTimestamp: now, Count: 1,
 		Source:              corev1.EventSource{Component: sourceComponent},
@@ -103,6 +105,15 @@ func (r *Recorder) create(ctx context.Context, ev *corev1.Event) {
 	if _, err := r.Client.CoreV1().Events(ev.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil && r.Logger != nil {
 		r.Logger.Warn("could not record event", "namespace", ev.Namespace, "object", ev.InvolvedObject.Name, "reason", ev.Reason, "err", err)
 	}
+}
+
+// WithUID is o with the object's UID: `kubectl describe` lists only the Events whose involved
+// object carries the UID of the object described. An empty uid leaves o as it is.
+func (o Object) WithUID(uid types.UID) Object {
+	if uid != "" {
+		o.UID = string(uid)
+	}
+	return o
 }
 
 // Secret is the Object of a Secret.

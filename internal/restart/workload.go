@@ -15,6 +15,8 @@
 package restart
 
 import (
+	"k8s.io/apimachinery/pkg/types"
+
 	"errors"
 	"fmt"
 	"strings"
@@ -56,6 +58,8 @@ type Workload struct {
 	Kind      Kind
 	Namespace string
 	Name      string
+	// UID of the workload, for its Events.
+	UID types.UID
 	// ServiceAccount is the pod template's serviceAccountName, "default" when
 	// the template names none (that is the one admission assigns).
 	ServiceAccount string

@@ -23,8 +23,8 @@ func (r *Runner) writeSecrets(ctx context.Context, p *plan, content secretsync.C
 	forEach(ctx, r.Config.Kubernetes.Concurrency, len(p.namespaces), func(i int) {
 		ns := p.namespaces[i]
 		res := SecretResult{Namespace: ns, Name: p.cred.Targets.SecretName}
-		action, err := w.Write(ctx, ns, res.Name, content, p.secrets[ns], p.cred.Targets.Adopt)
-		res.Action = string(action)
+		action, uid, err := w.Write(ctx, ns, res.Name, content, p.secrets[ns], p.cred.Targets.Adopt)
+		res.Action, res.uid = string(action), uid
 		if err != nil {
 			res.Action, res.Error = "failed", err.Error()
 		}

@@ -10,7 +10,7 @@ import (
 
 // secretEvent records on a target Secret what this run did to it.
 func (r *Runner) secretEvent(ctx context.Context, p *plan, c secretsync.Content, res SecretResult) {
-	obj := events.Secret(res.Namespace, res.Name)
+	obj := events.Secret(res.Namespace, res.Name).WithUID(res.uid)
 	switch {
 	case res.Error != "":
 		r.Events.Warning(ctx, obj, events.ReasonWriteFailed, "%s", res.Error)
@@ -24,5 +24,5 @@ func (r *Runner) secretEvent(ctx context.Context, p *plan, c secretsync.Content,
 
 // stateObject is where events about the credential as a whole go: its state Secret.
 func (r *Runner) stateObject(p *plan) events.Object {
-	return events.Secret(r.Config.StateNamespace, state.SecretName(p.cred.Name))
+	return events.Secret(r.Config.StateNamespace, state.SecretName(p.cred.Name)).WithUID(p.state.UID())
 }

@@ -138,8 +138,14 @@ func (r *Runner) repairSecret(ctx context.Context, cred *config.Credential, v Na
 		return nil
 	}
 	adopt := cred.Targets.Adopt || (s != nil && v.State.Known(s.Annotations[secretsync.AnnotationCredentialID]))
-	action, err := (&secretsync.Writer{Client: r.Kube}).Write(ctx, v.Name, cred.Targets.SecretName, content, s, adopt)
+	action, uid, err := (&secretsync.Writer{Client: r.Kube}).Write(ctx, v.Name, cred.Targets.SecretName, content, s, adopt)
 	obj := events.Secret(v.Name, cred.Targets.SecretName)
+	if s != nil {
+		obj = obj.WithUID(s.UID)
+	}
+	if uid != "" {
+		obj = obj.WithUID(uid)
+	}
 	if err != nil {
 		r.Events.Warning(ctx, obj, events.ReasonWriteFailed, "%v", err)
 		return err

@@ -1,6 +1,8 @@
 package rotation
 
 import (
+	"k8s.io/apimachinery/pkg/types"
+
 	"fmt"
 	"time"
 )
@@ -60,6 +62,8 @@ type SecretResult struct {
 	Action    string `json:"action"` // create, update, unchanged (planned) / created, updated, replaced...
 	Reason    string `json:"reason,omitempty"`
 	Error     string `json:"error,omitempty"`
+	// uid of the Secret as written, for its Events (kubectl describe finds Events by UID).
+	uid types.UID
 }
 
 // SAResult is one ServiceAccount binding.

@@ -95,7 +95,7 @@ func (r *Runner) roll(ctx context.Context, p *plan, fp string, ws []restart.Work
 	for _, res := range rs.Restart(ctx, ws, restartAnnotation(p.cred.Name), fp, !p.skipRolloutWait) {
 		key := res.Workload.String()
 		wr := results[key]
-		obj := events.Workload(string(res.Workload.Kind), res.Workload.Namespace, res.Workload.Name)
+		obj := events.Workload(string(res.Workload.Kind), res.Workload.Namespace, res.Workload.Name).WithUID(res.Workload.UID)
 		if res.Patched {
 			wr.Action = "restarted"
 			n++

@@ -20,7 +20,7 @@ func TestWriteCreatesUpdatesAndLeavesUpToDateSecretsAlone(t *testing.T) {
 	ctx := context.Background()
 	c := fake.NewClientset()
 	w := &Writer{Client: c}
-	if a, err := w.Write(ctx, "ns", "pull", content("p1"), nil, false); err != nil || a != Created {
+	if a, _, err := w.Write(ctx, "ns", "pull", content("p1"), nil, false); err != nil || a != Created {
 		t.Fatalf("create: %v %v", a, err)
 	}
 	s, _ := c.CoreV1().Secrets("ns").Get(ctx, "pull", metav1.GetOptions{})
@@ -32,17 +32,17 @@ func TestWriteCreatesUpdatesAndLeavesUpToDateSecretsAlone(t *testing.T) {
 			t.Fatalf("annotation %s holds the password", k)
 		}
 	}
-	if a, err := w.Write(ctx, "ns", "pull", content("p1"), s, false); err != nil || a != Unchanged {
+	if a, _, err := w.Write(ctx, "ns", "pull", content("p1"), s, false); err != nil || a != Unchanged {
 		t.Fatalf("same content: %v %v", a, err)
 	}
-	if a, err := w.Write(ctx, "ns", "pull", content("p2"), s, false); err != nil || a != Updated {
+	if a, _, err := w.Write(ctx, "ns", "pull", content("p2"), s, false); err != nil || a != Updated {
 		t.Fatalf("new content: %v %v", a, err)
 	}
 	// Hand-edited data with a stale annotation counts as drift.
 	s, _ = c.CoreV1().Secrets("ns").Get(ctx, "pull", metav1.GetOptions{})
 	s.Data[corev1.DockerConfigJsonKey] = []byte(`{"auths":{}}`)
 	s, _ = c.CoreV1().Secrets("ns").Update(ctx, s, metav1.UpdateOptions{})
-	if a, err := w.Write(ctx, "ns", "pull", content("p2"), s, false); err != nil || a != Updated {
+	if a, _, err := w.Write(ctx, "ns", "pull", content("p2"), s, false); err != nil || a != Updated {
 		t.Fatalf("drifted content must be rewritten: %v %v", a, err)
 	}
 }
@@ -52,7 +52,7 @@ func TestWriteRefusesAnUnmanagedSecretUnlessAdopted(t *testing.T) {
 	theirs := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pull", Namespace: "ns"}, Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"x": []byte("y")}}
 	c := fake.NewClientset(theirs)
 	w := &Writer{Client: c}
-	_, err := w.Write(ctx, "ns", "pull", content("p"), nil, false)
+	_, _, err := w.Write(ctx, "ns", "pull", content("p"), nil, false)
 	if !errors.Is(err, ErrNotManaged) {
 		t.Fatalf("want ErrNotManaged, got %v", err)
 	}
@@ -60,7 +60,7 @@ func TestWriteRefusesAnUnmanagedSecretUnlessAdopted(t *testing.T) {
 		t.Fatal("an unmanaged secret was changed")
 	}
 	// Adopted: a Secret's type is immutable, so it is replaced.
-	if a, err := w.Write(ctx, "ns", "pull", content("p"), nil, true); err != nil || a != Replaced {
+	if a, _, err := w.Write(ctx, "ns", "pull", content("p"), nil, true); err != nil || a != Replaced {
 		t.Fatalf("adopt: %v %v", a, err)
 	}
 	if s, _ := c.CoreV1().Secrets("ns").Get(ctx, "pull", metav1.GetOptions{}); s.Type != corev1.SecretTypeDockerConfigJson || !IsManaged(s, "h") {

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 )
@@ -34,17 +35,18 @@ type Writer struct {
 	Client kubernetes.Interface
 }
 
-// Write makes Secret ns/name hold content. existing is the managed Secret the caller already
-// listed (nil when its list had none), which spares a GET per namespace on the common path.
-// adopt allows taking over a same-named Secret the rotator did not write.
-func (w *Writer) Write(ctx context.Context, ns, name string, content Content, existing *corev1.Secret, adopt bool) (Action, error) {
+// Write makes Secret ns/name hold content, and returns what it did and the Secret's UID (for
+// Events that `kubectl describe` finds). existing is the managed Secret the caller already listed
+// (nil when its list had none), which spares a GET per namespace on the common path. adopt allows
+// taking over a same-named Secret the rotator did not write.
+func (w *Writer) Write(ctx context.Context, ns, name string, content Content, existing *corev1.Secret, adopt bool) (Action, types.UID, error) {
 	desired, err := content.Secret(ns, name)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	fp := desired.Annotations[AnnotationFingerprint]
 	if existing != nil && IsManaged(existing, content.Credential) && UpToDate(existing, fp) {
-		return Unchanged, nil
+		return Unchanged, existing.UID, nil
 	}
 	var action Action
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -70,7 +72,11 @@ func (w *Writer) Write(ctx context.Context, ns, name string, content Content, ex
 			return nil
 		}
 		if existing.Type != corev1.SecretTypeDockerConfigJson {
-			return w.replace(ctx, existing, desired, &action)
+			created, err := w.replace(ctx, existing, desired, &action)
+			if err == nil {
+				existing = created
+			}
+			return err
 		}
 		update := existing.DeepCopy()
 		update.Labels = merge(update.Labels, desired.Labels)
@@ -87,24 +93,29 @@ func (w *Writer) Write(ctx context.Context, ns, name string, content Content, ex
 		return err
 	})
 	if err != nil {
-		return "", describe(err, "secret", ns, name)
+		return "", "", describe(err, "secret", ns, name)
 	}
-	return action, nil
+	var uid types.UID
+	if existing != nil {
+		uid = existing.UID
+	}
+	return action, uid, nil
 }
 
 // replace deletes an adopted Secret of the wrong type (say Opaque) and creates the right one.
 // The UID precondition makes sure it deletes exactly the Secret it looked at.
-func (w *Writer) replace(ctx context.Context, existing, desired *corev1.Secret, action *Action) error {
+func (w *Writer) replace(ctx context.Context, existing, desired *corev1.Secret, action *Action) (*corev1.Secret, error) {
 	uid := existing.UID
 	err := w.Client.CoreV1().Secrets(existing.Namespace).Delete(ctx, existing.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return err
+		return nil, err
 	}
-	if _, err := w.Client.CoreV1().Secrets(existing.Namespace).Create(ctx, desired, metav1.CreateOptions{}); err != nil {
-		return err
+	created, err := w.Client.CoreV1().Secrets(existing.Namespace).Create(ctx, desired, metav1.CreateOptions{})
+	if err != nil {
+		return nil, err
 	}
 	*action = Replaced
-	return nil
+	return created, nil
 }
 
 func merge(dst, src map[string]string) map[string]string {

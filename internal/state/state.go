@@ -5,6 +5,8 @@
 package state
 
 import (
+	"k8s.io/apimachinery/pkg/types"
+
 	"time"
 )
 
@@ -96,6 +98,8 @@ type State struct {
 
 	// resourceVersion of the Secret it was read from: saving fails on a concurrent change.
 	resourceVersion string
+	// uid of that Secret, for Events on it.
+	uid types.UID
 }
 
 // Known reports whether id is a credential this state refers to.
@@ -113,6 +117,9 @@ func (s *State) Known(id string) bool {
 
 // Exists reports whether a state was ever saved (false for a state Secret not found).
 func (s *State) Exists() bool { return s.resourceVersion != "" }
+
+// UID of the state Secret it was read from ("" for a state never saved).
+func (s *State) UID() types.UID { return s.uid }
 
 // Retire moves Current to Retired, revocable at revokeAt.
 func (s *State) Retire(now, revokeAt time.Time) {

@@ -41,7 +41,7 @@ func (s *Store) Load(ctx context.Context, credential string) (*State, error) {
 
 // Decode reads the state out of its Secret (as Load got it, or as an informer's cache holds it).
 func Decode(sec *corev1.Secret) (*State, error) {
-	st := &State{resourceVersion: sec.ResourceVersion}
+	st := &State{resourceVersion: sec.ResourceVersion, uid: sec.UID}
 	if b := sec.Data[keyState]; len(b) > 0 {
 		if err := json.Unmarshal(b, st); err != nil {
 			return nil, fmt.Errorf("state secret %s/%s is corrupt (%w): delete it to start over; the rotator then issues a new credential and leaves the old ones to be revoked by hand", sec.Namespace, sec.Name, err)
@@ -90,6 +90,6 @@ func (s *Store) Save(ctx context.Context, credential string, st *State) error {
 		}
 		return fmt.Errorf("save state secret %s/%s: %w", s.Namespace, sec.Name, err)
 	}
-	st.resourceVersion = saved.ResourceVersion
+	st.resourceVersion, st.uid = saved.ResourceVersion, saved.UID
 	return nil
 }
