@@ -31,6 +31,7 @@ type runFlags struct {
 	noJitter      bool
 	shutdownGrace time.Duration
 	resync        time.Duration
+	syncTimeout   time.Duration
 }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
@@ -69,6 +70,7 @@ one is reported and the running config kept.`,
 	cmd.Flags().StringVar(&f.listen, "listen", ":8080", "address of /metrics, /healthz and /readyz")
 	cmd.Flags().DurationVar(&f.leaseDuration, "lease-duration", 15*time.Second, "leader lease duration: how long a dead leader keeps the lease")
 	cmd.Flags().DurationVar(&f.reconcile, "reconcile", 10*time.Minute, "how often each credential is checked at the provider between scheduled rotations")
+	cmd.Flags().DurationVar(&f.syncTimeout, "sync-timeout", 2*time.Minute, "how long the namespace controller's caches may take to fill before the service goes on without them (periodic full checks)")
 	cmd.Flags().DurationVar(&f.resync, "resync", time.Hour, "how often every target namespace is reconciled again from the caches (no API request), in case an event was missed")
 	cmd.Flags().BoolVar(&f.noJitter, "no-jitter", false, "run schedules exactly on time (tests)")
 	cmd.Flags().DurationVar(&f.shutdownGrace, "shutdown-grace", 20*time.Second, "on SIGTERM or lost leadership, how long the rotation in hand may go on to finish its step")
@@ -124,15 +126,26 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 					log.Error("namespace controller", "err", err)
 					return
 				}
-				if !ctrl.WaitForSync(svcCtx) {
+				svc := &service.Service{
+					Config: cfg, Rotator: a.runner, States: a.store, Clock: clock.RealClock{}, Logger: log, Metrics: m,
+					Reconcile: f.reconcile, NoJitter: f.noJitter, ShutdownGrace: f.shutdownGrace,
+					WindowMetrics: wm, Events: a.runner.Events, Busy: locks,
+				}
+				syncCtx, syncDone := context.WithTimeout(svcCtx, f.syncTimeout)
+				synced := ctrl.WaitForSync(syncCtx)
+				syncDone()
+				switch {
+				case svcCtx.Err() != nil:
 					cancel()
 					continue
-				}
-				go ctrl.Run(svcCtx)
-				svc := &service.Service{
-					Config: cfg, Rotator: a.runner, States: ctrl.States(), Clock: clock.RealClock{}, Logger: log, Metrics: m,
-					Reconcile: f.reconcile, NoJitter: f.noJitter, ShutdownGrace: f.shutdownGrace,
-					WindowMetrics: wm, Events: a.runner.Events, Busy: locks, Liveness: a.runner.NeedsRun,
+				case synced:
+					go ctrl.Run(svcCtx)
+					svc.States, svc.Liveness = ctrl.States(), a.runner.NeedsRun
+				default:
+					// Never wedge on a cache: without it the service repairs drift by its periodic
+					// full check, as before the controller existed.
+					log.Error("the namespace controller's caches did not fill: RBAC must allow list and watch on namespaces, on the managed Secrets (by name), on the configured ServiceAccounts and on Secrets in the state namespace (deploy/rbac, deploy/base); drift is repaired by the periodic check every --reconcile instead",
+						"waited", f.syncTimeout)
 				}
 				changed := make(chan loaded, 1)
 				go watchConfig(svcCtx, f.config, hash, 10*time.Second, changed, log.Warn)
