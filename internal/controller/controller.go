@@ -181,13 +181,13 @@ func (c *Controller) next(ctx context.Context) bool {
 		c.unstick(ctx, cred, k)
 		return true
 	}
-	if !c.Locks.TryLock(cred.Name) {
+	if !c.Locks.TryReconcile(cred.Name) {
 		c.queue.AddAfter(k, c.BusyRetry) // its run writes this namespace, or will repair it
 		return true
 	}
 	start := time.Now()
 	res := c.Reconciler.ReconcileNamespace(ctx, cred, c.view(ctx, cred, k.namespace))
-	c.Locks.Unlock(cred.Name)
+	c.Locks.DoneReconcile(cred.Name)
 	c.Metrics.Reconcile(cred.Name, string(res.Outcome), time.Since(start))
 	c.recordFailure(cred.Name, k.namespace, res.Err != nil)
 	log := c.Logger.With("credential", cred.Name, "namespace", k.namespace)

@@ -230,3 +230,41 @@ func TestFailuresRetryUnlessPermanentAndRepairsUnstick(t *testing.T) {
 		t.Errorf("unstick ran %d times in a namespace in sync, want 0", n)
 	}
 }
+
+// Reconciles of one credential run side by side (only a run of the credential excludes them):
+// 50 namespaces created at once must not be served one at a time.
+func TestReconcilesOfOneCredentialRunConcurrently(t *testing.T) {
+	r := start(t, stateSecret(t, "1"))
+	both := make(chan struct{})
+	var mu sync.Mutex
+	inFlight := 0
+	r.rec.mu.Lock()
+	r.rec.answer = func(v rotation.NamespaceView) rotation.NamespaceResult {
+		if v.Name == "p1" || v.Name == "p2" {
+			mu.Lock()
+			inFlight++
+			if inFlight == 2 {
+				close(both)
+			}
+			mu.Unlock()
+			select {
+			case <-both:
+			case <-time.After(20 * time.Second):
+				return rotation.NamespaceResult{Outcome: rotation.NamespaceFailed, Err: errors.New("alone: reconciles were serialised"), Permanent: true}
+			}
+		}
+		return rotation.NamespaceResult{Outcome: rotation.NamespaceInSync}
+	}
+	r.rec.mu.Unlock()
+	nsClient := r.meta.Resource(corev1.SchemeGroupVersion.WithResource("namespaces")).(metafake.MetadataClient)
+	for _, name := range []string{"p1", "p2"} {
+		if _, err := nsClient.CreateFake(namespaceMeta(name, map[string]string{"team": "x"}), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-both:
+	case <-time.After(5 * time.Second):
+		t.Fatal("two namespaces of one credential were never reconciled at the same time")
+	}
+}
