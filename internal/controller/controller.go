@@ -243,8 +243,13 @@ func (c *Controller) unstick(ctx context.Context, cred *config.Credential, k key
 		c.Logger.Info(u.String(), "credential", cred.Name)
 	}
 	if k.unstick < len(c.UnstickAfter) {
+		// UnstickAfter are times after the repair: the wait is from this check to the next.
+		wait := c.UnstickAfter[k.unstick]
+		if k.unstick > 0 {
+			wait -= c.UnstickAfter[k.unstick-1]
+		}
 		next := key{credential: k.credential, namespace: k.namespace, unstick: k.unstick + 1}
-		c.queue.AddAfter(next, c.UnstickAfter[k.unstick])
+		c.queue.AddAfter(next, wait)
 	}
 }
 
