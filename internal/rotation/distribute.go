@@ -59,7 +59,14 @@ func (r *Runner) bindServiceAccounts(ctx context.Context, p *plan, rep *Report) 
 	var jobs []job
 	for _, ns := range p.namespaces {
 		for _, sa := range p.cred.Targets.ServiceAccounts {
-			if s := p.serviceAccounts[ns][sa]; s != nil && secretsync.HasPullSecret(s, p.cred.Targets.SecretName) {
+			s := p.serviceAccounts[ns][sa]
+			if s == nil {
+				// Not created yet (a selector's namespace need not have every configured name):
+				// `rotator run` binds it as soon as it appears, and no pod uses it meanwhile.
+				rep.warn("serviceaccount %s/%s does not exist yet: it is bound when it is created (rotator run watches for it)", ns, sa)
+				continue
+			}
+			if secretsync.HasPullSecret(s, p.cred.Targets.SecretName) {
 				continue
 			}
 			jobs = append(jobs, job{ns, sa})

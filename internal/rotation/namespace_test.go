@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -205,5 +206,18 @@ func holdPending(w *world, ns string) {
 	rep := w.rotate(Options{DeferRestart: true})
 	if w.state().Pending == nil || !slices.ContainsFunc(rep.Secrets, func(s SecretResult) bool { return s.Namespace == ns }) {
 		w.t.Fatalf("no pending credential written to %s: %s, %v", ns, rep.Result, rep.Errors)
+	}
+}
+
+// A configured ServiceAccount that a target namespace does not have (yet) is a warning of the
+// run, not a failure: `rotator run` binds it when it appears, and a failure would hold back the
+// schedule of every namespace for one that has not created it.
+func TestMissingServiceAccountIsAWarningOfTheRun(t *testing.T) {
+	w := newWorld(t, "a")
+	w.cred().Targets.ServiceAccounts = []string{"app"}
+	rep := w.rotate(Options{})
+	must(t, rep, Succeeded)
+	if !slices.ContainsFunc(rep.Warnings, func(s string) bool { return strings.Contains(s, "serviceaccount a/app does not exist yet") }) {
+		t.Fatalf("warnings %v: want one naming serviceaccount a/app", rep.Warnings)
 	}
 }

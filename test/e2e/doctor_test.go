@@ -411,7 +411,7 @@ func TestDoctorHealthyNamespaceGetsACleanBill(t *testing.T) {
 		t.Fatalf("doctor as the rotator: exit %d, want 1 and a forbidden read naming rotator-doctor:\n%s%s", res.Code, res.Stdout, res.Stderr)
 	}
 	// Usage errors: exit 2.
-	for _, args := range [][]string{{"-n", ns, "web", "--all"}, {"-n", ns, "cronjob/x"}, {"-n", ns, "no-such-pod"}, {"-n", ns, "-o", "yaml"}} {
+	for _, args := range [][]string{{"-n", ns, "web", "--all"}, {"-n", ns, "cronjob/x"}, {"-n", ns, "no-such-pod"}, {"-n", ns, "-o", "xml"}} {
 		if res := runDoctor(t, sv, args...); res.Code != 2 {
 			t.Errorf("doctor %v: exit %d, want 2:\n%s%s", args, res.Code, res.Stdout, res.Stderr)
 		}
