@@ -16,23 +16,28 @@ import (
 // auditEvent is the part of a kube-apiserver audit event (audit.k8s.io/v1, level Metadata) the
 // benchmark reads.
 type auditEvent struct {
-	Stage string `json:"stage"`
-	Verb  string `json:"verb"`
-	User  struct {
+	AuditID string `json:"auditID"`
+	Stage   string `json:"stage"`
+	Verb    string `json:"verb"`
+	User    struct {
 		Username string `json:"username"`
 	} `json:"user"`
-	RequestURI string `json:"requestURI"`
-	ObjectRef  *struct {
-		Resource    string `json:"resource"`
-		Subresource string `json:"subresource"`
-		Namespace   string `json:"namespace"`
-		Name        string `json:"name"`
-	} `json:"objectRef"`
+	RequestURI     string     `json:"requestURI"`
+	UserAgent      string     `json:"userAgent"`
+	ObjectRef      *objectRef `json:"objectRef"`
 	ResponseStatus struct {
 		Code int `json:"code"`
 	} `json:"responseStatus"`
 	RequestReceived time.Time `json:"requestReceivedTimestamp"`
 	StageTimestamp  time.Time `json:"stageTimestamp"`
+}
+
+// objectRef is the object a request was about.
+type objectRef struct {
+	Resource    string `json:"resource"`
+	Subresource string `json:"subresource"`
+	Namespace   string `json:"namespace"`
+	Name        string `json:"name"`
 }
 
 // resource is "secrets", "deployments", "events"...; "" for a non-resource URL (discovery,
@@ -91,6 +96,17 @@ func (a auditLog) mark() (auditMark, error) {
 
 // since returns the completed requests of user after mark.
 func (a auditLog) since(m auditMark, user string) ([]auditEvent, error) {
+	return a.read(m, user, false)
+}
+
+// sinceAnyStage returns the events of user after mark at every stage the policy logs: a watch
+// logs ResponseStarted when it opens and ResponseComplete only when it ends, so a watch still
+// open is in this list and not in since's.
+func (a auditLog) sinceAnyStage(m auditMark, user string) ([]auditEvent, error) {
+	return a.read(m, user, true)
+}
+
+func (a auditLog) read(m auditMark, user string, anyStage bool) ([]auditEvent, error) {
 	files, err := a.parts()
 	if err != nil {
 		return nil, err
@@ -109,7 +125,7 @@ func (a auditLog) since(m auditMark, user string) ([]auditEvent, error) {
 		case !found:
 			continue // rotated away before the mark
 		}
-		evs, err := readAudit(path, from, user)
+		evs, err := readAudit(path, from, user, anyStage)
 		if err != nil {
 			return nil, err
 		}
@@ -139,7 +155,7 @@ func inodeOf(st os.FileInfo) uint64 {
 	return 0
 }
 
-func readAudit(path string, from int64, user string) ([]auditEvent, error) {
+func readAudit(path string, from int64, user string, anyStage bool) ([]auditEvent, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
@@ -148,10 +164,16 @@ func readAudit(path string, from int64, user string) ([]auditEvent, error) {
 	if _, err := f.Seek(from, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
-	return parseAudit(f, user)
+	return parseAuditStages(f, user, anyStage)
 }
 
+// parseAudit returns the completed requests of user (stage ResponseComplete).
 func parseAudit(r io.Reader, user string) ([]auditEvent, error) {
+	return parseAuditStages(r, user, false)
+}
+
+// parseAuditStages returns user's events: only ResponseComplete, or (anyStage) every stage.
+func parseAuditStages(r io.Reader, user string, anyStage bool) ([]auditEvent, error) {
 	var out []auditEvent
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
@@ -162,7 +184,7 @@ func parseAudit(r io.Reader, user string) ([]auditEvent, error) {
 			continue
 		}
 		var e auditEvent
-		if json.Unmarshal(line, &e) == nil && e.Stage == "ResponseComplete" && e.User.Username == user {
+		if json.Unmarshal(line, &e) == nil && (anyStage || e.Stage == "ResponseComplete") && e.User.Username == user {
 			out = append(out, e)
 		}
 	}
@@ -245,4 +267,30 @@ func formatCounts(m map[string]int) string {
 		return "none"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// receivedBetween returns one event per request (by audit ID) received in [from, to): its
+// ResponseComplete when logged, else its ResponseStarted (a watch still open). Counting by the
+// time a request was received, not logged, leaves out a watch opened before the window that
+// ended in it, and keeps one opened in it that is still open.
+func receivedBetween(evs []auditEvent, from, to time.Time) []auditEvent {
+	byID := map[string]int{}
+	var out []auditEvent
+	for _, e := range evs {
+		if e.Stage != "ResponseComplete" && e.Stage != "ResponseStarted" && e.Stage != "Panic" {
+			continue
+		}
+		if e.RequestReceived.Before(from) || !e.RequestReceived.Before(to) {
+			continue
+		}
+		if i, ok := byID[e.AuditID]; ok && e.AuditID != "" {
+			if out[i].Stage == "ResponseStarted" {
+				out[i] = e // the complete record of the same request
+			}
+			continue
+		}
+		byID[e.AuditID] = len(out)
+		out = append(out, e)
+	}
+	return out
 }

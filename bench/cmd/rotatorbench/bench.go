@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rotatorhq/rotator/internal/config"
@@ -41,11 +43,41 @@ type bench struct {
 	noop  []measurement
 	scale []measurement
 	probe []measurement
+	// svc is the service scenario's record (-scenario service).
+	svc *serviceRecord
 }
 
-// setUp starts the rig, the identities, a robot for the runbook and the floor, the rotator's
-// config, and the first -n namespaces.
-func (b *bench) setUp(ctx context.Context) error {
+// service runs the service scenario and writes its results, also when it stopped half way
+// (RESULTS-service.md then says where, and renders what was measured).
+func (b *bench) service(ctx context.Context) error {
+	err := b.runService(ctx)
+	if b.rig != nil {
+		defer b.rig.Stop() //nolint:contextcheck // stopping must not depend on ctx, which may be done by then
+	}
+	if b.svc == nil {
+		return err
+	}
+	rec := b.serviceRecord()
+	if err != nil {
+		first, _, _ := strings.Cut(err.Error(), "\n")
+		if len(first) > 300 {
+			first = first[:300] + "..."
+		}
+		rec.Unfinished = first
+	}
+	if serr := saveService(rec, b.opts.out); serr != nil {
+		return errors.Join(err, serr)
+	}
+	logf("wrote %s", b.opts.out)
+	for _, v := range serviceVerdicts(rec) {
+		logf("  %s: %s — %s", v.Target, v.Measured, serviceVerdictText(v))
+	}
+	return err
+}
+
+// startRig starts the sandbox and points the runner at it: its audit log, the rig's `rotator`
+// user (the shipped RBAC), the Harbor double's password.
+func (b *bench) startRig(ctx context.Context) error {
 	logf("start the sandbox")
 	rig, err := sandbox.Start(ctx, sandbox.Options{Dir: filepath.Join(b.dir, "rig"), Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
 	if err != nil {
@@ -57,6 +89,20 @@ func (b *bench) setUp(ctx context.Context) error {
 	b.r.rotatorKubeconfig, b.r.rotatorUser = rig.RotatorKubeconfig, "rotator"
 	b.r.harborPassword = rig.HarborPassword
 	b.r.profileDir = b.opts.profile
+	var cfg config.Config
+	config.Default(&cfg)
+	b.defaults = cfg.Kubernetes
+	return nil
+}
+
+// setUp starts the rig, the identities, a robot for the runbook and the floor, the rotator's
+// config, and the first -n namespaces.
+func (b *bench) setUp(ctx context.Context) error {
+	if err := b.startRig(ctx); err != nil {
+		return err
+	}
+	rig := b.rig
+	var err error
 	if b.r.runbook, err = newIdentity(ctx, rig.Admin, b.dir, rig.KubeURL, rig.CAFile(), "runbook"); err != nil {
 		return err
 	}
@@ -80,10 +126,6 @@ func (b *bench) setUp(ctx context.Context) error {
 			return err
 		}
 	}
-	var cfg config.Config
-	config.Default(&cfg)
-	b.defaults = cfg.Kubernetes
-
 	b.fx = &fixture{admin: rig.Admin, image: rig.Images["proj-a"], replicas: int32(b.opts.replicas), workers: 16} //nolint:gosec // G115: a flag of a handful of replicas
 	logf("create %d namespaces, each with ServiceAccount %s and Deployments %s, %s (replicas %d)", b.opts.n, serviceAccount, depDirect, depViaSA, b.opts.replicas)
 	if err := b.fx.ensure(ctx, nsNames(0, b.opts.n)); err != nil {

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/rotatorhq/rotator/internal/sandbox"
+	"github.com/rotatorhq/rotator/internal/secretsync"
 )
 
 // The objects of every benchmark namespace.
@@ -191,52 +192,14 @@ func restartAll(string) bool { return true }
 // Deployments' templates changed since before (a new rollout was started) exactly where
 // restart says ("ns/name"): no more, no fewer.
 func (f *fixture) checkEndState(ctx context.Context, nss []string, registry string, before map[string]map[string]string, restart func(string) bool) error {
-	want := map[string]bool{}
-	for _, ns := range nss {
-		want[ns] = true
-	}
-	secrets, sas := map[string]bool{}, map[string]bool{}
-	opts := metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", secretName).String(), Limit: 500}
-	for {
-		l, err := f.admin.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, opts)
-		if err != nil {
-			return fmt.Errorf("list secrets: %w", err)
-		}
-		for _, s := range l.Items {
-			var cfg struct {
-				Auths map[string]json.RawMessage `json:"auths"`
-			}
-			if s.Type == corev1.SecretTypeDockerConfigJson && json.Unmarshal(s.Data[corev1.DockerConfigJsonKey], &cfg) == nil && cfg.Auths[registry] != nil {
-				secrets[s.Namespace] = true
-			}
-		}
-		if l.Continue == "" {
-			break
-		}
-		opts.Continue = l.Continue
-	}
-	opts = metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", serviceAccount).String(), Limit: 500}
-	for {
-		l, err := f.admin.CoreV1().ServiceAccounts(metav1.NamespaceAll).List(ctx, opts)
-		if err != nil {
-			return fmt.Errorf("list serviceaccounts: %w", err)
-		}
-		for _, sa := range l.Items {
-			for _, ref := range sa.ImagePullSecrets {
-				if ref.Name == secretName {
-					sas[sa.Namespace] = true
-				}
-			}
-		}
-		if l.Continue == "" {
-			break
-		}
-		opts.Continue = l.Continue
+	st, err := f.served(ctx, registry)
+	if err != nil {
+		return err
 	}
 	// wrong counts, per namespace, the Deployments whose template changed where no restart
 	// was expected or stayed where one was.
 	wrong := map[string][]string{}
-	err := f.deployments(ctx, func(d *appsv1.Deployment) {
+	err = f.deployments(ctx, func(d *appsv1.Deployment) {
 		key := d.Namespace + "/" + d.Name
 		changed := !equalMaps(before[key], d.Spec.Template.Annotations)
 		switch want := restart(key); {
@@ -252,9 +215,9 @@ func (f *fixture) checkEndState(ctx context.Context, nss []string, registry stri
 	var missing []string
 	for _, ns := range nss {
 		switch {
-		case !secrets[ns]:
+		case !st[ns].Secret:
 			missing = append(missing, ns+": no dockerconfigjson secret for "+registry)
-		case !sas[ns]:
+		case !st[ns].Bound:
 			missing = append(missing, ns+": serviceaccount not bound")
 		case len(wrong[ns]) > 0:
 			missing = append(missing, fmt.Sprintf("%s: %v", ns, wrong[ns]))
@@ -267,6 +230,64 @@ func (f *fixture) checkEndState(ctx context.Context, nss []string, registry stri
 		return fmt.Errorf("end state not reached in %d of %d namespaces: %v", n, len(nss), missing)
 	}
 	return nil
+}
+
+// nsServed is what one namespace holds of the end state: Secret holds a dockerconfigjson for
+// the registry (written by credential CredentialID), Bound: ServiceAccount default lists it.
+type nsServed struct {
+	Secret, Bound bool
+	CredentialID  string
+}
+
+// pullable: a pod created now in the namespace gets a pull secret for the registry.
+func (s nsServed) pullable() bool { return s.Secret && s.Bound }
+
+// served reads, by two paged lists across the cluster, what every namespace holds of the end
+// state: the Secret of the benchmark's name and ServiceAccount default.
+func (f *fixture) served(ctx context.Context, registry string) (map[string]nsServed, error) {
+	out := map[string]nsServed{}
+	opts := metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", secretName).String(), Limit: 500}
+	for {
+		l, err := f.admin.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list secrets: %w", err)
+		}
+		for _, s := range l.Items {
+			var cfg struct {
+				Auths map[string]json.RawMessage `json:"auths"`
+			}
+			if s.Type == corev1.SecretTypeDockerConfigJson && json.Unmarshal(s.Data[corev1.DockerConfigJsonKey], &cfg) == nil && cfg.Auths[registry] != nil {
+				v := out[s.Namespace]
+				v.Secret, v.CredentialID = true, s.Annotations[secretsync.AnnotationCredentialID]
+				out[s.Namespace] = v
+			}
+		}
+		if l.Continue == "" {
+			break
+		}
+		opts.Continue = l.Continue
+	}
+	opts = metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", serviceAccount).String(), Limit: 500}
+	for {
+		l, err := f.admin.CoreV1().ServiceAccounts(metav1.NamespaceAll).List(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list serviceaccounts: %w", err)
+		}
+		for _, sa := range l.Items {
+			for _, ref := range sa.ImagePullSecrets {
+				if ref.Name == secretName {
+					v := out[sa.Namespace]
+					v.Bound = true
+					out[sa.Namespace] = v
+				}
+			}
+		}
+		if l.Continue == "" {
+			break
+		}
+		opts.Continue = l.Continue
+	}
+	return out, nil
 }
 
 func equalMaps(a, b map[string]string) bool {

@@ -42,6 +42,10 @@ type options struct {
 	profile                   string
 	alwaysFloor               bool
 	always                    bool
+	// scenario is "compare" (rotate now against the runbook and the floor) or "service" (rotator
+	// run: reaction, idle requests, RSS at scale; service.go).
+	scenario string
+	service  serviceOptions
 }
 
 func main() {
@@ -60,7 +64,29 @@ func main() {
 	flag.StringVar(&o.profile, "profile", "", "write the CPU and blocking profiles of every rotator run under this directory (go tool pprof); timings then include the profiling")
 	flag.StringVar(&o.rotator, "rotator", "", "a rotator binary to measure (default: build ./cmd/rotator), e.g. an older build to compare")
 	flag.BoolVar(&o.render, "render", false, "only render -out again from the record saved beside it (RESULTS.json), without running anything")
+	flag.StringVar(&o.scenario, "scenario", "compare", "compare: rotate now against the runbook and the floor (RESULTS.md); service: rotator run's reaction to new namespaces, its requests when idle and its peak RSS at scale (RESULTS-service.md)")
+	flag.IntVar(&o.service.n, "service-n", 2000, "service: target namespaces present when the service starts")
+	flag.IntVar(&o.service.burst, "service-new", 50, "service: namespaces created at once, each timed to a pullable secret")
+	flag.DurationVar(&o.service.idle, "service-idle", 10*time.Minute, "service: the idle window whose API requests are counted")
+	flag.DurationVar(&o.service.settle, "service-settle", 0, "service: the least wait between the burst and the idle window (it is always at least 10 s past the end of the controller's follow-up pod checks, 133 s after the last repair)")
+	flag.IntVar(&o.service.rssN, "service-rss-n", 10000, "service: grow to this many namespaces with the service running, for its peak RSS (0 or at most -service-n + -service-new: skip)")
+	flag.BoolVar(&o.service.rotateAtScale, "service-rotate-at-scale", true, "service: then start a fresh service at -service-rss-n with the state deleted (it issues and writes a credential everywhere) and take its peak RSS too")
+	flag.DurationVar(&o.service.reconcile, "service-reconcile", time.Hour, "service: rotator run --reconcile (the liveness check at the provider), longer than the idle window")
+	flag.Float64Var(&o.service.qps, "service-fixture-qps", 1000, "service: the fixture builder's client rate limit (burst twice it)")
+	flag.IntVar(&o.service.workers, "service-fixture-workers", 48, "service: the fixture builder's namespaces in flight")
+	flag.DurationVar(&o.service.timeout, "service-timeout", 45*time.Minute, "service: the longest wait for the service to serve every namespace (the burst's namespaces: recorded as not served after it)")
 	flag.Parse()
+	scenario, err := parseScenario(o.scenario)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rotatorbench:", err)
+		os.Exit(2)
+	}
+	o.scenario = scenario
+	outSet := false
+	flag.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
+	if o.scenario == "service" && !outSet {
+		o.out = "bench/RESULTS-service.md"
+	}
 	if o.profile != "" {
 		abs, err := filepath.Abs(o.profile) // the rotator runs in another directory
 		if err != nil {
@@ -73,7 +99,11 @@ func main() {
 		o.runbookN = o.n
 	}
 	if o.render {
-		if err := rerender(o.out); err != nil {
+		re := rerender
+		if o.scenario == "service" {
+			re = rerenderService
+		}
+		if err := re(o.out); err != nil {
 			fmt.Fprintln(os.Stderr, "rotatorbench:", err)
 			os.Exit(1)
 		}
@@ -106,7 +136,10 @@ func run(ctx context.Context, o options) error {
 	b.r.rotatorBin = filepath.Join(dir, "rotator")
 	b.r.floorBin = filepath.Join(dir, "floor")
 	b.r.spawn = spawner{wrap: filepath.Join(dir, "rsswrap"), dir: dir}
-	builds := map[string]string{b.r.floorBin: "./bench/cmd/floor", b.r.spawn.wrap: "./bench/cmd/rsswrap"}
+	builds := map[string]string{b.r.spawn.wrap: "./bench/cmd/rsswrap"}
+	if o.scenario != "service" {
+		builds[b.r.floorBin] = "./bench/cmd/floor"
+	}
 	if o.rotator != "" {
 		b.r.rotatorBin = o.rotator
 	} else {
@@ -119,6 +152,9 @@ func run(ctx context.Context, o options) error {
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("build %s: %w", pkg, err)
 		}
+	}
+	if o.scenario == "service" {
+		return b.service(ctx)
 	}
 	if err := b.setUp(ctx); err != nil {
 		return err
