@@ -131,7 +131,7 @@ func (b *bench) setUp(ctx context.Context) error {
 	if err := b.fx.ensure(ctx, nsNames(0, b.opts.n)); err != nil {
 		return err
 	}
-	d, err := b.fx.quiesce(ctx, quiesceTimeout)
+	d, err := b.fx.quiesce(ctx)
 	logf("controller manager caught up in %s", d.Round(time.Second))
 	return err
 }
@@ -209,7 +209,7 @@ func (b *bench) measureMethod(ctx context.Context, method string, round int, nss
 	if err := b.fx.reset(ctx, nss); err != nil {
 		return measurement{}, err
 	}
-	if _, err := b.fx.quiesce(ctx, quiesceTimeout); err != nil {
+	if _, err := b.fx.quiesce(ctx); err != nil {
 		return measurement{}, err
 	}
 	time.Sleep(3 * time.Second) // the controller manager's status writes trail its observation
@@ -290,7 +290,7 @@ func (b *bench) atScale(ctx context.Context) error {
 	if err := b.fx.reset(ctx, nss); err != nil {
 		return err
 	}
-	d, err := b.fx.quiesce(ctx, quiesceTimeout)
+	d, err := b.fx.quiesce(ctx)
 	if err != nil {
 		return err
 	}

@@ -160,7 +160,8 @@ func (f *fixture) deployments(ctx context.Context, fn func(*appsv1.Deployment)) 
 
 // quiesce waits until the controller manager has observed every benchmark Deployment's
 // template, so the rollouts a method started do not compete with the next measurement.
-func (f *fixture) quiesce(ctx context.Context, timeout time.Duration) (time.Duration, error) {
+func (f *fixture) quiesce(ctx context.Context) (time.Duration, error) {
+	timeout := quiesceTimeout
 	start := time.Now()
 	deadline := start.Add(timeout)
 	for {

@@ -205,7 +205,7 @@ func (sv *serviceRun) run(ctx context.Context) error {
 	if err := b.fx.ensure(ctx, initial); err != nil {
 		return err
 	}
-	d, err := b.fx.quiesce(ctx, quiesceTimeout)
+	d, err := b.fx.quiesce(ctx)
 	if err != nil {
 		return err
 	}

@@ -108,8 +108,8 @@ func TestPercentileByNearestRank(t *testing.T) {
 	if got := percentile(xs, 0.99); got != 198*time.Millisecond {
 		t.Errorf("p99 of 200 values: %s, want the 198th (198ms)", got)
 	}
-	if fromTop(50, 0.99) != "the largest" || fromTop(200, 0.99) != "the 3rd largest" {
-		t.Errorf("fromTop: %q, %q", fromTop(50, 0.99), fromTop(200, 0.99))
+	if fromTop(50) != "the largest" || fromTop(200) != "the 3rd largest" {
+		t.Errorf("fromTop: %q, %q", fromTop(50), fromTop(200))
 	}
 }
 

@@ -155,7 +155,7 @@ func (s *serviceProc) cpu() time.Duration {
 func (s *serviceProc) alive() error {
 	select {
 	case <-s.done:
-		return fmt.Errorf("rotator run exited (%v):\n%s", s.waitErr, s.logTail(3000))
+		return fmt.Errorf("rotator run exited (%w):\n%s", s.waitErr, s.logTail(3000))
 	default:
 		return nil
 	}

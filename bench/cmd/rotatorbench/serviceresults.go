@@ -216,7 +216,7 @@ func renderService(rec serviceRecord) string {
 		p("| the rotator's write of the Secret answered | %s | %s | %s | %s |", ms(percentile(sec, .5)), ms(percentile(sec, .9)), ms(percentile(sec, .99)), ms(percentile(sec, 1)))
 		p("| the rotator's bind of ServiceAccount `%s` answered | %s | %s | %s | %s |", serviceAccount, ms(percentile(bound, .5)), ms(percentile(bound, .9)), ms(percentile(bound, .99)), ms(percentile(bound, 1)))
 		p("")
-		p("The last namespace was pullable %s after the first create. Percentiles are by nearest rank (p99 of %d values is %s). A namespace counts as served when the audit log shows both writes and the objects, read back afterwards, hold a dockerconfigjson for the registry and the binding.", ms(rs.LastPullableAt), rs.Served, fromTop(rs.Served, 0.99))
+		p("The last namespace was pullable %s after the first create. Percentiles are by nearest rank (p99 of %d values is %s). A namespace counts as served when the audit log shows both writes and the objects, read back afterwards, hold a dockerconfigjson for the registry and the binding.", ms(rs.LastPullableAt), rs.Served, fromTop(rs.Served))
 		if len(rs.Unserved) > 0 {
 			p("")
 			p("**Not pullable** within the wait: %s.", strings.Join(rs.Unserved, ", "))
@@ -367,10 +367,10 @@ func topCPU(ps []procCPU) string {
 	return strings.Join(parts, ", ")
 }
 
-// fromTop names the value a nearest-rank percentile p of n values picks: "the largest", "the
-// 2nd largest"...
-func fromTop(n int, p float64) string {
-	k := n - int(math.Ceil(p*float64(n)-1e-9)) + 1
+// fromTop names the value the nearest-rank p99 of n values picks: "the largest", "the 2nd
+// largest"...
+func fromTop(n int) string {
+	k := n - int(math.Ceil(0.99*float64(n)-1e-9)) + 1
 	switch {
 	case k <= 1:
 		return "the largest"
