@@ -13,6 +13,7 @@ import (
 func (r *Runner) writeSecrets(ctx context.Context, p *plan, content secretsync.Content, rep *Report) int {
 	start := r.Clock.Now()
 	w := &secretsync.Writer{Client: r.Kube}
+	owner := ownerOf(p.cred, p.state)
 	results := make([]SecretResult, len(p.namespaces))
 	for i, ns := range p.namespaces {
 		// What a namespace reports if the run is stopped before reaching it.
@@ -23,7 +24,7 @@ func (r *Runner) writeSecrets(ctx context.Context, p *plan, content secretsync.C
 	forEach(ctx, r.Config.Kubernetes.Concurrency, len(p.namespaces), func(i int) {
 		ns := p.namespaces[i]
 		res := SecretResult{Namespace: ns, Name: p.cred.Targets.SecretName}
-		action, uid, err := w.Write(ctx, ns, res.Name, content, p.secrets[ns], p.cred.Targets.Adopt)
+		action, uid, err := w.Write(ctx, ns, res.Name, content, p.secrets[ns], owner)
 		res.Action, res.uid = string(action), uid
 		if err != nil {
 			res.Action, res.Error = "failed", err.Error()

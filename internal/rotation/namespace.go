@@ -125,20 +125,19 @@ func (r *Runner) ReconcileNamespace(ctx context.Context, cred *config.Credential
 }
 
 // repairSecret writes the current credential into the namespace's Secret unless it already holds
-// it, with the rotator's labels. A Secret whose labels were edited away is still the rotator's when
-// it carries the id of a credential this state knows (what the rotator writes); a tenant copying
-// that id can only make the rotator write into the tenant's own namespace, which it targets anyway.
+// it, with the rotator's labels. Which Secret is the rotator's is secretsync.Owner's rule: the
+// credential id it carries, not its labels.
 func (r *Runner) repairSecret(ctx context.Context, cred *config.Credential, v NamespaceView, content secretsync.Content, res *NamespaceResult) error {
 	fp, err := content.Fingerprint()
 	if err != nil {
 		return err
 	}
 	s := v.Secret
-	if s != nil && secretsync.IsManaged(s, cred.Name) && secretsync.UpToDate(s, fp) {
+	owner := ownerOf(cred, v.State)
+	if s != nil && secretsync.IsManaged(s, cred.Name) && owner.Owns(s) && secretsync.UpToDate(s, fp) {
 		return nil
 	}
-	adopt := cred.Targets.Adopt || (s != nil && v.State.Known(s.Annotations[secretsync.AnnotationCredentialID]))
-	action, uid, err := (&secretsync.Writer{Client: r.Kube}).Write(ctx, v.Name, cred.Targets.SecretName, content, s, adopt)
+	action, uid, err := (&secretsync.Writer{Client: r.Kube}).Write(ctx, v.Name, cred.Targets.SecretName, content, s, owner)
 	obj := events.Secret(v.Name, cred.Targets.SecretName)
 	if s != nil {
 		obj = obj.WithUID(s.UID)
@@ -168,13 +167,15 @@ func holdsPending(s *corev1.Secret, credential, registry string, st *state.State
 }
 
 // prune removes the managed Secret of a namespace that stopped being a target, and its entry in
-// the configured ServiceAccounts. A Secret the rotator did not write is never touched.
+// the configured ServiceAccounts. A Secret the rotator did not write is never touched, whatever
+// its labels say (secretsync.Owner).
 func (r *Runner) prune(ctx context.Context, cred *config.Credential, v NamespaceView, res NamespaceResult) NamespaceResult {
 	res.Outcome = NamespaceNotTarget
 	name := cred.Targets.SecretName
+	ours := v.Secret != nil && deletableBy(cred, v.State).Owns(v.Secret)
 	for _, saName := range cred.Targets.ServiceAccounts {
 		sa := v.ServiceAccounts[saName]
-		if sa == nil || !secretsync.HasPullSecret(sa, name) || v.Secret == nil || !secretsync.IsManaged(v.Secret, cred.Name) {
+		if sa == nil || !secretsync.HasPullSecret(sa, name) || !ours {
 			continue
 		}
 		changed, err := secretsync.Unbind(ctx, r.Kube, v.Name, saName, name, sa)
@@ -187,7 +188,7 @@ func (r *Runner) prune(ctx context.Context, cred *config.Credential, v Namespace
 			res.Outcome = NamespacePruned
 		}
 	}
-	if v.Secret != nil && secretsync.IsManaged(v.Secret, cred.Name) {
+	if ours {
 		uid := v.Secret.UID
 		err := r.Kube.CoreV1().Secrets(v.Name).Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 		if err != nil && !apierrors.IsNotFound(err) {

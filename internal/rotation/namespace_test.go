@@ -108,6 +108,17 @@ func TestReconcileNamespace(t *testing.T) {
 			w.replaceSecret("a", &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{secretsync.AnnotationCredentialID: "999"}},
 				Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"x": []byte("y")}})
 		}, want: NamespaceFailed, holds: "foreign", bound: true, permanent: true, noWrites: true},
+		{name: "the rotator's labels on a foreign Secret: labels are no ownership, refused, untouched", setup: func(w *world) {
+			w.replaceSecret("a", &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{
+				secretsync.LabelManagedBy: secretsync.ManagedByValue, secretsync.LabelCredential: "h"}},
+				Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"x": []byte("y")}})
+		}, want: NamespaceFailed, holds: "foreign", bound: true, permanent: true, noWrites: true},
+		{name: "no target, prune on, the rotator's labels on a foreign Secret: untouched", prune: true, setup: func(w *world) {
+			w.replaceSecret("a", &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{
+				secretsync.LabelManagedBy: secretsync.ManagedByValue, secretsync.LabelCredential: "h"}},
+				Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"x": []byte("y")}})
+			unlabel(w)
+		}, want: NamespaceNotTarget, holds: "foreign", bound: true, noWrites: true},
 		{name: "ServiceAccount unbound: bound again", setup: func(w *world) {
 			sa, _ := w.kube.CoreV1().ServiceAccounts("a").Get(context.Background(), "default", metav1.GetOptions{})
 			sa.ImagePullSecrets = nil
@@ -170,7 +181,7 @@ func TestReconcileNamespace(t *testing.T) {
 			got := "none"
 			switch {
 			case err != nil:
-			case !secretsync.IsManaged(s, "h"):
+			case !secretsync.IsManaged(s, "h") || string(s.Data["x"]) == "y": // the tests' foreign Secrets hold x=y
 				got = "foreign"
 			case s.Annotations[secretsync.AnnotationCredentialID] == current && w.pulls("a"):
 				got = "current"

@@ -137,7 +137,9 @@ func (r *Runner) listSecrets(ctx context.Context, p *plan) error {
 		}
 		for i := range l.Items {
 			s := &l.Items[i]
-			if targets[s.Namespace] && s.Name == p.cred.Targets.SecretName && secretsync.IsManaged(s, p.cred.Name) {
+			// Labelled or carrying one of the state's ids: the labelled ones tell a lost
+			// state what the namespaces hold (rebuild); the writes ask secretsync.Owner.
+			if targets[s.Namespace] && s.Name == p.cred.Targets.SecretName && (secretsync.IsManaged(s, p.cred.Name) || p.state.Ours(s.Annotations[secretsync.AnnotationCredentialID])) {
 				p.secrets[s.Namespace] = s
 				if id := s.Annotations[secretsync.AnnotationCredentialID]; id != "" {
 					p.holds[s.Namespace] = id

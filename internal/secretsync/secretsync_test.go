@@ -16,11 +16,14 @@ func content(password string) Content {
 		ID: "7", Name: "robot$x", IssuedAt: time.Unix(1700000000, 0)}
 }
 
+// ours is the owner of the tests' content: the state issued credential 7.
+var ours = Owner{Credential: "h", NamePrefix: "rotator-h-", Ours: func(id string) bool { return id == "7" || id == "6" }}
+
 func TestWriteCreatesUpdatesAndLeavesUpToDateSecretsAlone(t *testing.T) {
 	ctx := context.Background()
 	c := fake.NewClientset()
 	w := &Writer{Client: c}
-	if a, _, err := w.Write(ctx, "ns", "pull", content("p1"), nil, false); err != nil || a != Created {
+	if a, _, err := w.Write(ctx, "ns", "pull", content("p1"), nil, ours); err != nil || a != Created {
 		t.Fatalf("create: %v %v", a, err)
 	}
 	s, _ := c.CoreV1().Secrets("ns").Get(ctx, "pull", metav1.GetOptions{})
@@ -32,17 +35,17 @@ func TestWriteCreatesUpdatesAndLeavesUpToDateSecretsAlone(t *testing.T) {
 			t.Fatalf("annotation %s holds the password", k)
 		}
 	}
-	if a, _, err := w.Write(ctx, "ns", "pull", content("p1"), s, false); err != nil || a != Unchanged {
+	if a, _, err := w.Write(ctx, "ns", "pull", content("p1"), s, ours); err != nil || a != Unchanged {
 		t.Fatalf("same content: %v %v", a, err)
 	}
-	if a, _, err := w.Write(ctx, "ns", "pull", content("p2"), s, false); err != nil || a != Updated {
+	if a, _, err := w.Write(ctx, "ns", "pull", content("p2"), s, ours); err != nil || a != Updated {
 		t.Fatalf("new content: %v %v", a, err)
 	}
 	// Hand-edited data with a stale annotation counts as drift.
 	s, _ = c.CoreV1().Secrets("ns").Get(ctx, "pull", metav1.GetOptions{})
 	s.Data[corev1.DockerConfigJsonKey] = []byte(`{"auths":{}}`)
 	s, _ = c.CoreV1().Secrets("ns").Update(ctx, s, metav1.UpdateOptions{})
-	if a, _, err := w.Write(ctx, "ns", "pull", content("p2"), s, false); err != nil || a != Updated {
+	if a, _, err := w.Write(ctx, "ns", "pull", content("p2"), s, ours); err != nil || a != Updated {
 		t.Fatalf("drifted content must be rewritten: %v %v", a, err)
 	}
 }
@@ -52,7 +55,7 @@ func TestWriteRefusesAnUnmanagedSecretUnlessAdopted(t *testing.T) {
 	theirs := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pull", Namespace: "ns"}, Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"x": []byte("y")}}
 	c := fake.NewClientset(theirs)
 	w := &Writer{Client: c}
-	_, _, err := w.Write(ctx, "ns", "pull", content("p"), nil, false)
+	_, _, err := w.Write(ctx, "ns", "pull", content("p"), nil, ours)
 	if !errors.Is(err, ErrNotManaged) {
 		t.Fatalf("want ErrNotManaged, got %v", err)
 	}
@@ -60,11 +63,55 @@ func TestWriteRefusesAnUnmanagedSecretUnlessAdopted(t *testing.T) {
 		t.Fatal("an unmanaged secret was changed")
 	}
 	// Adopted: a Secret's type is immutable, so it is replaced.
-	if a, _, err := w.Write(ctx, "ns", "pull", content("p"), nil, true); err != nil || a != Replaced {
+	if a, _, err := w.Write(ctx, "ns", "pull", content("p"), nil, Owner{Adopt: true}); err != nil || a != Replaced {
 		t.Fatalf("adopt: %v %v", a, err)
 	}
 	if s, _ := c.CoreV1().Secrets("ns").Get(ctx, "pull", metav1.GetOptions{}); s.Type != corev1.SecretTypeDockerConfigJson || !IsManaged(s, "h") {
 		t.Fatalf("adopted secret: %+v", s)
+	}
+}
+
+// Labels are no proof of ownership: a tenant's Secret with the rotator's labels and no id (or
+// an id the state never issued) is refused and left as it is. One carrying an id the state
+// issued is the rotator's, labels or not, and so is one with the rotator's labels and a name it
+// gives (a run that lost its lock wrote it before saving its state).
+func TestWriteOwnershipIsTheIssuedIDNotTheLabels(t *testing.T) {
+	labels := map[string]string{LabelManagedBy: ManagedByValue, LabelCredential: "h"}
+	for _, tc := range []struct {
+		name   string
+		secret corev1.Secret
+		want   Action // "" is refused with ErrNotManaged
+	}{
+		{name: "spoofed labels, no id", secret: corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}}},
+		{name: "spoofed labels, an id never issued", secret: corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: labels,
+			Annotations: map[string]string{AnnotationCredentialID: "999"}}, Type: corev1.SecretTypeOpaque}},
+		{name: "spoofed labels, an id never issued, a name not the rotator's", secret: corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: labels,
+			Annotations: map[string]string{AnnotationCredentialID: "999", AnnotationCredentialName: "robot$team+ci"}}, Type: corev1.SecretTypeDockerConfigJson}},
+		{name: "the rotator's labels and name, an id its state never recorded (a run lost its lock)", secret: corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: labels,
+			Annotations: map[string]string{AnnotationCredentialID: "12", AnnotationCredentialName: "robot$rotator-h-20261210t0256"}}, Type: corev1.SecretTypeDockerConfigJson,
+			Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}}, want: Updated},
+		{name: "labels stripped, an issued id", secret: corev1.Secret{ObjectMeta: metav1.ObjectMeta{
+			Annotations: map[string]string{AnnotationCredentialID: "6"}}, Type: corev1.SecretTypeDockerConfigJson,
+			Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}}, want: Updated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			theirs := tc.secret.DeepCopy()
+			theirs.Name, theirs.Namespace, theirs.UID = "pull", "ns", "u1"
+			c := fake.NewClientset(theirs)
+			a, _, err := (&Writer{Client: c}).Write(ctx, "ns", "pull", content("p"), theirs, ours)
+			got, _ := c.CoreV1().Secrets("ns").Get(ctx, "pull", metav1.GetOptions{})
+			if tc.want == "" {
+				if !errors.Is(err, ErrNotManaged) || got.UID != "u1" || len(got.Annotations) != len(theirs.Annotations) {
+					t.Fatalf("want ErrNotManaged and the Secret untouched, got %v %v %+v", a, err, got.ObjectMeta)
+				}
+				return
+			}
+			if err != nil || a != tc.want || !IsManaged(got, "h") || got.Annotations[AnnotationCredentialID] != "7" {
+				t.Fatalf("want %s and the current credential, got %v %v %+v", tc.want, a, err, got.ObjectMeta)
+			}
+		})
 	}
 }
 

@@ -37,15 +37,19 @@ type Writer struct {
 
 // Write makes Secret ns/name hold content, and returns what it did and the Secret's UID (for
 // Events that `kubectl describe` finds). existing is the managed Secret the caller already listed
-// (nil when its list had none), which spares a GET per namespace on the common path. adopt allows
-// taking over a same-named Secret the rotator did not write.
-func (w *Writer) Write(ctx context.Context, ns, name string, content Content, existing *corev1.Secret, adopt bool) (Action, types.UID, error) {
+// (nil when its list had none), which spares a GET per namespace on the common path. owner says
+// whether a same-named Secret is the rotator's to write (Owner): one that is not is left as it
+// is (ErrNotManaged).
+func (w *Writer) Write(ctx context.Context, ns, name string, content Content, existing *corev1.Secret, owner Owner) (Action, types.UID, error) {
 	desired, err := content.Secret(ns, name)
 	if err != nil {
 		return "", "", err
 	}
 	fp := desired.Annotations[AnnotationFingerprint]
-	if existing != nil && IsManaged(existing, content.Credential) && UpToDate(existing, fp) {
+	current := func(s *corev1.Secret) bool {
+		return IsManaged(s, content.Credential) && owner.Owns(s) && UpToDate(s, fp)
+	}
+	if existing != nil && current(existing) {
 		return Unchanged, existing.UID, nil
 	}
 	var action Action
@@ -64,10 +68,10 @@ func (w *Writer) Write(ctx context.Context, ns, name string, content Content, ex
 				return err
 			}
 		}
-		if !IsManaged(existing, content.Credential) && !adopt {
-			return fmt.Errorf("%w: secret %s/%s: set targets.adopt: true in the config to take it over, or delete it", ErrNotManaged, ns, name)
+		if !owner.Owns(existing) {
+			return fmt.Errorf("%w: secret %s/%s carries no credential id the rotator issued (labels alone are no proof of ownership): set targets.adopt: true in the config to take it over, or delete it", ErrNotManaged, ns, name)
 		}
-		if IsManaged(existing, content.Credential) && UpToDate(existing, fp) {
+		if current(existing) {
 			action = Unchanged
 			return nil
 		}
@@ -102,8 +106,11 @@ func (w *Writer) Write(ctx context.Context, ns, name string, content Content, ex
 	return action, uid, nil
 }
 
-// replace deletes an adopted Secret of the wrong type (say Opaque) and creates the right one.
-// The UID precondition makes sure it deletes exactly the Secret it looked at.
+// replace deletes the rotator's Secret of the wrong type (say Opaque) and creates the right one.
+// The UID precondition makes sure it deletes exactly the Secret it looked at. A Secret made
+// immutable is not replaced: it still pulls, and a run stopped between the delete and the create
+// would leave its namespace with no Secret at all (the simulation's NoTargetLosesPull); it holds
+// its credential back from revocation instead, reported, until its tenant deletes it.
 func (w *Writer) replace(ctx context.Context, existing, desired *corev1.Secret, action *Action) (*corev1.Secret, error) {
 	uid := existing.UID
 	err := w.Client.CoreV1().Secrets(existing.Namespace).Delete(ctx, existing.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})

@@ -5,9 +5,10 @@
 package state
 
 import (
-	"k8s.io/apimachinery/pkg/types"
-
+	"slices"
 	"time"
+
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Issued is a credential the rotator created. The password is kept beside it, in the state
@@ -95,6 +96,10 @@ type State struct {
 	// WrittenBack is the credential last written to the Vault write-back secret; a run writes
 	// again while it differs from Current (a new credential, or an earlier failure).
 	WrittenBack *WrittenBack `json:"writtenBack,omitempty"`
+	// Revoked are the ids of the last credentials of this state revoked, oldest first, at most
+	// MaxRevoked: a managed Secret of a namespace that left the targets (and kept its Secret)
+	// still carries one when it comes back, and the rotator must still know it wrote that Secret.
+	Revoked []string `json:"revoked,omitempty"`
 
 	// resourceVersion of the Secret it was read from: saving fails on a concurrent change.
 	resourceVersion string
@@ -113,6 +118,19 @@ func (s *State) Known(id string) bool {
 		}
 	}
 	return false
+}
+
+// MaxRevoked bounds State.Revoked: a credential rotated daily is remembered for half a year.
+const MaxRevoked = 200
+
+// Ours reports whether id is a credential this state issued: current, pending, retired or
+// revoked (among the last MaxRevoked). A Secret carrying such an id is the rotator's, whatever
+// its labels say; a tenant can set labels, not learn an id the rotator never gave its namespace.
+func (s *State) Ours(id string) bool {
+	if id == "" {
+		return false
+	}
+	return s.Known(id) || slices.Contains(s.Revoked, id)
 }
 
 // Exists reports whether a state was ever saved (false for a state Secret not found).
@@ -149,7 +167,7 @@ func (s *State) Promote(now, revokeAt time.Time) {
 	s.Current, s.Pending = s.Pending, nil
 }
 
-// DropRetired forgets a revoked credential.
+// DropRetired forgets a revoked credential, but for its id (Ours).
 func (s *State) DropRetired(id string) {
 	out := s.Retired[:0]
 	for _, r := range s.Retired {
@@ -158,4 +176,10 @@ func (s *State) DropRetired(id string) {
 		}
 	}
 	s.Retired = out
+	if !slices.Contains(s.Revoked, id) {
+		s.Revoked = append(s.Revoked, id)
+	}
+	if n := len(s.Revoked) - MaxRevoked; n > 0 {
+		s.Revoked = slices.Delete(s.Revoked, 0, n)
+	}
 }

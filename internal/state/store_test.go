@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -38,5 +39,23 @@ func TestStoreRoundTripKeepsPasswordsOutOfTheJSON(t *testing.T) {
 	}
 	if !got.Known("1") || !got.Known("2") || got.Known("3") {
 		t.Fatal("Known")
+	}
+}
+
+// A revoked credential stays ours by its id, for the last MaxRevoked of them: a namespace that
+// left the targets keeps its Secret, and comes back holding one of them.
+func TestOursRemembersRevokedIDs(t *testing.T) {
+	now := time.Now()
+	st := &State{Current: &Issued{ID: "1"}}
+	st.Retire(now, now)
+	st.DropRetired("1")
+	if st.Known("1") || !st.Ours("1") || st.Ours("2") || st.Ours("") {
+		t.Fatalf("Ours after revoking 1: known %v ours(1) %v ours(2) %v", st.Known("1"), st.Ours("1"), st.Ours("2"))
+	}
+	for i := range MaxRevoked + 5 {
+		st.DropRetired(fmt.Sprint(100 + i))
+	}
+	if len(st.Revoked) != MaxRevoked || st.Ours("1") || !st.Ours(fmt.Sprint(100+MaxRevoked+4)) {
+		t.Fatalf("Revoked is not bounded to the newest %d: %d kept, ours(1) %v", MaxRevoked, len(st.Revoked), st.Ours("1"))
 	}
 }
