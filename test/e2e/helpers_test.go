@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -142,6 +143,8 @@ type rotateResult struct {
 	Stderr  string
 	Reports []*rotation.Report
 	OK      bool
+	// MaxRSS is the process's peak resident set, in bytes (wait4's rusage).
+	MaxRSS int64
 }
 
 // runRotator runs the rotator binary as a user would; with -o json its reports are decoded.
@@ -161,6 +164,9 @@ func runRotatorWith(t *testing.T, bin string, env []string, kubeconfig string, a
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	res := rotateResult{Stdout: out.String(), Stderr: errb.String()}
+	if ru, ok := processUsage(cmd); ok {
+		res.MaxRSS = ru.Maxrss * 1024 // KiB on Linux
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		res.Code = ee.ExitCode()
@@ -272,4 +278,13 @@ func getDeployment(t *testing.T, ns, name string) *appsv1.Deployment {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// processUsage is the rusage of cmd once it ended (false if it never started).
+func processUsage(cmd *exec.Cmd) (*syscall.Rusage, bool) {
+	if cmd.ProcessState == nil {
+		return nil, false
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return ru, ok
 }
