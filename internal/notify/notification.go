@@ -10,6 +10,7 @@ import "time"
 // of the metric label.
 type Kind string
 
+// The kinds, one per Notification type.
 const (
 	KindRotationFailed    Kind = "failure"
 	KindRolledBack        Kind = "rollback"
@@ -80,14 +81,30 @@ type ExpiryApproaching struct {
 	At         time.Time
 }
 
-func (RotationFailed) Kind() Kind    { return KindRotationFailed }
-func (RolledBack) Kind() Kind        { return KindRolledBack }
-func (RevocationHeld) Kind() Kind    { return KindRevocationHeld }
+// Kind, About: the Notification interface; each kind's payload section is in payload.go.
+
+// Kind is KindRotationFailed.
+func (RotationFailed) Kind() Kind { return KindRotationFailed }
+
+// Kind is KindRolledBack.
+func (RolledBack) Kind() Kind { return KindRolledBack }
+
+// Kind is KindRevocationHeld.
+func (RevocationHeld) Kind() Kind { return KindRevocationHeld }
+
+// Kind is KindExpiryApproaching.
 func (ExpiryApproaching) Kind() Kind { return KindExpiryApproaching }
 
-func (n RotationFailed) About() Credential    { return n.Credential }
-func (n RolledBack) About() Credential        { return n.Credential }
-func (n RevocationHeld) About() Credential    { return n.Credential }
+// About is the credential that failed.
+func (n RotationFailed) About() Credential { return n.Credential }
+
+// About is the credential whose new one was rolled back.
+func (n RolledBack) About() Credential { return n.Credential }
+
+// About is the credential whose retired ones are held.
+func (n RevocationHeld) About() Credential { return n.Credential }
+
+// About is the credential near expiry.
 func (n ExpiryApproaching) About() Credential { return n.Credential }
 
 func (n RotationFailed) when() time.Time    { return n.At }

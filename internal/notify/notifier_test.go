@@ -46,10 +46,10 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 func (r *recorder) count() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.bodies) }
 
 type rig struct {
-	n    *Notifier
-	rec  *recorder
-	srv  *httptest.Server
-	reg  *prometheus.Registry
+	n   *Notifier
+	rec *recorder
+	srv *httptest.Server
+	reg *prometheus.Registry
 }
 
 func newRig(t *testing.T, rec *recorder, w Webhook, o Options) *rig {

@@ -23,7 +23,11 @@ type captured struct {
 	got []notify.Notification
 }
 
-func (c *captured) Notify(n notify.Notification) { c.mu.Lock(); c.got = append(c.got, n); c.mu.Unlock() }
+func (c *captured) Notify(n notify.Notification) {
+	c.mu.Lock()
+	c.got = append(c.got, n)
+	c.mu.Unlock()
+}
 
 func (c *captured) kinds() map[notify.Kind]int {
 	c.mu.Lock()
