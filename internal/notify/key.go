@@ -5,12 +5,15 @@ import (
 	"encoding/hex"
 	"sort"
 	"strings"
+	"time"
 )
 
-// A failure is the same failure while its cause and errors are: a registry down for a day is
-// one notification per repeat interval, a new error is news at once.
+// A failure is the same while the runs keep failing for the same cause: a registry down for a
+// day is one notification per repeat interval. Not by error text: each retry names the new
+// credential it issued, so no two texts are alike. A new streak (after a success) or a change
+// of cause (transient to permanent) is news at once.
 func (n RotationFailed) key() string {
-	return digest(append([]string{n.Cause}, n.Errors...))
+	return n.Cause + "@" + n.FailingSince.UTC().Format(time.RFC3339Nano)
 }
 
 // Each rollback is of a credential of its own.

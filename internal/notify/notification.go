@@ -53,8 +53,10 @@ type RotationFailed struct {
 	// Cause is transient (retried with back-off) or permanent (needs a person).
 	Cause  string
 	Errors []string
-	// ConsecutiveFailures counts the failed runs in a row, this one included.
+	// ConsecutiveFailures counts the failed runs in a row, this one included; FailingSince is
+	// when the first of them ended.
 	ConsecutiveFailures int
+	FailingSince        time.Time
 	At                  time.Time
 }
 

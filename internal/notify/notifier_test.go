@@ -166,10 +166,13 @@ func TestDeduplication(t *testing.T) {
 	if r.counted(KindRotationFailed, "suppressed") != 2 {
 		t.Fatalf("suppressed: %v", r.counted(KindRotationFailed, "suppressed"))
 	}
-	other := failed.(RotationFailed)
-	other.Errors = []string{"verify: registry refused the credential"}
+	retry := failed.(RotationFailed)
+	retry.Errors, retry.ConsecutiveFailures = []string{"verify robot$x-2: refused"}, 4 // the same streak
+	r.n.Notify(retry)
+	other := retry
+	other.Cause = "permanent"
 	r.n.Notify(other)
-	waitFor(t, "a new error at once", func() bool { return r.rec.count() == 2 })
+	waitFor(t, "a new cause at once", func() bool { return r.rec.count() == 2 })
 	advance(time.Hour)
 	r.n.Notify(failed)
 	waitFor(t, "the same one after the interval", func() bool { return r.rec.count() == 3 })

@@ -31,9 +31,10 @@ type generic struct {
 }
 
 type failure struct {
-	Cause               string   `json:"cause,omitempty"`
-	Errors              []string `json:"errors"`
-	ConsecutiveFailures int      `json:"consecutiveFailures"`
+	Cause               string    `json:"cause,omitempty"`
+	Errors              []string  `json:"errors"`
+	ConsecutiveFailures int       `json:"consecutiveFailures"`
+	FailingSince        time.Time `json:"failingSince,omitzero"`
 }
 
 type expiry struct {
@@ -49,7 +50,7 @@ func Render(n Notification, format string) ([]byte, error) {
 	g := generic{Version: SchemaVersion, Kind: n.Kind(), Time: n.when().UTC(), Credential: n.About(), Summary: n.summary()}
 	switch n := n.(type) {
 	case RotationFailed:
-		g.Failure = &failure{Cause: n.Cause, Errors: n.Errors, ConsecutiveFailures: n.ConsecutiveFailures}
+		g.Failure = &failure{Cause: n.Cause, Errors: n.Errors, ConsecutiveFailures: n.ConsecutiveFailures, FailingSince: n.FailingSince.UTC()}
 	case RolledBack:
 		g.RolledBack = &n.RolledBack
 	case RevocationHeld:

@@ -16,7 +16,7 @@ var (
 	at      = time.Date(2026, 12, 2, 18, 0, 0, 0, time.UTC)
 	harbor  = Credential{Name: "harbor-main", Provider: "harbor", Registry: "harbor.example.com"}
 	samples = map[string]Notification{
-		"failure": RotationFailed{Credential: harbor, Cause: "transient", ConsecutiveFailures: 3, At: at,
+		"failure": RotationFailed{Credential: harbor, Cause: "transient", ConsecutiveFailures: 3, FailingSince: at.Add(-3 * time.Minute), At: at,
 			Errors: []string{"issue: harbor: POST /robots: 503 Service Unavailable"}},
 		"rollback": RolledBack{Credential: harbor, At: at,
 			RolledBack: Ref{ID: "42", Name: "robot$rotator-harbor-main-20261202", Reason: "cannot pull dependent images; revoked after the grace period"}},

@@ -35,7 +35,7 @@ func (s *Service) notifyRun(e *entry, rep *rotation.Report, failures int) {
 		s.Notifier.Notify(notify.RevocationHeld{Credential: cred, Held: held, At: now})
 	}
 	if !rep.OK() {
-		s.Notifier.Notify(notify.RotationFailed{Credential: cred, Cause: string(rep.Cause), Errors: rep.Errors, ConsecutiveFailures: failures, At: now})
+		s.Notifier.Notify(notify.RotationFailed{Credential: cred, Cause: string(rep.Cause), Errors: rep.Errors, ConsecutiveFailures: failures, FailingSince: e.failingSince, At: now})
 	}
 }
 

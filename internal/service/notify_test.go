@@ -104,8 +104,8 @@ func TestServiceNotifies(t *testing.T) {
 				}
 			}
 			for _, n := range got.got {
-				if f, ok := n.(notify.RotationFailed); ok && f.ConsecutiveFailures != 1 {
-					t.Errorf("consecutive failures %d, want 1", f.ConsecutiveFailures)
+				if f, ok := n.(notify.RotationFailed); ok && (f.ConsecutiveFailures != 1 || !f.FailingSince.Equal(t0)) {
+					t.Errorf("consecutive failures %d since %v, want 1 since %v", f.ConsecutiveFailures, f.FailingSince, t0)
 				}
 				for _, format := range []string{notify.FormatJSON, notify.FormatSlack} {
 					b, err := notify.Render(n, format)

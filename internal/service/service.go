@@ -80,6 +80,8 @@ type entry struct {
 	retryMode rotation.Options
 	// lastForced is when the service last started a run forcing a new credential (limitForced).
 	lastForced time.Time
+	// failingSince is when the first of the failed runs in a row ended (notifications).
+	failingSince time.Time
 	// windows of the credential (nil: none, any time will do); waiting: a scheduled rotation
 	// waits for the next window; queued: a run outside every window deferred restarts, which a
 	// check completes when the next window opens; overrideFor: the renewal time of the last
@@ -261,6 +263,9 @@ func (s *Service) checkLiveness(ctx context.Context, e *entry, st *state.State) 
 
 func (s *Service) fail(e *entry, opts rotation.Options, msg string) {
 	e.failures++
+	if e.failures == 1 {
+		e.failingSince = s.Clock.Now()
+	}
 	e.retryMode = opts
 	s.Metrics.Failing(e.cred.Name, true)
 	wait := backoff(e.failures)
