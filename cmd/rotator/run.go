@@ -97,6 +97,7 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 	metrics.RegisterBuildInfo(reg, version.Get())
 	wm := metrics.NewWindows(reg)
 	cm := metrics.NewController(reg)
+	nm := metrics.NewNotifications(reg)
 	grp.Go(func() error {
 		id := identity()
 		// The first wiring proves the config and the cluster connection before /readyz says ok.
@@ -105,6 +106,10 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 			return &exitError{code: exitFailed, err: err}
 		}
 		health.SetReady(true)
+		// The notifier lives as long as its config: dedup memory starts afresh with a new one.
+		notifier := newNotifier(cfg, a.secrets, log, nm)
+		notifier.Start(ctx)
+		defer func() { notifier.Stop() }()
 		election := service.Election{Client: a.kube, Namespace: cfg.StateNamespace, Identity: id, Metrics: m,
 			LeaseDuration: f.leaseDuration, RenewDeadline: f.leaseDuration * 2 / 3, RetryPeriod: f.leaseDuration / 7}
 		log.Info("rotator run started", "identity", id, "credentials", len(cfg.Credentials), "version", version.Get().Version)
@@ -130,6 +135,9 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 					Config: cfg, Rotator: a.runner, States: a.store, Clock: clock.RealClock{}, Logger: log, Metrics: m,
 					Reconcile: f.reconcile, NoJitter: f.noJitter, ShutdownGrace: f.shutdownGrace,
 					WindowMetrics: wm, Events: a.runner.Events, Busy: locks,
+				}
+				if notifier != nil { // not a typed nil in the interface
+					svc.Notifier = notifier
 				}
 				syncCtx, syncDone := context.WithTimeout(svcCtx, f.syncTimeout)
 				synced := ctrl.WaitForSync(syncCtx)
@@ -168,7 +176,10 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 					}
 					log.Info("config changed: the schedule restarts with it")
 					a.close()
+					notifier.Stop()
 					cfg, hash, a = next.cfg, next.hash, na
+					notifier = newNotifier(cfg, a.secrets, log, nm)
+					notifier.Start(ctx)
 				default:
 				}
 			}

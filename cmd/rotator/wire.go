@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/rotatorhq/rotator/internal/events"
 	"github.com/rotatorhq/rotator/internal/kubeclient"
 	"github.com/rotatorhq/rotator/internal/metrics"
+	"github.com/rotatorhq/rotator/internal/notify"
 	"github.com/rotatorhq/rotator/internal/restart"
 	"github.com/rotatorhq/rotator/internal/rotation"
 	"github.com/rotatorhq/rotator/internal/secretsource"
@@ -37,6 +39,8 @@ type app struct {
 	runner  *rotation.Runner
 	store   *state.Store
 	metrics *metrics.Metrics
+	// secrets reads what the config's secret references point at (rotator run's webhook URLs).
+	secrets secretsource.Resolver
 	// close stops what the app runs in the background (Vault token renewal).
 	close func()
 }
@@ -79,6 +83,7 @@ func wire(ctx context.Context, cfg *config.Config, creds []*config.Credential, g
 		kv = v
 	}
 	return &app{
+		secrets: src,
 		close:   src.Close,
 		kube:    kube,
 		watch:   clients.Watch,
@@ -93,6 +98,28 @@ func wire(ctx context.Context, cfg *config.Config, creds []*config.Credential, g
 			Events: &events.Recorder{Client: clients.Events, Clock: clk, Logger: log, Instance: identity(), Background: true},
 		},
 	}, nil
+}
+
+// newNotifier builds the webhooks of cfg (nil when there is none). Each URL is read through
+// src at each delivery, like a provider's password: it may be a secret (Slack's are).
+func newNotifier(cfg *config.Config, src secretsource.Resolver, log *slog.Logger, nm *metrics.Notifications) *notify.Notifier {
+	if len(cfg.Notifications.Webhooks) == 0 {
+		return nil
+	}
+	var hooks []notify.Webhook
+	for _, w := range cfg.Notifications.Webhooks {
+		ref := w.URLFrom
+		kinds := make([]notify.Kind, 0, len(w.Events))
+		for _, ev := range w.Events {
+			kinds = append(kinds, notify.Kind(ev))
+		}
+		hooks = append(hooks, notify.Webhook{
+			Name: w.Name, Format: w.Format, Events: kinds, Timeout: w.Timeout.Duration,
+			MaxAttempts: w.MaxAttempts, RepeatInterval: w.RepeatInterval.Duration,
+			URL: func(ctx context.Context) (string, error) { return src.Read(ctx, ref) },
+		})
+	}
+	return notify.New(hooks, notify.Options{Logger: log, Metrics: nm})
 }
 
 // identity names this process in the leader lease and in events: host/pid. (The run lock names

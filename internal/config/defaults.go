@@ -18,6 +18,7 @@ func Default(c *Config) {
 	}
 	defaultPacing(&c.Kubernetes)
 	defaultVault(c.Vault)
+	defaultNotifications(&c.Notifications)
 	for i := range c.Credentials {
 		cr := &c.Credentials[i]
 		if !cr.Lifetime.IsSet() {

@@ -15,6 +15,9 @@ type Config struct {
 	// Windows are when scheduled rotations and restarts may happen, for every credential that
 	// has no windows of its own (windows.go). None: at any time.
 	Windows []Window `json:"windows,omitempty"`
+	// Notifications are webhooks told about failures, rollbacks, held revocations and
+	// approaching expiry (notifications.go). None: no notification.
+	Notifications Notifications `json:"notifications,omitempty"`
 	// Credentials are rotated independently; each is one robot identity on one registry.
 	Credentials []Credential `json:"credentials"`
 }

@@ -57,6 +57,7 @@ func Validate(c *Config) field.ErrorList {
 	if c.Vault != nil {
 		errs = append(errs, validateVault(c.Vault, field.NewPath("vault"))...)
 	}
+	errs = append(errs, validateNotifications(&c.Notifications, field.NewPath("notifications"))...)
 	errs = append(errs, validateVaultUse(c)...)
 	errs = append(errs, validateAllWindows(c)...)
 	return errs

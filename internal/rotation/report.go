@@ -53,6 +53,9 @@ type CredentialRef struct {
 	Name      string    `json:"name"`
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 	Reason    string    `json:"reason,omitempty"`
+	// HeldBy are the target namespaces whose managed Secret still holds it, when its revocation
+	// is held back for them (a notification's "revocation held"); empty otherwise.
+	HeldBy []string `json:"heldBy,omitempty"`
 }
 
 // SecretResult is one target namespace's Secret.

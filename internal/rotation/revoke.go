@@ -21,6 +21,7 @@ func (r *Runner) revoke(ctx context.Context, p *plan, rep *Report) int {
 	now := r.Clock.Now()
 	for i, c := range p.revoke {
 		if ns := p.holders(c.ID); len(ns) > 0 && !expired(c.ExpiresAt, now) {
+			c.HeldBy = ns
 			c.Reason = fmt.Sprintf("held by namespace(s) %s, whose managed secret still holds it", strings.Join(ns, ", "))
 			p.held = append(p.held, c)
 			rep.warn("revocation of %s (id %s) held back: %s; it is revoked once they hold the current credential or leave the targets", c.Name, c.ID, c.Reason)

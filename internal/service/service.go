@@ -64,6 +64,9 @@ type Service struct {
 	// run follows when it says one is needed (nothing issued yet, an interrupted run, a dead
 	// credential). A new leader so plans no credential that needs nothing.
 	Liveness func(ctx context.Context, cred *config.Credential, st *state.State) (needed bool, why string, err error)
+	// Notifier, when set, is told about failed runs, rollbacks, revocations held back and
+	// credentials near expiry (notify.go). It queues and returns: no run waits for a webhook.
+	Notifier Notifier
 }
 
 // entry is the schedule of one credential.
@@ -77,6 +80,8 @@ type entry struct {
 	retryMode rotation.Options
 	// lastForced is when the service last started a run forcing a new credential (limitForced).
 	lastForced time.Time
+	// failingSince is when the first of the failed runs in a row ended (notifications).
+	failingSince time.Time
 	// windows of the credential (nil: none, any time will do); waiting: a scheduled rotation
 	// waits for the next window; queued: a run outside every window deferred restarts, which a
 	// check completes when the next window opens; overrideFor: the renewal time of the last
@@ -149,7 +154,9 @@ func (s *Service) step(ctx context.Context, e *entry) time.Time {
 	var mode *rotation.Options
 	switch {
 	case e.failures > 0 && now.Before(e.retryAt):
-		// Backing off: nothing else may hammer a failing registry meanwhile.
+		// Backing off: nothing else may hammer a failing registry meanwhile. A credential that
+		// keeps failing is the one whose expiry approaches unrotated.
+		s.notifyExpiry(e, st, now)
 		return e.retryAt
 	case e.failures > 0:
 		mode = &e.retryMode
@@ -178,8 +185,11 @@ func (s *Service) step(ctx context.Context, e *entry) time.Time {
 		}
 		if st2, err := s.States.Load(ctx, e.cred.Name); err == nil {
 			renewAt, revokeAt = Deadlines(e.cred, st2)
+			st = st2
 		}
 	}
+	// After the run, so that a credential it just renewed is not reported.
+	s.notifyExpiry(e, st, s.Clock.Now())
 	if e.failures > 0 {
 		return e.retryAt
 	}
@@ -220,6 +230,7 @@ func (s *Service) run(ctx context.Context, e *entry, opts rotation.Options) *rot
 		}
 		e.failures, e.retryAt = 0, time.Time{}
 		s.Metrics.Failing(e.cred.Name, false)
+		s.notifyRun(e, rep, 0)
 		return rep
 	}
 	msg := ""
@@ -227,6 +238,7 @@ func (s *Service) run(ctx context.Context, e *entry, opts rotation.Options) *rot
 		msg = rep.Errors[0]
 	}
 	s.fail(e, opts, msg)
+	s.notifyRun(e, rep, e.failures)
 	return rep
 }
 
@@ -251,6 +263,9 @@ func (s *Service) checkLiveness(ctx context.Context, e *entry, st *state.State) 
 
 func (s *Service) fail(e *entry, opts rotation.Options, msg string) {
 	e.failures++
+	if e.failures == 1 {
+		e.failingSince = s.Clock.Now()
+	}
 	e.retryMode = opts
 	s.Metrics.Failing(e.cred.Name, true)
 	wait := backoff(e.failures)
