@@ -246,3 +246,28 @@ func rbacObjects(t *testing.T, objs []*unstructured.Unstructured) map[string]map
 	}
 	return out
 }
+
+// Values that would weaken the deploy fail the render, naming the value: no Secret name would
+// give resourceNames: [] (every Secret of the cluster), a tag latest is no pin, another
+// stateNamespace would leave the state without rights.
+func TestHelmTemplateRefuses(t *testing.T) {
+	// A values file, not --set: --set of a list element replaces the whole list.
+	noNamespaces := "config:\n  credentials:\n  - name: a\n    targets: {secretName: a-pull, namespaceSelector: {matchLabels: {x: y}}}\nrbac: {variant: namespaced}\n"
+	for _, c := range []struct{ values, want string }{
+		{"config: {credentials: []}", "no Secret name to grant"},
+		{"config:\n  credentials:\n  - name: a\n    targets: {namespaces: [a]}\n", "no Secret name to grant"},
+		{noNamespaces, "no target namespace"},
+		{"image: {tag: latest}", "not latest"},
+		{"config: {stateNamespace: elsewhere}", "leave it unset"},
+		{"rbac: {variant: open}", "clusterWide or namespaced"},
+	} {
+		f := filepath.Join(t.TempDir(), "values.yaml")
+		if err := os.WriteFile(f, []byte(c.values), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := run(t, helmBin(t), "template", "rotator", chartDir, "--namespace", "rotator-system", "-f", f)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("values %q: want a failure saying %q, got %v\n%s", c.values, c.want, err, out)
+		}
+	}
+}
