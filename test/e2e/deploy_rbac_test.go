@@ -436,7 +436,7 @@ func runService(t *testing.T, argv []string, sys, readyPath string) {
 	addr := l.Addr().String()
 	l.Close()
 	var stderr bytes.Buffer
-	cmd := exec.Command(argv[0], append(slices.Clone(argv[1:]), "--listen", addr)...) //nolint:gosec // the test's own binary and arguments
+	cmd := exec.Command(argv[0], append(slices.Clone(argv[1:]), "--listen", addr)...)
 	cmd.Env = append(os.Environ(), "HARBOR_PASSWORD="+rig.HarborPassword)
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
