@@ -64,7 +64,6 @@ func TestDeployClusterWideRBACAsServiceAccount(t *testing.T) {
 // same calls that work in a target namespace are refused in a namespace outside the targets, and
 // a rotator configured with that namespace gets Forbidden for it.
 func TestDeployNamespacedRBACAsServiceAccount(t *testing.T) {
-	ctx := context.Background()
 	const sys, prefix = "dpl-ns-system", "dpl-ns-"
 	nss := deployTargets(t, "dpl-ns", 2)
 	outside := deployTargets(t, "dpl-ns-out", 1)[0] // a namespace like the targets, not bound
@@ -82,10 +81,16 @@ func TestDeployNamespacedRBACAsServiceAccount(t *testing.T) {
 	assertDeployRotation(t, res, "dpl-ns", sys, nss)
 	noForbiddenRequests(t, mark, user)
 
-	// The rotator itself, configured with a namespace outside its RBAC: that target fails with
-	// Forbidden and nothing is written there.
-	mark = auditMark(t)
-	res = runRotator(t, kubeconfig, "rotate", "now", "--if-due", "--config", deployConfig(t, "dpl-ns", sys, append(slices.Clone(nss), outside)), "-o", "json")
+	outsideTargetRefused(t, kubeconfig, user, deployConfig(t, "dpl-ns", sys, append(slices.Clone(nss), outside)), outside)
+	namespacedRBACChecks(t, kubeconfig, nss[0], outside, sys)
+}
+
+// outsideTargetRefused: the rotator under the namespaced RBAC, configured (cfg) with target
+// outside beyond its RoleBindings, fails that target with Forbidden and writes nothing there.
+func outsideTargetRefused(t *testing.T, kubeconfig, user, cfg, outside string) {
+	t.Helper()
+	mark := auditMark(t)
+	res := runRotator(t, kubeconfig, "rotate", "now", "--if-due", "--config", cfg, "-o", "json")
 	if res.Code != 1 || !strings.Contains(res.Stdout+res.Stderr, outside) {
 		t.Fatalf("a target outside the RBAC must fail naming %s (exit 1), got exit %d:\n%s\n%s", outside, res.Code, res.Stdout, res.Stderr)
 	}
@@ -103,11 +108,10 @@ func TestDeployNamespacedRBACAsServiceAccount(t *testing.T) {
 	if !refused {
 		t.Errorf("the audit log shows no 403 for %s in %s: the run did not try the namespace", user, outside)
 	}
-	if _, err := rig.Admin.CoreV1().Secrets(outside).Get(ctx, "harbor-pull", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	if _, err := rig.Admin.CoreV1().Secrets(outside).Get(context.Background(), "harbor-pull", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("secret %s/harbor-pull: want none, got %v", outside, err)
 	}
 
-	namespacedRBACChecks(t, kubeconfig, nss[0], outside, sys)
 }
 
 // clusterWideRBACChecks: what the cluster-wide RBAC (deploy/base, the chart's rbac.variant

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,8 @@ func TestHelmChartNamespacedAsServiceAccount(t *testing.T) {
 	outside := deployTargets(t, "hlm-ns-out", 1)[0] // like the targets, not in the chart's values
 	unmanagedSecret(t, nss[0], "app-credentials")
 	kubeconfig := helmInstall(t, release, sys, variantNamespaced, nss)
+	user := "system:serviceaccount:" + sys + ":" + release
+	outsideTargetRefused(t, kubeconfig, user, deployConfig(t, release, sys, append(slices.Clone(nss), outside)), outside)
 	namespacedRBACChecks(t, kubeconfig, nss[0], outside, sys)
 }
 
