@@ -6,7 +6,7 @@ SANDBOX_DIR ?= .sandbox
 # Integration tests start real servers: allow them time on a 2-core machine.
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build tools test sim unit lint fuzz bench demo sandbox-up sandbox-down vet tidy-check clean
+.PHONY: all build tools helm test sim unit lint fuzz bench demo sandbox-up sandbox-down vet tidy-check clean
 
 # The tests that start real servers (test/e2e, the sandbox's own, internal/secretsource's Vault
 # tests) carry the build tag `integration`: `go test ./...` and `make unit` run every other test,
@@ -27,6 +27,11 @@ build:
 tools:
 	@hack/build-tools.sh >/dev/null
 
+# helm (pinned in hack/tools/helm), for the chart's tests: built only by the targets that need it,
+# so `make tools` for the sandbox alone does not wait for it.
+helm:
+	@hack/build-tools.sh helm >/dev/null
+
 vet:
 	$(GO) vet -tags $(INTEGRATION_TAGS) ./...
 
@@ -41,7 +46,7 @@ tidy-check:
 
 # Unit and integration tests (integration tests run the real sandbox; they never skip), then the
 # deterministic simulation of the rotation core, which prints its count of seeds.
-test: tools vet
+test: tools helm vet
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -tags $(INTEGRATION_TAGS) $$($(GO) list -tags $(INTEGRATION_TAGS) ./... | grep -v '/internal/rotation/sim$$')
 	@$(MAKE) --no-print-directory sim
 

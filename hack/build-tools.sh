@@ -5,6 +5,7 @@
 #
 #   hack/build-tools.sh                  the sandbox's tools (make tools)
 #   hack/build-tools.sh golangci-lint    only the named tools (make lint)
+#   hack/build-tools.sh helm             the chart's tests (make test, make helm)
 #
 # Builds run one at a time, longest first (TOOLS_JOBS=2 runs two at once: measured slower on 2
 # cores, since one go build already keeps both busy and two at once compile their shared packages
@@ -38,7 +39,8 @@ kube_ldflags=${kube_ldflags# }
 # file differs is rebuilt.
 declare -A unit_of pkg_of stamp_of
 declare -A ldflags_of=([kube]=$kube_ldflags
-  [registry]="-X github.com/distribution/distribution/v3/version.version=v3.0.0")
+  [registry]="-X github.com/distribution/distribution/v3/version.version=v3.0.0"
+  [helm]="-X helm.sh/helm/v4/internal/version.version=v4.3.2")
 # Vault's own `minimal` build (hack/tools/vault/main.go says what it keeps).
 declare -A tags_of=([vault]=minimal)
 tool() { # name, unit, package, pin
@@ -56,11 +58,16 @@ tool registry registry github.com/distribution/distribution/v3/cmd/registry dist
 # Vault's server (dev mode) for the Vault secret source and write-back: KV, AppRole, Kubernetes auth.
 tool vault vault rotator.dev/hack/tools/vault vault-v1.21.0
 tool golangci-lint golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint golangci-lint-v2.15.0
+# helm for the chart's tests (charts/, test/e2e/helm_test.go): a module of its own, since its
+# k8s.io modules are not the kube unit's. Built only when named (make test and make helm name it),
+# so `make tools` for the sandbox alone does not wait for it. Stamped with its release, as its
+# Makefile does (otherwise `helm version` says v4.3).
+tool helm helm helm.sh/helm/v4/cmd/helm helm-v4.3.2
 
 # The time of each unit's build, in this order from empty caches, on 2 idle cores, in seconds
 # (measured 550, 271, 56 and 25 s at load average 3-4, 1,526 CPU-seconds in all): only for the
 # estimate of what is left, which then follows the pace observed.
-declare -A estimate=([kube]=480 [vault]=240 [registry]=50 [etcd]=25 [golangci-lint]=150)
+declare -A estimate=([kube]=480 [vault]=240 [registry]=50 [etcd]=25 [golangci-lint]=150 [helm]=150)
 
 # What to build: the named tools, or the sandbox's (kubectl only when PATH has none but ours).
 if [ $# -gt 0 ]; then

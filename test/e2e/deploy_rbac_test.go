@@ -57,63 +57,13 @@ func TestDeployClusterWideRBACAsServiceAccount(t *testing.T) {
 	runServiceAs(t, kubeconfig, deployConfig(t, "dpl-cw", sys, nss), sys)
 	noForbiddenRequests(t, mark, user)
 
-	c := clientFromKubeconfig(t, kubeconfig)
-	mustBeAllowed(t, "read back the managed Secret", func(ctx context.Context) error {
-		_, err := c.CoreV1().Secrets(nss[0]).Get(ctx, "harbor-pull", metav1.GetOptions{})
-		return err
-	})
-	mustBeForbidden(t, "get an unrelated Secret in a target namespace", func(ctx context.Context) error {
-		_, err := c.CoreV1().Secrets(nss[0]).Get(ctx, "app-credentials", metav1.GetOptions{})
-		return err
-	})
-	mustBeForbidden(t, "list the Secrets of a target namespace without the name selector", func(ctx context.Context) error {
-		_, err := c.CoreV1().Secrets(nss[0]).List(ctx, metav1.ListOptions{})
-		return err
-	})
-	mustBeForbidden(t, "list every Secret of the cluster", func(ctx context.Context) error {
-		_, err := c.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
-		return err
-	})
-	mustBeForbidden(t, "list the Secrets of another name", func(ctx context.Context) error {
-		_, err := c.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=app-credentials"})
-		return err
-	})
-	mustBeAllowed(t, "list the managed Secrets across the cluster with the name selector", func(ctx context.Context) error {
-		_, err := c.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=harbor-pull"})
-		return err
-	})
-	mustBeForbidden(t, "update a Secret it does not manage", func(ctx context.Context) error {
-		s, err := rig.Admin.CoreV1().Secrets(nss[0]).Get(ctx, "app-credentials", metav1.GetOptions{})
-		if err != nil {
-			return fmt.Errorf("admin get: %w (not the check)", err)
-		}
-		s.StringData = map[string]string{"password": "overwritten"}
-		_, err = c.CoreV1().Secrets(nss[0]).Update(ctx, s, metav1.UpdateOptions{})
-		return err
-	})
-	mustBeForbidden(t, "delete a Secret it does not manage", func(ctx context.Context) error {
-		return c.CoreV1().Secrets(nss[0]).Delete(ctx, "app-credentials", metav1.DeleteOptions{})
-	})
-	mustBeForbidden(t, "patch the managed Secret (a verb it never uses)", func(ctx context.Context) error {
-		_, err := c.CoreV1().Secrets(nss[0]).Patch(ctx, "harbor-pull", types.MergePatchType, []byte(`{"metadata":{"labels":{"x":"y"}}}`), metav1.PatchOptions{})
-		return err
-	})
-	forbiddenEverywhere(t, c, nss[0], sys)
-
-	// Supplement: the API server's own answer to "can I", for the two Secrets above.
-	if got := canIAs(t, kubeconfig, "update", "secrets/app-credentials", "-n", nss[0]); got != "no" {
-		t.Errorf("kubectl auth can-i update secrets/app-credentials: %q, want no", got)
-	}
-	if got := canIAs(t, kubeconfig, "update", "secrets/harbor-pull", "-n", nss[0]); got != "yes" {
-		t.Errorf("kubectl auth can-i update secrets/harbor-pull: %q, want yes", got)
-	}
+	clusterWideRBACChecks(t, kubeconfig, nss[0], sys)
 }
 
 // With deploy/namespaced, the rotator rotates its targets and cannot write anywhere else: the
 // same calls that work in a target namespace are refused in a namespace outside the targets, and
 // a rotator configured with that namespace gets Forbidden for it.
 func TestDeployNamespacedRBACAsServiceAccount(t *testing.T) {
-	ctx := context.Background()
 	const sys, prefix = "dpl-ns-system", "dpl-ns-"
 	nss := deployTargets(t, "dpl-ns", 2)
 	outside := deployTargets(t, "dpl-ns-out", 1)[0] // a namespace like the targets, not bound
@@ -131,10 +81,16 @@ func TestDeployNamespacedRBACAsServiceAccount(t *testing.T) {
 	assertDeployRotation(t, res, "dpl-ns", sys, nss)
 	noForbiddenRequests(t, mark, user)
 
-	// The rotator itself, configured with a namespace outside its RBAC: that target fails with
-	// Forbidden and nothing is written there.
-	mark = auditMark(t)
-	res = runRotator(t, kubeconfig, "rotate", "now", "--if-due", "--config", deployConfig(t, "dpl-ns", sys, append(slices.Clone(nss), outside)), "-o", "json")
+	outsideTargetRefused(t, kubeconfig, user, deployConfig(t, "dpl-ns", sys, append(slices.Clone(nss), outside)), outside)
+	namespacedRBACChecks(t, kubeconfig, nss[0], outside, sys)
+}
+
+// outsideTargetRefused: the rotator under the namespaced RBAC, configured (cfg) with target
+// outside beyond its RoleBindings, fails that target with Forbidden and writes nothing there.
+func outsideTargetRefused(t *testing.T, kubeconfig, user, cfg, outside string) {
+	t.Helper()
+	mark := auditMark(t)
+	res := runRotator(t, kubeconfig, "rotate", "now", "--if-due", "--config", cfg, "-o", "json")
 	if res.Code != 1 || !strings.Contains(res.Stdout+res.Stderr, outside) {
 		t.Fatalf("a target outside the RBAC must fail naming %s (exit 1), got exit %d:\n%s\n%s", outside, res.Code, res.Stdout, res.Stderr)
 	}
@@ -152,24 +108,89 @@ func TestDeployNamespacedRBACAsServiceAccount(t *testing.T) {
 	if !refused {
 		t.Errorf("the audit log shows no 403 for %s in %s: the run did not try the namespace", user, outside)
 	}
-	if _, err := rig.Admin.CoreV1().Secrets(outside).Get(ctx, "harbor-pull", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	if _, err := rig.Admin.CoreV1().Secrets(outside).Get(context.Background(), "harbor-pull", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("secret %s/harbor-pull: want none, got %v", outside, err)
 	}
 
+}
+
+// clusterWideRBACChecks: what the cluster-wide RBAC (deploy/base, the chart's rbac.variant
+// clusterWide) lets kubeconfig's identity do and refuses it; ns is a target namespace holding
+// the managed Secret harbor-pull and the unmanaged app-credentials, sys the rotator's own.
+func clusterWideRBACChecks(t *testing.T, kubeconfig, ns, sys string) {
+	t.Helper()
+	c := clientFromKubeconfig(t, kubeconfig)
+	mustBeAllowed(t, "read back the managed Secret", func(ctx context.Context) error {
+		_, err := c.CoreV1().Secrets(ns).Get(ctx, "harbor-pull", metav1.GetOptions{})
+		return err
+	})
+	mustBeForbidden(t, "get an unrelated Secret in a target namespace", func(ctx context.Context) error {
+		_, err := c.CoreV1().Secrets(ns).Get(ctx, "app-credentials", metav1.GetOptions{})
+		return err
+	})
+	mustBeForbidden(t, "list the Secrets of a target namespace without the name selector", func(ctx context.Context) error {
+		_, err := c.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+		return err
+	})
+	mustBeForbidden(t, "list every Secret of the cluster", func(ctx context.Context) error {
+		_, err := c.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+		return err
+	})
+	mustBeForbidden(t, "list the Secrets of another name", func(ctx context.Context) error {
+		_, err := c.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=app-credentials"})
+		return err
+	})
+	mustBeAllowed(t, "list the managed Secrets across the cluster with the name selector", func(ctx context.Context) error {
+		_, err := c.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=harbor-pull"})
+		return err
+	})
+	mustBeForbidden(t, "update a Secret it does not manage", func(ctx context.Context) error {
+		s, err := rig.Admin.CoreV1().Secrets(ns).Get(ctx, "app-credentials", metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("admin get: %w (not the check)", err)
+		}
+		s.StringData = map[string]string{"password": "overwritten"}
+		_, err = c.CoreV1().Secrets(ns).Update(ctx, s, metav1.UpdateOptions{})
+		return err
+	})
+	mustBeForbidden(t, "delete a Secret it does not manage", func(ctx context.Context) error {
+		return c.CoreV1().Secrets(ns).Delete(ctx, "app-credentials", metav1.DeleteOptions{})
+	})
+	mustBeForbidden(t, "patch the managed Secret (a verb it never uses)", func(ctx context.Context) error {
+		_, err := c.CoreV1().Secrets(ns).Patch(ctx, "harbor-pull", types.MergePatchType, []byte(`{"metadata":{"labels":{"x":"y"}}}`), metav1.PatchOptions{})
+		return err
+	})
+	forbiddenEverywhere(t, c, ns, sys)
+
+	// Supplement: the API server's own answer to "can I", for the two Secrets above.
+	if got := canIAs(t, kubeconfig, "update", "secrets/app-credentials", "-n", ns); got != "no" {
+		t.Errorf("kubectl auth can-i update secrets/app-credentials: %q, want no", got)
+	}
+	if got := canIAs(t, kubeconfig, "update", "secrets/harbor-pull", "-n", ns); got != "yes" {
+		t.Errorf("kubectl auth can-i update secrets/harbor-pull: %q, want yes", got)
+	}
+}
+
+// namespacedRBACChecks: what the namespaced RBAC (deploy/namespaced, the chart's rbac.variant
+// namespaced) lets kubeconfig's identity do in target namespace target and refuses it in
+// outside, a namespace like the targets with no RoleBinding; sys is the rotator's own.
+func namespacedRBACChecks(t *testing.T, kubeconfig, target, outside, sys string) {
+	t.Helper()
+	ctx := context.Background()
 	c := clientFromKubeconfig(t, kubeconfig)
 	mustBeAllowed(t, "inside the targets: create a Secret", func(ctx context.Context) error {
-		_, err := c.CoreV1().Secrets(nss[0]).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "dpl-probe"}}, metav1.CreateOptions{})
+		_, err := c.CoreV1().Secrets(target).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "dpl-probe"}}, metav1.CreateOptions{})
 		return err
 	})
 	mustBeAllowed(t, "inside the targets: update the managed Secret", func(ctx context.Context) error {
-		s, err := c.CoreV1().Secrets(nss[0]).Get(ctx, "harbor-pull", metav1.GetOptions{})
+		s, err := c.CoreV1().Secrets(target).Get(ctx, "harbor-pull", metav1.GetOptions{})
 		if err == nil {
-			_, err = c.CoreV1().Secrets(nss[0]).Update(ctx, s, metav1.UpdateOptions{})
+			_, err = c.CoreV1().Secrets(target).Update(ctx, s, metav1.UpdateOptions{})
 		}
 		return err
 	})
 	mustBeAllowed(t, "inside the targets: restart a Deployment", func(ctx context.Context) error {
-		_, err := c.AppsV1().Deployments(nss[0]).Patch(ctx, "web", types.StrategicMergePatchType, []byte(`{"metadata":{"annotations":{"rotator.dev/probe":"1"}}}`), metav1.PatchOptions{})
+		_, err := c.AppsV1().Deployments(target).Patch(ctx, "web", types.StrategicMergePatchType, []byte(`{"metadata":{"annotations":{"rotator.dev/probe":"1"}}}`), metav1.PatchOptions{})
 		return err
 	})
 	mustBeForbidden(t, "outside the targets: create the pull Secret", func(ctx context.Context) error {
@@ -200,20 +221,20 @@ func TestDeployNamespacedRBACAsServiceAccount(t *testing.T) {
 		return c.CoreV1().Pods(outside).Delete(ctx, "web-0", metav1.DeleteOptions{})
 	})
 	mustBeForbidden(t, "inside the targets: update a Secret it does not manage", func(ctx context.Context) error {
-		s, err := rig.Admin.CoreV1().Secrets(nss[0]).Get(ctx, "app-credentials", metav1.GetOptions{})
+		s, err := rig.Admin.CoreV1().Secrets(target).Get(ctx, "app-credentials", metav1.GetOptions{})
 		if err != nil {
 			return fmt.Errorf("admin get: %w (not the check)", err)
 		}
-		_, err = c.CoreV1().Secrets(nss[0]).Update(ctx, s, metav1.UpdateOptions{})
+		_, err = c.CoreV1().Secrets(target).Update(ctx, s, metav1.UpdateOptions{})
 		return err
 	})
-	forbiddenEverywhere(t, c, nss[0], sys)
+	forbiddenEverywhere(t, c, target, sys)
 
 	if got := canIAs(t, kubeconfig, "create", "secrets", "-n", outside); got != "no" {
 		t.Errorf("kubectl auth can-i create secrets -n %s: %q, want no", outside, got)
 	}
-	if got := canIAs(t, kubeconfig, "create", "secrets", "-n", nss[0]); got != "yes" {
-		t.Errorf("kubectl auth can-i create secrets -n %s: %q, want yes", nss[0], got)
+	if got := canIAs(t, kubeconfig, "create", "secrets", "-n", target); got != "yes" {
+		t.Errorf("kubectl auth can-i create secrets -n %s: %q, want yes", target, got)
 	}
 }
 
@@ -403,6 +424,14 @@ func statefulSetDone(s *appsv1.StatefulSet) bool {
 // answers /readyz, then stops it with SIGTERM, as kubelet would.
 func runServiceAs(t *testing.T, kubeconfig, cfg, sys string) {
 	t.Helper()
+	runService(t, []string{rotatorBin, "--kubeconfig", kubeconfig, "run", "--config", cfg, "--lease-duration", "4s"}, sys, "/readyz")
+}
+
+// runService runs the command line argv of `rotator run` with --listen on a free loopback port
+// appended, until it holds the leader Lease in sys and answers readyPath, then stops it with
+// SIGTERM, as kubelet would.
+func runService(t *testing.T, argv []string, sys, readyPath string) {
+	t.Helper()
 	ctx := context.Background()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -411,7 +440,7 @@ func runServiceAs(t *testing.T, kubeconfig, cfg, sys string) {
 	addr := l.Addr().String()
 	l.Close()
 	var stderr bytes.Buffer
-	cmd := exec.Command(rotatorBin, "--kubeconfig", kubeconfig, "run", "--config", cfg, "--listen", addr, "--lease-duration", "4s")
+	cmd := exec.Command(argv[0], append(slices.Clone(argv[1:]), "--listen", addr)...)
 	cmd.Env = append(os.Environ(), "HARBOR_PASSWORD="+rig.HarborPassword)
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -436,7 +465,7 @@ func runServiceAs(t *testing.T, kubeconfig, cfg, sys string) {
 		if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
 			return false, "lease has no holder"
 		}
-		resp, err := http.Get("http://" + addr + "/readyz")
+		resp, err := http.Get("http://" + addr + readyPath)
 		if err != nil {
 			return false, err.Error()
 		}
