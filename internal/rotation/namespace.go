@@ -128,16 +128,9 @@ func (r *Runner) ReconcileNamespace(ctx context.Context, cred *config.Credential
 // it, with the rotator's labels. Which Secret is the rotator's is secretsync.Owner's rule: the
 // credential id it carries, not its labels.
 func (r *Runner) repairSecret(ctx context.Context, cred *config.Credential, v NamespaceView, content secretsync.Content, res *NamespaceResult) error {
-	fp, err := content.Fingerprint()
-	if err != nil {
-		return err
-	}
 	s := v.Secret
-	owner := ownerOf(cred, v.State)
-	if s != nil && secretsync.IsManaged(s, cred.Name) && owner.Owns(s) && secretsync.UpToDate(s, fp) {
-		return nil
-	}
-	action, uid, err := (&secretsync.Writer{Client: r.Kube}).Write(ctx, v.Name, cred.Targets.SecretName, content, s, owner)
+	// Write sends nothing for a Secret that is the rotator's and up to date (Unchanged).
+	action, uid, err := (&secretsync.Writer{Client: r.Kube}).Write(ctx, v.Name, cred.Targets.SecretName, content, s, ownerOf(cred, v.State))
 	obj := events.Secret(v.Name, cred.Targets.SecretName)
 	if s != nil {
 		obj = obj.WithUID(s.UID)

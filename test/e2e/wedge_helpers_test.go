@@ -295,3 +295,16 @@ func makeImmutable(t *testing.T, ns string) {
 		t.Fatal(err)
 	}
 }
+
+// firstRotation runs the first rotation of cfg, which must succeed, checks that every namespace
+// pulls with the credential it issued, and returns that credential's name.
+func firstRotation(t *testing.T, cred, cfg string, nss []string) string {
+	t.Helper()
+	res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
+	if res.Code != 0 {
+		t.Fatalf("first rotation failed (exit %d):\n%s\n%s", res.Code, res.Stdout, res.Stderr)
+	}
+	name := onlyReport(t, res).Issued.Name
+	assertNamespacesPull(t, cred, nss, name)
+	return name
+}

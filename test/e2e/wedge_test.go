@@ -176,17 +176,12 @@ func TestWedgeDeadCurrent(t *testing.T) {
 			nss := namespaces(t, cred, 2)
 			webDeployments(t, nss)
 			cfg := wedgeConfig(t, cred, stateNS, nss, "1h")
-			res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
-			if res.Code != 0 {
-				t.Fatalf("first rotation failed (exit %d):\n%s\n%s", res.Code, res.Stdout, res.Stderr)
-			}
-			dead := onlyReport(t, res).Issued.Name
-			assertNamespacesPull(t, cred, nss, dead)
+			dead := firstRotation(t, cred, cfg, nss)
 			u, p := secretCredential(t, nss[0], "harbor-pull")
 			how.kill(t, dead)
 			mustNotPull(t, rig.Images["proj-a"], u, p, "the robot "+how.name+" at Harbor")
 
-			res = runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "--if-due", "-o", "json")
+			res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "--if-due", "-o", "json")
 			rep := onlyReport(t, res)
 			if rep.Result == "nothing-due" {
 				t.Fatalf("`rotate now --if-due` says nothing is due while the current robot %s is %s at Harbor: %s", dead, how.name, reportSummary(rep))
@@ -303,16 +298,11 @@ func TestWedgeImmutableNamespace(t *testing.T) {
 	nss := namespaces(t, cred, 3)
 	webDeployments(t, nss)
 	cfg := wedgeConfig(t, cred, stateNS, nss, "1s")
-	res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
-	if res.Code != 0 {
-		t.Fatalf("first rotation failed (exit %d):\n%s\n%s", res.Code, res.Stdout, res.Stderr)
-	}
-	old := onlyReport(t, res).Issued.Name
-	assertNamespacesPull(t, cred, nss, old)
+	old := firstRotation(t, cred, cfg, nss)
 	oldUser, oldPass := secretCredential(t, nss[2], "harbor-pull")
 	makeImmutable(t, nss[2])
 
-	res = runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
+	res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
 	rep := onlyReport(t, res)
 	if res.Code != 1 || !mentions(strings.Join(rep.Errors, "\n"), nss[2]) {
 		t.Fatalf("the run must fail naming namespace %s: exit %d %s", nss[2], res.Code, reportSummary(rep))
