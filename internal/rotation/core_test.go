@@ -179,7 +179,7 @@ func TestStateMachine(t *testing.T) {
 		ns:   []string{"a", "b", "c"},
 		setup: func(w *world) {
 			must(w.t, w.rotate(Options{IfDue: true}), Succeeded)
-			immutable(w, "c")
+			refuseUpdates(w, "c")
 		},
 		run: func(w *world) []*Report {
 			first := w.rotate(Options{})
@@ -189,10 +189,8 @@ func TestStateMachine(t *testing.T) {
 			if slices.ContainsFunc(w.prov.calls, func(c string) bool { return strings.HasPrefix(c, "revoke") }) {
 				w.t.Fatalf("a credential held by c was revoked: %s", fmtCalls(w.prov.calls))
 			}
-			// The tenant fixes c; the next run writes it and then revokes the old credential.
-			if err := w.kube.CoreV1().Secrets("c").Delete(context.Background(), "pull", metav1.DeleteOptions{}); err != nil {
-				w.t.Fatal(err)
-			}
+			// The policy is lifted; the next run writes c and then revokes the old credential.
+			w.kube.ReactionChain = w.kube.ReactionChain[1:]
 			return []*Report{first, w.rotate(Options{IfDue: true})}
 		},
 		check: func(t *testing.T, w *world, reps []*Report) {
@@ -211,6 +209,29 @@ func TestStateMachine(t *testing.T) {
 				if !w.pulls(ns) {
 					t.Errorf("namespace %s does not pull", ns)
 				}
+			}
+		},
+	}, {
+		name: "a managed Secret its tenant made immutable is replaced: nothing is held back, the old credential is revoked as usual",
+		ns:   []string{"a", "b", "c"},
+		setup: func(w *world) {
+			must(w.t, w.rotate(Options{IfDue: true}), Succeeded)
+			makeImmutable(w, "c")
+		},
+		run: func(w *world) []*Report { return []*Report{w.rotate(Options{})} },
+		check: func(t *testing.T, w *world, reps []*Report) {
+			must(t, reps[0], Succeeded)
+			if len(reps[0].Held) != 0 || len(reps[0].Revoked) != 1 || len(w.state().Retired) != 0 {
+				t.Errorf("held %v revoked %v, state %s: want the old credential revoked, nothing held", reps[0].Held, reps[0].Revoked, w.stateJSON())
+			}
+			for _, ns := range []string{"a", "b", "c"} {
+				if !w.pulls(ns) || w.heldID(ns) != w.state().Current.ID {
+					t.Errorf("namespace %s does not pull with the current credential", ns)
+				}
+			}
+			s, _ := w.kube.CoreV1().Secrets("c").Get(context.Background(), "pull", metav1.GetOptions{})
+			if s.Immutable != nil && *s.Immutable {
+				t.Error("the replaced Secret is immutable again")
 			}
 		},
 	}, {
@@ -371,9 +392,22 @@ func TestStateMachine(t *testing.T) {
 	}
 }
 
-// immutable makes ns's managed Secret immutable, and the fake API server refuse to change it,
-// as the real one does.
-func immutable(w *world, ns string) {
+// refuseUpdates makes the fake API server refuse every update of ns's managed Secret, as an
+// admission policy of the tenant's namespace could.
+func refuseUpdates(w *world, ns string) {
+	w.kube.PrependReactor("update", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if u, ok := a.(k8stesting.UpdateAction); ok && u.GetNamespace() == ns {
+			if obj, ok := u.GetObject().(*corev1.Secret); ok && obj.Name == "pull" {
+				return true, nil, errDenied
+			}
+		}
+		return false, nil, nil
+	})
+}
+
+// makeImmutable makes ns's managed Secret immutable, and the fake API server refuse to change
+// its data, as the real one does.
+func makeImmutable(w *world, ns string) {
 	w.t.Helper()
 	ctx := context.Background()
 	s, err := w.kube.CoreV1().Secrets(ns).Get(ctx, "pull", metav1.GetOptions{})
@@ -387,7 +421,7 @@ func immutable(w *world, ns string) {
 	}
 	w.kube.PrependReactor("update", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if u, ok := a.(k8stesting.UpdateAction); ok && u.GetNamespace() == ns {
-			if obj, ok := u.GetObject().(*corev1.Secret); ok && obj.Name == "pull" {
+			if obj, ok := u.GetObject().(*corev1.Secret); ok && obj.Name == "pull" && obj.Immutable != nil && *obj.Immutable {
 				return true, nil, errImmutable
 			}
 		}
@@ -415,6 +449,16 @@ func TestDryRunPrintsThePlanTheRunExecutes(t *testing.T) {
 		{name: "repair of a deleted secret", opts: Options{IfDue: true}, setup: func(w *world) {
 			must(w.t, w.rotate(Options{IfDue: true}), Succeeded)
 			_ = w.kube.CoreV1().Secrets("c").Delete(context.Background(), "pull", metav1.DeleteOptions{})
+		}},
+		{name: "a tenant's Secret in the way, and one made immutable", opts: Options{}, setup: func(w *world) {
+			must(w.t, w.rotate(Options{IfDue: true}), Succeeded)
+			ctx := context.Background()
+			_ = w.kube.CoreV1().Secrets("a").Delete(ctx, "pull", metav1.DeleteOptions{})
+			theirs := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pull", Namespace: "a"}, Type: corev1.SecretTypeOpaque}
+			if _, err := w.kube.CoreV1().Secrets("a").Create(ctx, theirs, metav1.CreateOptions{}); err != nil {
+				w.t.Fatal(err)
+			}
+			makeImmutable(w, "b")
 		}},
 		{name: "dead current", opts: Options{IfDue: true}, setup: func(w *world) {
 			must(w.t, w.rotate(Options{IfDue: true}), Succeeded)

@@ -26,10 +26,14 @@ func (r *Runner) describe(p *plan, rep *Report) {
 		res := SecretResult{Namespace: ns, Name: p.cred.Targets.SecretName}
 		existing := p.secrets[ns]
 		switch {
+		case p.inTheWay[ns]:
+			res.Action, res.Reason = string(SecretFailed), "a Secret of this name the rotator did not write is in the way: set targets.adopt: true to take it over, or delete it"
 		case existing == nil:
 			res.Action, res.Reason = "create", "missing"
 		case fp != "" && secretsync.UpToDate(existing, fp):
 			res.Action = "unchanged"
+		case existing.Immutable != nil && *existing.Immutable:
+			res.Action, res.Reason = "update", "made immutable by its tenant: deleted and created again"
 		case fp != "":
 			res.Action, res.Reason = "update", "drifted from the current credential"
 		default:

@@ -309,6 +309,7 @@ func (w *world) stateJSON() string {
 
 var (
 	errDown      = errors.New("503 service unavailable")
+	errDenied    = errors.New(`admission webhook "policy.example.com" denied the request: secrets in this namespace are frozen`)
 	errImmutable = errors.New(`secret "pull" is invalid: data: Forbidden: field is immutable when ` + "`immutable`" + ` is set`)
 )
 

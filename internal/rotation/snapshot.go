@@ -29,6 +29,9 @@ type snapshot struct {
 	namespaces []string
 	// secrets are the managed Secrets found, by namespace.
 	secrets map[string]*corev1.Secret
+	// inTheWay are the target namespaces holding a Secret of the managed name that is not the
+	// rotator's to write (secretsync.Owner): a run refuses it, so the dry run says so.
+	inTheWay map[string]bool
 	// holds is the provider id of the credential each target namespace's managed Secret holds
 	// (its rotator.dev/credential-id): read from the snapshot, then kept up to date by every
 	// write of the run. A credential is never revoked while a target namespace holds it.
@@ -127,6 +130,8 @@ func (r *Runner) resolveNamespaces(ctx context.Context, p *plan) error {
 func (r *Runner) listSecrets(ctx context.Context, p *plan) error {
 	p.secrets = map[string]*corev1.Secret{}
 	p.holds = map[string]string{}
+	p.inTheWay = map[string]bool{}
+	owner := ownerOf(p.cred, p.state)
 	targets := setOf(p.namespaces)
 	sel := fields.OneTermEqualSelector("metadata.name", p.cred.Targets.SecretName).String()
 	return listPages(ctx, tenantPageSize, func(ctx context.Context, o metav1.ListOptions) (string, error) {
@@ -137,6 +142,9 @@ func (r *Runner) listSecrets(ctx context.Context, p *plan) error {
 		}
 		for i := range l.Items {
 			s := &l.Items[i]
+			if targets[s.Namespace] && s.Name == p.cred.Targets.SecretName && !owner.Owns(s) {
+				p.inTheWay[s.Namespace] = true
+			}
 			// Labelled or carrying one of the state's ids: the labelled ones tell a lost
 			// state what the namespaces hold (rebuild); the writes ask secretsync.Owner.
 			if targets[s.Namespace] && s.Name == p.cred.Targets.SecretName && (secretsync.IsManaged(s, p.cred.Name) || p.state.Ours(s.Annotations[secretsync.AnnotationCredentialID])) {

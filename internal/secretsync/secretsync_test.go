@@ -77,6 +77,7 @@ func TestWriteRefusesAnUnmanagedSecretUnlessAdopted(t *testing.T) {
 // gives (a run that lost its lock wrote it before saving its state).
 func TestWriteOwnershipIsTheIssuedIDNotTheLabels(t *testing.T) {
 	labels := map[string]string{LabelManagedBy: ManagedByValue, LabelCredential: "h"}
+	yes := true
 	for _, tc := range []struct {
 		name   string
 		secret corev1.Secret
@@ -94,6 +95,11 @@ func TestWriteOwnershipIsTheIssuedIDNotTheLabels(t *testing.T) {
 		{name: "labels stripped, an issued id", secret: corev1.Secret{ObjectMeta: metav1.ObjectMeta{
 			Annotations: map[string]string{AnnotationCredentialID: "6"}}, Type: corev1.SecretTypeDockerConfigJson,
 			Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}}, want: Updated},
+		{name: "an issued id, made immutable by its tenant: replaced, not left holding its credential", secret: corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: labels,
+			Annotations: map[string]string{AnnotationCredentialID: "6"}}, Immutable: &yes, Type: corev1.SecretTypeDockerConfigJson,
+			Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}}, want: Replaced},
+		{name: "spoofed labels, immutable: refused all the same", secret: corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: labels,
+			Annotations: map[string]string{AnnotationCredentialID: "999"}}, Immutable: &yes, Type: corev1.SecretTypeDockerConfigJson}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -110,6 +116,9 @@ func TestWriteOwnershipIsTheIssuedIDNotTheLabels(t *testing.T) {
 			}
 			if err != nil || a != tc.want || !IsManaged(got, "h") || got.Annotations[AnnotationCredentialID] != "7" {
 				t.Fatalf("want %s and the current credential, got %v %v %+v", tc.want, a, err, got.ObjectMeta)
+			}
+			if got.Immutable != nil && *got.Immutable {
+				t.Fatal("the rotator's Secret was written immutable: the next rotation could not update it")
 			}
 		})
 	}

@@ -21,8 +21,8 @@ const (
 	Unchanged Action = "unchanged"
 	Created   Action = "created"
 	Updated   Action = "updated"
-	// Replaced: an adopted Secret of another type was deleted and created again, because a
-	// Secret's type cannot be changed in place.
+	// Replaced: the rotator's Secret was deleted and created again, because it could not be
+	// changed in place: an adopted Secret of another type, or one its tenant made immutable.
 	Replaced Action = "replaced"
 )
 
@@ -75,7 +75,7 @@ func (w *Writer) Write(ctx context.Context, ns, name string, content Content, ex
 			action = Unchanged
 			return nil
 		}
-		if existing.Type != corev1.SecretTypeDockerConfigJson {
+		if existing.Type != corev1.SecretTypeDockerConfigJson || immutable(existing) {
 			created, err := w.replace(ctx, existing, desired, &action)
 			if err == nil {
 				existing = created
@@ -106,11 +106,14 @@ func (w *Writer) Write(ctx context.Context, ns, name string, content Content, ex
 	return action, uid, nil
 }
 
-// replace deletes the rotator's Secret of the wrong type (say Opaque) and creates the right one.
-// The UID precondition makes sure it deletes exactly the Secret it looked at. A Secret made
-// immutable is not replaced: it still pulls, and a run stopped between the delete and the create
-// would leave its namespace with no Secret at all (the simulation's NoTargetLosesPull); it holds
-// its credential back from revocation instead, reported, until its tenant deletes it.
+// replace deletes the rotator's Secret that cannot be updated (of the wrong type, say Opaque, or
+// made immutable by its tenant) and creates the right one. The UID precondition makes sure it
+// deletes exactly the Secret it looked at. An immutable Secret is replaced rather than left
+// holding its old credential, because that would hold the revocation of the credential back for
+// every namespace: one tenant would keep a credential alive that all the others have dropped.
+// The price is the tenant's own: between the delete and the create its namespace has no Secret
+// (a pod starting then retries its pull), and a process that dies there leaves it so until the
+// next run or, under `rotator run`, the next reconcile, which the deletion itself triggers.
 func (w *Writer) replace(ctx context.Context, existing, desired *corev1.Secret, action *Action) (*corev1.Secret, error) {
 	uid := existing.UID
 	err := w.Client.CoreV1().Secrets(existing.Namespace).Delete(ctx, existing.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
@@ -124,6 +127,8 @@ func (w *Writer) replace(ctx context.Context, existing, desired *corev1.Secret, 
 	*action = Replaced
 	return created, nil
 }
+
+func immutable(s *corev1.Secret) bool { return s.Immutable != nil && *s.Immutable }
 
 func merge(dst, src map[string]string) map[string]string {
 	if dst == nil {

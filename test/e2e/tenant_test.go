@@ -28,21 +28,25 @@ const shippedMemoryLimit = 256 << 20
 // A tenant with the built-in `admin` role in one target namespace, and nothing else, attacks the
 // rotator from there: a foreign Secret of the managed name wearing the rotator's labels, giant
 // workloads, a Deployment whose image points at another registry host (a listener of the test
-// that records what it is sent), and its ServiceAccount deleted. The other namespaces rotate,
-// are promoted and the old robot is revoked as always; the foreign Secret is never written; the
-// rotator writes nothing outside the target namespaces and its own; no credential reaches the
-// other host; the rotator's peak memory stays under the shipped pod's limit.
+// that records what it is sent), and its ServiceAccount deleted; the tenant of a second
+// namespace makes the managed Secret there immutable. The other namespaces rotate, are promoted
+// and the old robot is revoked as always; the foreign Secret is never written; the immutable one
+// is replaced, so it holds nothing back; the rotator writes nothing outside the target
+// namespaces and its own; no credential reaches the other host; the rotator's peak memory stays
+// under the shipped pod's limit.
 func TestTenantCannotHurtOtherNamespaces(t *testing.T) {
 	const cred = "tenant"
 	ctx := context.Background()
-	nss := namespaces(t, cred, 3)
-	victim := nss[0]
+	nss := namespaces(t, cred, 4)
+	victim, frozen := nss[0], nss[1]
 	webDeployments(t, nss)
 	cfg := wedgeConfig(t, cred, stateNS, nss, "1s")
 	old := firstRotation(t, cred, cfg, nss)
 
 	tenant := tenantClient(t, victim)
 	tenantUser := "system:serviceaccount:" + victim + ":tenant"
+	frozenTenant := tenantClient(t, frozen)
+	frozenUser := "system:serviceaccount:" + frozen + ":tenant"
 	other := newRecordingRegistry(t)
 	attacks := auditMark(t)
 
@@ -85,6 +89,16 @@ func TestTenantCannotHurtOtherNamespaces(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// 5. The managed Secret of the second tenant's namespace made immutable.
+	frozenSecret, err := frozenTenant.CoreV1().Secrets(frozen).Get(ctx, "harbor-pull", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frozenSecret.Immutable = ptr(true)
+	if _, err := frozenTenant.CoreV1().Secrets(frozen).Update(ctx, frozenSecret, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("the tenant of %s could not make its Secret immutable: %v", frozen, err)
+	}
+
 	mark := auditMark(t)
 	res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
 	rep := onlyReport(t, res)
@@ -103,6 +117,9 @@ func TestTenantCannotHurtOtherNamespaces(t *testing.T) {
 	}
 	fresh := rep.Issued.Name
 	assertNamespacesPull(t, cred, nss[1:], fresh)
+	if s := secretResult(rep, frozen); s == nil || s.Action != "replaced" {
+		t.Errorf("the immutable secret of %s is not reported replaced: %+v", frozen, s)
+	}
 	if st := rotatorStatus(t, rig.RotatorKubeconfig, cfg, cred); st.Name != fresh || st.Pending != "" {
 		t.Fatalf("the tenant held promotion back: current %q pending %q, want %s", st.Name, st.Pending, fresh)
 	}
@@ -145,9 +162,11 @@ func TestTenantCannotHurtOtherNamespaces(t *testing.T) {
 			t.Errorf("the rotator read the tenant's other Secret: %s", e.Verb)
 		}
 	}
-	for _, e := range requestsSince(t, attacks, tenantUser) {
-		if isWrite(e.Verb) && e.ResponseStatus.Code < 300 && e.ObjectRef.Namespace != victim {
-			t.Errorf("the tenant changed something outside its namespace: %s %s %s/%s", e.Verb, e.ObjectRef.Resource, e.ObjectRef.Namespace, e.ObjectRef.Name)
+	for user, ns := range map[string]string{tenantUser: victim, frozenUser: frozen} {
+		for _, e := range requestsSince(t, attacks, user) {
+			if isWrite(e.Verb) && e.ResponseStatus.Code < 300 && e.ObjectRef.Namespace != ns {
+				t.Errorf("the tenant of %s changed something outside its namespace: %s %s %s/%s", ns, e.Verb, e.ObjectRef.Resource, e.ObjectRef.Namespace, e.ObjectRef.Name)
+			}
 		}
 	}
 	if got := other.authorized(); len(got) > 0 {

@@ -177,14 +177,17 @@ func (v *view) pulls(ns, cred string) bool {
 	return s != nil && v.c.w.registry.pullAsKubelet(specOf(cred).image, []corev1.Secret{*s}) == nil
 }
 
-// unwritable reports whether a tenant made cred's secret in ns one the rotator may not or
-// cannot write: immutable, or a same-named Secret that is not (or no longer) marked managed.
-func (v *view) unwritable(ns, cred string) bool {
+// foreign reports whether a tenant put a same-named Secret in ns that is not (or no longer)
+// marked managed: the rotator must leave it alone.
+func (v *view) foreign(ns, cred string) bool {
 	s := v.secret(ns, specOf(cred).secretName)
-	if s == nil {
-		return false
-	}
-	return (s.Immutable != nil && *s.Immutable) || !secretsync.IsManaged(s, cred)
+	return s != nil && !secretsync.IsManaged(s, cred)
+}
+
+// immutable reports whether cred's secret in ns was made immutable.
+func (v *view) immutable(ns, cred string) bool {
+	s := v.secret(ns, specOf(cred).secretName)
+	return s != nil && s.Immutable != nil && *s.Immutable
 }
 
 // describe says what cred's secret in ns holds, for a violation's detail.

@@ -20,13 +20,14 @@
 // After every step the invariants (invariants.go) are checked; a violation names the seed,
 // the step and the trace:
 //
-//  1. NoTargetLosesPull: a run never takes a working pull secret from an existing target;
+//  1. NoTargetLosesPull: a run never takes a working pull secret from an existing target (bar
+//     one its tenant made immutable, replaced by a run that died between delete and create);
 //  2. NoRevokeWhileHeld: no live credential is revoked while a target's managed secret holds it;
 //  3. NoCrossClusterRevoke: a cluster never revokes what the other cluster issued;
 //  4. NoLeakAtQuiescence: after the quiet phase, per credential and cluster, at most current +
 //     pending + retired credentials are live, and each is known to the state or held by a secret;
-//  5. ConvergesAfterFaults: within two quiet runs every existing target (bar one a tenant made
-//     unwritable) holds a managed secret that pulls;
+//  5. ConvergesAfterFaults: within two quiet runs every existing target (bar one where a tenant
+//     put a Secret of its own) holds a managed secret that pulls;
 //  6. NoWriteAfterLockLost: a run that lost its lock writes nothing more;
 //  7. DryRunWritesNothing; and CorePanics, for a panic of the core.
 //

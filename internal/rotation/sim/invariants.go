@@ -20,16 +20,18 @@ func (v Violation) String() string {
 }
 
 // pullSnapshot records, per credential and namespace of one cluster, whether its managed secret
-// pulls: taken before a run, compared after it.
-type pullSnapshot map[string]map[string]bool
+// pulls, and whether its tenant made it immutable: taken before a run, compared after it.
+type pullSnapshot map[string]map[string]pullBefore
+
+type pullBefore struct{ pulls, immutable bool }
 
 func (c *Cluster) snapshot() pullSnapshot {
 	snap := pullSnapshot{}
 	v := c.view()
 	for _, s := range credSpecs {
-		snap[s.name] = map[string]bool{}
+		snap[s.name] = map[string]pullBefore{}
 		for _, ns := range v.targets(credential(c.w.cfg, s.name)) {
-			snap[s.name][ns] = v.pulls(ns, s.name)
+			snap[s.name][ns] = pullBefore{pulls: v.pulls(ns, s.name), immutable: v.immutable(ns, s.name)}
 		}
 	}
 	return snap
@@ -38,14 +40,22 @@ func (c *Cluster) snapshot() pullSnapshot {
 // invNoTargetLosesPull (invariant 1): a rotator run never takes a working pull secret away. Every
 // existing target namespace whose managed secret pulled before the run (tenants do not act
 // during a run) still has a managed secret that pulls after it, if it still is a target.
-func invNoTargetLosesPull(c *Cluster, before pullSnapshot) []Violation {
+// One exception, confined to the tenant's own namespace: a managed secret its tenant made
+// immutable is replaced (deleted, then created), and a run that dies or loses its lock between
+// the two leaves that namespace without a secret until a later run (invariant 5 proves one
+// restores it). Holding the old credential back for every namespace instead would let one
+// tenant keep alive a credential all the others have dropped.
+func invNoTargetLosesPull(c *Cluster, before pullSnapshot, r *run) []Violation {
 	var out []Violation
 	v := c.view()
+	interrupted := r.dead || r.lost
 	for _, s := range credSpecs {
 		now := v.targets(credential(c.w.cfg, s.name))
 		var lost []string
 		for _, ns := range sortedKeys(before[s.name]) {
-			if before[s.name][ns] && contains(now, ns) && !v.pulls(ns, s.name) {
+			b := before[s.name][ns]
+			replacedWhenInterrupted := b.immutable && interrupted
+			if b.pulls && contains(now, ns) && !v.pulls(ns, s.name) && !replacedWhenInterrupted {
 				lost = append(lost, ns+" ("+v.describe(ns, s.name)+")")
 			}
 		}
@@ -143,8 +153,8 @@ func invNoLeakAtQuiescence(w *World) []Violation {
 
 // invConverged (invariant 5): after faults and tenants stop, within two runs every existing
 // target namespace of every cluster holds a managed Secret that pulls. A namespace where a tenant
-// made the secret unwritable (immutable, or a same-named Secret not marked managed) is exempt:
-// the core reports it and cannot fix it.
+// put a same-named Secret not marked managed is exempt: the core reports it and must not touch
+// it. One its tenant made immutable is not: the core replaces it.
 func invConverged(w *World, runs int) []Violation {
 	var out []Violation
 	for _, c := range w.clusters {
@@ -152,7 +162,7 @@ func invConverged(w *World, runs int) []Violation {
 		for _, s := range credSpecs {
 			var bad []string
 			for _, ns := range v.targets(credential(w.cfg, s.name)) {
-				if !v.pulls(ns, s.name) && !v.unwritable(ns, s.name) {
+				if !v.pulls(ns, s.name) && !v.foreign(ns, s.name) {
 					bad = append(bad, ns+" ("+v.describe(ns, s.name)+")")
 				}
 			}

@@ -175,8 +175,8 @@ func (w *World) randomOp() runOp {
 // runStep runs the core once on c and checks the invariants of a run.
 func (w *World) runStep(c *Cluster, op runOp, chaos bool) {
 	before := c.snapshot()
-	w.execRun(c, op, false, chaos)
-	w.violate(invNoTargetLosesPull(c, before)...)
+	r := w.execRun(c, op, false, chaos)
+	w.violate(invNoTargetLosesPull(c, before, r)...)
 	if w.faults.providerRuns > 0 {
 		w.faults.providerRuns--
 	}
