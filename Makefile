@@ -83,8 +83,10 @@ BENCH_FLAGS ?=
 bench: tools
 	$(GO) run ./bench/cmd/rotatorbench $(BENCH_FLAGS)
 
+# SANDBOX_CLUSTERS=N starts N extra clusters beside the first (fleet members, about 400 MiB each).
+SANDBOX_CLUSTERS ?= 0
 sandbox-up: tools build
-	@$(BIN)/rotator-sandbox up --dir $(SANDBOX_DIR)
+	@$(BIN)/rotator-sandbox up --dir $(SANDBOX_DIR) --clusters $(SANDBOX_CLUSTERS)
 
 sandbox-down:
 	@if [ -x $(BIN)/rotator-sandbox ]; then $(BIN)/rotator-sandbox down --dir $(SANDBOX_DIR); \

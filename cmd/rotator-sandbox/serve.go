@@ -15,8 +15,10 @@ import (
 	"github.com/rotatorhq/rotator/internal/sandbox"
 )
 
-// serve runs the rig in the foreground until SIGTERM/SIGINT, then stops every server.
-func serve(dir string) error {
+// serve runs the rig in the foreground until SIGTERM/SIGINT, then stops every server. clusters
+// extra clusters (member-1..N) start beside the first; their kubeconfigs are in
+// DIR/clusters/member-N/.
+func serve(dir string, clusters int) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if err := os.WriteFile(filepath.Join(dir, pidFile), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
@@ -30,6 +32,15 @@ func serve(dir string) error {
 		return err
 	}
 	defer rig.Stop()
+	var members []*sandbox.Cluster
+	for i := 1; i <= clusters; i++ {
+		c, err := rig.StartCluster(startCtx, fmt.Sprintf("member-%d", i))
+		if err != nil {
+			return err
+		}
+		members = append(members, c)
+		log.Info("extra cluster ready", "cluster", c.Name, "kube", c.KubeURL, "kubeconfig", c.AdminKubeconfig, "took", c.StartTime.Round(100*time.Millisecond))
+	}
 	var pids []string
 	for _, p := range rig.Pids() {
 		pids = append(pids, strconv.Itoa(p))
@@ -57,6 +68,11 @@ func serve(dir string) error {
 		case <-tick.C:
 			if err := rig.Healthy(); err != nil {
 				return fmt.Errorf("a sandbox server died: %w", err)
+			}
+			for _, c := range members {
+				if err := c.Healthy(); err != nil {
+					return fmt.Errorf("a sandbox server died: %w", err)
+				}
 			}
 		}
 	}

@@ -23,7 +23,7 @@ const (
 
 // up starts `serve` detached and waits until it reports ready. A sandbox that is really running
 // (see running) is reused as it is; a stale directory is cleared first.
-func up(dir string) error {
+func up(dir string, clusters int) error {
 	if exists(dir) {
 		err := running(context.Background(), dir)
 		if err == nil {
@@ -49,7 +49,7 @@ func up(dir string) error {
 		return err
 	}
 	defer logf.Close()
-	cmd := exec.Command(self, "serve", "--dir", abs)
+	cmd := exec.Command(self, "serve", "--dir", abs, "--clusters", strconv.Itoa(clusters))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives this command and the terminal
 	if err := cmd.Start(); err != nil {

@@ -10,6 +10,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 )
 
@@ -28,12 +29,15 @@ const (
 // GrantShippedRoles binds the "rotator" user to the rotator ClusterRole, and the
 // "rotator-doctor" user to the doctor's, which reads no Secret; it creates the doctor's
 // rotator-doctor-secrets ClusterRole unbound (BindDoctorSecrets binds it in a namespace).
-func (r *Rig) GrantShippedRoles(ctx context.Context) error {
+func (r *Rig) GrantShippedRoles(ctx context.Context) error { return grantShippedRoles(ctx, r.Admin) }
+
+// grantShippedRoles is GrantShippedRoles in the cluster of admin (the rig's or an extra one).
+func grantShippedRoles(ctx context.Context, admin kubernetes.Interface) error {
 	for _, g := range []struct{ user, file, name string }{
 		{rotatorUser, rotatorClusterRoleFile, rotatorClusterRoleName},
 		{doctorUser, doctorClusterRoleFile, "rotator-doctor"},
 	} {
-		if err := r.grant(ctx, g.user, g.file, g.name); err != nil {
+		if err := grant(ctx, admin, g.user, g.file, g.name); err != nil {
 			return err
 		}
 	}
@@ -41,7 +45,7 @@ func (r *Rig) GrantShippedRoles(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := r.Admin.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	if _, err := admin.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("sandbox: create ClusterRole %s: %w", role.Name, err)
 	}
 	return nil
@@ -83,12 +87,12 @@ func (r *Rig) BindDoctorSecrets(ctx context.Context, ns string) error {
 }
 
 // grant creates the ClusterRole of file, named name, and binds user to it.
-func (r *Rig) grant(ctx context.Context, user, file, name string) error {
+func grant(ctx context.Context, admin kubernetes.Interface, user, file, name string) error {
 	role, err := loadClusterRole(file, name)
 	if err != nil {
 		return err
 	}
-	if _, err := r.Admin.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	if _, err := admin.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("sandbox: create ClusterRole %s: %w", role.Name, err)
 	}
 	binding := &rbacv1.ClusterRoleBinding{
@@ -96,7 +100,7 @@ func (r *Rig) grant(ctx context.Context, user, file, name string) error {
 		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role.Name},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: "rbac.authorization.k8s.io", Name: user}},
 	}
-	if _, err := r.Admin.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	if _, err := admin.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("sandbox: create ClusterRoleBinding %s: %w", name, err)
 	}
 	return nil

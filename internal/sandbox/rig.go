@@ -68,7 +68,11 @@ type Rig struct {
 	GitLabURL, GitLabToken, GitLabRegistryHost string
 	GitLabImages                               map[string]string
 
-	cp       *controlPlane
+	cp     *controlPlane
+	logger *slog.Logger
+	// clusters are the extra clusters StartCluster started.
+	mu       sync.Mutex
+	clusters []*Cluster
 	gitlab   *gitlabRig
 	registry *registryServer
 	vault    *VaultServer
@@ -95,7 +99,7 @@ func Start(ctx context.Context, o Options) (_ *Rig, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Rig{Dir: o.Dir, HarborUsername: "admin", HarborPassword: "Harbor-" + randomHex(8), Images: map[string]string{}}
+	r := &Rig{Dir: o.Dir, HarborUsername: "admin", HarborPassword: "Harbor-" + randomHex(8), Images: map[string]string{}, logger: o.Logger}
 	defer func() {
 		if err != nil {
 			r.Stop() //nolint:contextcheck // a failed start stops what it started, even past ctx
@@ -189,6 +193,11 @@ func (r *Rig) startHarbor(l net.Listener, issuer *registrytoken.Issuer, projects
 // Stop stops every server of the rig, in reverse order of start. Safe to call more than once.
 func (r *Rig) Stop() {
 	r.stopOnce.Do(func() {
+		r.mu.Lock()
+		for _, c := range r.clusters {
+			c.Stop()
+		}
+		r.mu.Unlock()
 		if r.cancel != nil {
 			r.cancel()
 			r.wg.Wait()
@@ -225,6 +234,11 @@ func (r *Rig) Pids() []int {
 		out = append(out, r.vault.Pid())
 	}
 	out = append(out, r.gitlab.pids()...)
+	r.mu.Lock()
+	for _, c := range r.clusters {
+		out = append(out, c.Pids()...)
+	}
+	r.mu.Unlock()
 	return out
 }
 

@@ -24,6 +24,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/rotatorhq/rotator/internal/rotation"
 )
@@ -60,7 +61,12 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 }
 
 func deploymentAvailable(ns, name string) (bool, string) {
-	d, err := rig.Admin.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
+	return deploymentAvailableIn(rig.Admin, ns, name)
+}
+
+// deploymentAvailableIn is deploymentAvailable in the cluster of c (an extra cluster of the rig).
+func deploymentAvailableIn(c kubernetes.Interface, ns, name string) (bool, string) {
+	d, err := c.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
 	if err != nil {
 		return false, err.Error()
 	}
