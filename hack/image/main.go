@@ -42,7 +42,7 @@ func main() {
 
 type options struct {
 	version, revision, platform, push, ociLayout, source, dir string
-	insecure                                        bool
+	insecure                                                  bool
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
