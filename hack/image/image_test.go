@@ -259,3 +259,22 @@ func readYAML(t *testing.T, path string, into any) {
 		t.Fatalf("%s: %v", path, err)
 	}
 }
+
+// Bad invocations fail before anything is built.
+func TestRunRefusesBadFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--oci-layout", "x"}, "--version is required"},
+		{[]string{"--version", "v1.0.0"}, "exactly one of --push and --oci-layout"},
+		{[]string{"--version", "v1.0.0", "--push", "r/x:1", "--oci-layout", "x"}, "exactly one of --push and --oci-layout"},
+		{[]string{"--version", "v1.0.0", "--oci-layout", "x", "--platform", "linux/"}, "--platform"},
+		{[]string{"--version", "v1.0.0", "--oci-layout", "x", "extra"}, "unexpected arguments"},
+	} {
+		err := run(t.Context(), c.args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("run %q: %v, want an error saying %q", c.args, err, c.want)
+		}
+	}
+}

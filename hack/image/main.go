@@ -72,6 +72,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--platform: %w", err)
 	}
+	if p.OS != "linux" || p.Architecture == "" {
+		return fmt.Errorf("--platform %q: want linux/<arch>[/<variant>], e.g. linux/arm64", o.platform)
+	}
 	img, err := build(ctx, o, *p)
 	if err != nil {
 		return err
