@@ -10,6 +10,7 @@ import (
 	"debug/elf"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -115,7 +116,8 @@ func TestImageBuiltWithoutDocker(t *testing.T) {
 	}
 
 	bin := filepath.Join(t.TempDir(), "rotator")
-	if err := os.WriteFile(bin, entry.body, 0o755); err != nil {
+	//nolint:gosec // G306: the binary must be executable to run; the file is in the test's own temp dir
+	if err := os.WriteFile(bin, entry.body, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	vout, err := exec.CommandContext(ctx, bin, "version", "-o", "json").Output()
@@ -145,7 +147,7 @@ func imageFiles(t *testing.T, img v1.Image) map[string]imageFile {
 	tr := tar.NewReader(rc)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return files
 		}
 		if err != nil {
