@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
 # The rotator image: one static binary on distroless, running as nonroot (65532).
 #   docker build -t ghcr.io/rotatorhq/rotator:dev .
+# Without Docker, `make image-push IMAGE=...` builds the same binary onto an empty base with this
+# file's USER, ENTRYPOINT, CMD and EXPOSE (hack/image; its tests hold the two equal).
 # Multi-arch: docker buildx build --platform linux/amd64,linux/arm64 . (the Go build cross-compiles
 # on the build machine's platform, so no emulation is needed).
 

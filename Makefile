@@ -6,7 +6,7 @@ SANDBOX_DIR ?= .sandbox
 # Integration tests start real servers: allow them time on a 2-core machine.
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build tools helm test sim unit lint fuzz bench demo sandbox-up sandbox-down vet tidy-check clean
+.PHONY: all build image image-push tools helm test sim unit lint fuzz bench demo sandbox-up sandbox-down vet tidy-check clean
 
 # The tests that start real servers (test/e2e, the sandbox's own, internal/secretsource's Vault
 # tests) carry the build tag `integration`: `go test ./...` and `make unit` run every other test,
@@ -22,6 +22,24 @@ VERSION ?=
 build:
 	$(GO) build -buildvcs=auto $(if $(VERSION),-ldflags "-X github.com/rotatorhq/rotator/internal/version.version=$(VERSION)") -o $(BIN)/rotator ./cmd/rotator
 	$(GO) build -o $(BIN)/rotator-sandbox ./cmd/rotator-sandbox
+
+# The image, built without Docker by hack/image: the binary as the Dockerfile builds it, on an
+# empty base, run as nonroot 65532. Same commit and version, same digest (the timestamps are the
+# commit's). `make image` writes an OCI layout to bin/image; `make image-push IMAGE=repo` pushes
+# $(IMAGE):<version> with the Docker config's credentials (IMAGE_PUSH_FLAGS=--insecure for a
+# plain-HTTP registry). <version> is VERSION if given, else the release in the file VERSION, which
+# deploy/base's newTag and the chart's appVersion name too (a test holds the three equal).
+RELEASE_VERSION := $(shell cat VERSION)
+IMAGE_VERSION = $(or $(VERSION),$(RELEASE_VERSION))
+IMAGE ?= ghcr.io/rotatorhq/rotator
+PLATFORM ?= linux/amd64
+IMAGE_PUSH_FLAGS ?=
+IMAGE_RUN = SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null)} \
+	$(GO) run ./hack/image --version $(IMAGE_VERSION) --platform $(PLATFORM) --revision "$$(git rev-parse HEAD 2>/dev/null)"
+image:
+	$(IMAGE_RUN) --oci-layout $(BIN)/image
+image-push:
+	$(IMAGE_RUN) $(IMAGE_PUSH_FLAGS) --push $(IMAGE):$(IMAGE_VERSION)
 
 # Pinned etcd / kube-apiserver / kube-controller-manager / vault, built once into ~/.cache/rotator-tools.
 tools:
