@@ -9,7 +9,11 @@ import (
 
 // printReport writes the human summary of one credential's run.
 func printReport(w io.Writer, r *rotation.Report) {
-	fmt.Fprintf(w, "\ncredential %s (%s, registry %s): %s in %s\n", r.Credential, r.Provider, r.Registry, r.Result, r.Duration.Round(1e6))
+	in := ""
+	if r.Cluster != "" {
+		in = " in cluster " + r.Cluster
+	}
+	fmt.Fprintf(w, "\ncredential %s%s (%s, registry %s): %s in %s\n", r.Credential, in, r.Provider, r.Registry, r.Result, r.Duration.Round(1e6))
 	if r.Decision != "" {
 		fmt.Fprintf(w, "  decision: %s\n", r.Decision)
 	}

@@ -17,6 +17,7 @@ import (
 type rotateFlags struct {
 	config     string
 	credential string
+	cluster    string
 	ifDue      bool
 	dryRun     bool
 	output     string
@@ -37,7 +38,8 @@ func newRotateCommand(g *globalFlags) *cobra.Command {
 		Example: `  rotator rotate now --config config.yaml --dry-run     # the plan, nothing changed
   rotator rotate now --config config.yaml                # issue, verify, distribute, restart, revoke
   rotator rotate now --config config.yaml --if-due -o json
-  rotator rotate now --config config.yaml --credential harbor-prod --context prod`,
+  rotator rotate now --config config.yaml --credential harbor-prod --context prod
+  rotator rotate now --config fleet.yaml --cluster east  # one cluster of the fleet`,
 		Short: "Issue, verify, write, restart and revoke now (or only what is due with --if-due)",
 		Long: `Rotate every configured credential (or one, with --credential): issue a new pull-only
 credential, verify it with a real pull, write it into every target namespace, bind it to the
@@ -56,6 +58,7 @@ Exit status: 0 every target done (a credential left alone by --respect-windows c
 	}
 	now.Flags().StringVar(&f.config, "config", "", "config file (required)")
 	now.Flags().StringVar(&f.credential, "credential", "", "rotate only this credential")
+	now.Flags().StringVar(&f.cluster, "cluster", "", "rotate only in this cluster of the fleet (clusters: in the config; \"local\" is the rotator's own)")
 	now.Flags().BoolVar(&f.ifDue, "if-due", false, "act only on what needs it: missing or drifted secrets, unbound ServiceAccounts, credentials near expiry, revocations due")
 	now.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the full plan and change nothing, in the cluster or at the registry")
 	now.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text, json or yaml")
@@ -105,8 +108,21 @@ func runRotateNow(cmd *cobra.Command, g *globalFlags, f *rotateFlags) error {
 	// Each credential's run is an acquisition of its own, named after this process and the command.
 	lock := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Purpose: "rotate now"}
 	runner.Lock = func(ctx context.Context) (context.Context, func(), error) { return lock.Acquire(ctx, f.waitLock) }
-	// Every credential's Secrets are written before any workload restarts (RotateAll).
-	reports := runner.RotateAll(cmd.Context(), creds, rotation.Options{IfDue: f.ifDue, DryRun: f.dryRun, SkipRolloutWait: f.skipRolloutWait})
+	opts := rotation.Options{IfDue: f.ifDue, DryRun: f.dryRun, SkipRolloutWait: f.skipRolloutWait}
+	var reports []*rotation.Report
+	if len(cfg.Clusters) == 0 && f.cluster == "" {
+		// Every credential's Secrets are written before any workload restarts (RotateAll).
+		reports = runner.RotateAll(cmd.Context(), creds, opts)
+	} else {
+		// A fleet: each cluster on its own, all at once (rotateFleet), under the one run lock.
+		runs := planClusters(cfg, creds, f.cluster)
+		if len(runs) == 0 {
+			return &exitError{code: exitUsage, err: fmt.Errorf("no selected credential targets cluster %q (clusters: local%s)", f.cluster, clusterNames(cfg))}
+		}
+		shared := &sharedLock{acquire: runner.Lock}
+		runner.Lock = shared.Lock
+		reports = rotateFleet(cmd.Context(), a, cfg, runs, opts)
+	}
 	ok := true
 	for _, rep := range reports {
 		ok = ok && rep.OK()

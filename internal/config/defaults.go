@@ -19,6 +19,11 @@ func Default(c *Config) {
 	defaultPacing(&c.Kubernetes)
 	defaultVault(c.Vault)
 	defaultNotifications(&c.Notifications)
+	for i := range c.Clusters {
+		if ks := c.Clusters[i].KubeconfigSecret; ks != nil && ks.Key == "" {
+			ks.Key = "value"
+		}
+	}
 	for i := range c.Credentials {
 		cr := &c.Credentials[i]
 		if !cr.Lifetime.IsSet() {

@@ -18,8 +18,37 @@ type Config struct {
 	// Notifications are webhooks told about failures, rollbacks, held revocations and
 	// approaching expiry (notifications.go). None: no notification.
 	Notifications Notifications `json:"notifications,omitempty"`
-	// Credentials are rotated independently; each is one robot identity on one registry.
+	// Clusters are the members of a fleet: clusters other than the rotator's own whose
+	// namespaces a credential may target (Targets.Clusters). None: the rotator's cluster only.
+	Clusters []Cluster `json:"clusters,omitempty"`
+	// Credentials are rotated independently; each is one robot identity on one registry per
+	// cluster it targets.
 	Credentials []Credential `json:"credentials"`
+}
+
+// LocalCluster names the rotator's own cluster in Targets.Clusters.
+const LocalCluster = "local"
+
+// Cluster is a member of the fleet and where the rotator's access to it comes from: exactly one
+// of KubeconfigFrom and KubeconfigSecret.
+type Cluster struct {
+	// Name (a DNS label, not "local") in Targets.Clusters, reports, state and metrics.
+	Name string `json:"name"`
+	// KubeconfigFrom reads the kubeconfig's content from a file, an environment variable or
+	// Vault, at every run (a rotated kubeconfig is picked up without a restart).
+	KubeconfigFrom *SecretRef `json:"kubeconfigFrom,omitempty"`
+	// KubeconfigSecret is a Secret in the rotator's namespace (StateNamespace) holding the
+	// kubeconfig: the shape Cluster API writes (<cluster>-kubeconfig, key "value").
+	KubeconfigSecret *KubeconfigSecret `json:"kubeconfigSecret,omitempty"`
+	// Context of the kubeconfig to use. Default: its current context.
+	Context string `json:"context,omitempty"`
+}
+
+// KubeconfigSecret is a key of a Secret in the rotator's namespace.
+type KubeconfigSecret struct {
+	Name string `json:"name"`
+	// Key of the kubeconfig in the Secret's data. Default "value" (Cluster API).
+	Key string `json:"key,omitempty"`
 }
 
 // Kubernetes client settings for a run.
@@ -127,6 +156,10 @@ type Targets struct {
 	ServiceAccounts []string `json:"serviceAccounts,omitempty"`
 	// Adopt lets the rotator take over a same-named Secret it did not create.
 	Adopt bool `json:"adopt,omitempty"`
+	// Clusters whose namespaces are targets: LocalCluster (the rotator's own) and names of
+	// Config.Clusters. Each gets a credential of its own (revoked alone, a leak contained) and
+	// a state of its own in the rotator's namespace. Default: [local].
+	Clusters []string `json:"clusters,omitempty"`
 	// Prune: when a namespace stops being a target (relabelled, excluded, removed from the
 	// list), `rotator run` deletes the managed Secret there and removes it from the
 	// ServiceAccounts' imagePullSecrets. Default false: a selector typo or a label removed by

@@ -37,6 +37,7 @@ func Validate(c *Config) field.ErrorList {
 		errs = append(errs, field.Invalid(k.Child("concurrency"), c.Kubernetes.Concurrency, "must be positive"))
 	}
 	errs = append(errs, validatePacing(&c.Kubernetes, k)...)
+	errs = append(errs, validateClusters(c)...)
 	creds := field.NewPath("credentials")
 	if len(c.Credentials) == 0 {
 		errs = append(errs, field.Required(creds, "at least one credential"))

@@ -24,5 +24,5 @@ func (r *Runner) secretEvent(ctx context.Context, p *plan, c secretsync.Content,
 
 // stateObject is where events about the credential as a whole go: its state Secret.
 func (r *Runner) stateObject(p *plan) events.Object {
-	return events.Secret(r.Config.StateNamespace, state.SecretName(p.cred.Name)).WithUID(p.state.UID())
+	return events.Secret(r.Config.StateNamespace, state.SecretName(r.stateKey(p.cred.Name))).WithUID(p.state.UID())
 }

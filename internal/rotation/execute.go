@@ -28,11 +28,14 @@ func (r *Runner) Rotate(ctx context.Context, cred *config.Credential, opts Optio
 		ctx = lk.ctx //nolint:contextcheck // the held lock's ctx is derived from the caller's (runlock.Acquire)
 	}
 	start := r.Clock.Now()
-	rep := &Report{Credential: cred.Name, Provider: cred.Provider, DryRun: opts.DryRun}
+	rep := &Report{Credential: cred.Name, Cluster: r.Cluster, Provider: cred.Provider, DryRun: opts.DryRun}
 	defer func() {
 		// Events may trail the writes (events.Recorder.Background): the run ends when they are
 		// out, or dropped if ctx ended.
 		r.Events.Flush(ctx)
+		if r.StateEvents != nil {
+			r.StateEvents.Flush(ctx)
+		}
 		rep.Duration = r.Clock.Since(start)
 		if !opts.DryRun && !rep.deferred { // a deferred run is counted when it is completed
 			r.Metrics.Run(cred.Name, string(rep.Result), r.Clock.Now(), rep.Duration)
@@ -95,7 +98,7 @@ func (r *Runner) execute(ctx context.Context, p *plan, rep *Report) {
 	st := p.state
 	changed := len(p.abandoned) > 0
 	for _, c := range p.abandoned {
-		r.Events.Warning(ctx, r.stateObject(p), events.ReasonAbandoned, "credential %s (id %s) abandoned: %s; a new one replaces it", c.Name, c.ID, c.Reason)
+		r.stateEvents().Warning(ctx, r.stateObject(p), events.ReasonAbandoned, "credential %s (id %s) abandoned: %s; a new one replaces it", c.Name, c.ID, c.Reason)
 	}
 
 	// Phase 1: the credential to distribute.
@@ -125,7 +128,7 @@ func (r *Runner) execute(ctx context.Context, p *plan, rep *Report) {
 	// Phase 2: verify before anyone depends on it.
 	if p.decision != RepairOnly {
 		if err := r.verifyNew(ctx, p, issued, rep); err != nil {
-			r.Events.Warning(ctx, r.stateObject(p), events.ReasonVerifyFailed, "%v", err)
+			r.stateEvents().Warning(ctx, r.stateObject(p), events.ReasonVerifyFailed, "%v", err)
 			if verify.CredentialRefused(err) {
 				rep.fail(Permanent, "%v; nothing was written", err)
 				r.revokeNew(ctx, p, issued, rep, "was refused by the registry")
@@ -187,7 +190,7 @@ func (r *Runner) execute(ctx context.Context, p *plan, rep *Report) {
 			} else {
 				rep.warn("%s", msg) // deferred: a run inside a window completes it
 			}
-			r.Events.Warning(ctx, r.stateObject(p), events.ReasonRolloutTimedOut, "%s", msg)
+			r.stateEvents().Warning(ctx, r.stateObject(p), events.ReasonRolloutTimedOut, "%s", msg)
 			if st.Current != nil {
 				p.keep(st.Current.ID)
 			}

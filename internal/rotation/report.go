@@ -11,9 +11,11 @@ import (
 // secret: credentials are named by provider id and name only.
 type Report struct {
 	Credential string `json:"credential"`
-	Provider   string `json:"provider"`
-	Registry   string `json:"registry"`
-	DryRun     bool   `json:"dryRun,omitempty"`
+	// Cluster is the fleet member the run wrote to; "" for the rotator's own cluster.
+	Cluster  string `json:"cluster,omitempty"`
+	Provider string `json:"provider"`
+	Registry string `json:"registry"`
+	DryRun   bool   `json:"dryRun,omitempty"`
 	// Result: "succeeded", "failed", "nothing-due", or "planned" for a dry run.
 	Result Result `json:"result"`
 	// Action is what the run does with the credential (issue, resume, repair); Decision says why.

@@ -25,7 +25,7 @@ func (r *Runner) revoke(ctx context.Context, p *plan, rep *Report) int {
 			c.Reason = fmt.Sprintf("held by namespace(s) %s, whose managed secret still holds it", strings.Join(ns, ", "))
 			p.held = append(p.held, c)
 			rep.warn("revocation of %s (id %s) held back: %s; it is revoked once they hold the current credential or leave the targets", c.Name, c.ID, c.Reason)
-			r.Events.Warning(ctx, r.stateObject(p), events.ReasonRevocationHeld, "revocation of %s (id %s) held back: %s", c.Name, c.ID, c.Reason)
+			r.stateEvents().Warning(ctx, r.stateObject(p), events.ReasonRevocationHeld, "revocation of %s (id %s) held back: %s", c.Name, c.ID, c.Reason)
 			continue
 		}
 		if lost(ctx) {
@@ -43,7 +43,7 @@ func (r *Runner) revoke(ctx context.Context, p *plan, rep *Report) int {
 		faultpoint.Hit(faultpoint.AfterRevoke)
 		p.state.DropRetired(c.ID)
 		rep.Revoked = append(rep.Revoked, c)
-		r.Events.Normal(ctx, r.stateObject(p), events.ReasonRevoked, "revoked %s (id %s): %s", c.Name, c.ID, c.Reason)
+		r.stateEvents().Normal(ctx, r.stateObject(p), events.ReasonRevoked, "revoked %s (id %s): %s", c.Name, c.ID, c.Reason)
 		n++
 		r.progress(p.cred.Name, "revoke", start, i+1, len(p.revoke), "revoked %s (id %s): %s", c.Name, c.ID, c.Reason)
 	}

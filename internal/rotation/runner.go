@@ -64,6 +64,49 @@ type Runner struct {
 	Entropy io.Reader
 	// Progress receives a line per step as it happens (nil: silent).
 	Progress func(Progress)
+
+	// Cluster is the fleet member (config.Cluster) whose namespaces Kube reaches; "" for the
+	// rotator's own cluster. A member's runner keeps the state of each credential under
+	// "<credential>.<cluster>" in the rotator's own namespace (States must be a store there),
+	// and names it in its reports.
+	Cluster string
+	// Installation, when set, identifies the installation in the names of the credentials it
+	// creates instead of the UID of the state namespace in Kube: a member has no such
+	// namespace, and each (credential, cluster) must tell its credentials from the others'.
+	Installation string
+	// StateEvents records the Events about a credential as a whole, on its state Secret, which
+	// lives in the rotator's own cluster; nil: Events (the runner of that cluster).
+	StateEvents *events.Recorder
+}
+
+// stateKey is the name the state of credential is kept under: per credential, and per
+// (credential, member) in a fleet.
+func (r *Runner) stateKey(credential string) string {
+	if r.Cluster == "" {
+		return credential
+	}
+	return credential + "." + r.Cluster
+}
+
+// memberStates keeps a member's states beside the rotator's own, under stateKey.
+type memberStates struct {
+	inner StateStore
+	r     *Runner
+}
+
+func (m memberStates) Load(ctx context.Context, credential string) (*state.State, error) {
+	return m.inner.Load(ctx, m.r.stateKey(credential))
+}
+
+func (m memberStates) Save(ctx context.Context, credential string, st *state.State) error {
+	return m.inner.Save(ctx, m.r.stateKey(credential), st)
+}
+
+func (r *Runner) stateEvents() *events.Recorder {
+	if r.StateEvents != nil {
+		return r.StateEvents
+	}
+	return r.Events
 }
 
 // Progress is one step of a run, for live output.
@@ -119,10 +162,14 @@ type StateStore interface {
 }
 
 func (r *Runner) store() StateStore {
+	var s StateStore = &state.Store{Client: r.Kube, Namespace: r.Config.StateNamespace}
 	if r.States != nil {
-		return r.States
+		s = r.States
 	}
-	return &state.Store{Client: r.Kube, Namespace: r.Config.StateNamespace}
+	if r.Cluster != "" {
+		return memberStates{inner: s, r: r}
+	}
+	return s
 }
 
 func (r *Runner) progress(cred, step string, start time.Time, done, total int, format string, args ...any) {

@@ -89,13 +89,16 @@ func (r *Runner) read(ctx context.Context, p *plan) error {
 func (r *Runner) resolveNamespaces(ctx context.Context, p *plan) error {
 	t := p.cred.Targets
 	existing := map[string]bool{}
+	if r.Installation != "" {
+		p.installTag = r.Installation
+	}
 	err := listPages(ctx, namespacePageSize, func(ctx context.Context, o metav1.ListOptions) (string, error) {
 		l, err := r.Kube.CoreV1().Namespaces().List(ctx, o)
 		if err != nil {
 			return "", err
 		}
 		for _, ns := range l.Items {
-			if ns.Name == r.Config.StateNamespace {
+			if ns.Name == r.Config.StateNamespace && r.Installation == "" {
 				p.installTag = installTag(ns.UID)
 			}
 			if ns.DeletionTimestamp != nil {

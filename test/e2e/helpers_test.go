@@ -125,7 +125,13 @@ func pull(image, username, password string) error {
 // secretCredential returns the username and password the secret holds for the registry.
 func secretCredential(t *testing.T, ns, secretName string) (string, string) {
 	t.Helper()
-	s, err := rig.Admin.CoreV1().Secrets(ns).Get(context.Background(), secretName, metav1.GetOptions{})
+	return secretCredentialIn(t, rig.Admin, ns, secretName)
+}
+
+// secretCredentialIn is secretCredential in the cluster of c (an extra cluster of the rig).
+func secretCredentialIn(t *testing.T, c kubernetes.Interface, ns, secretName string) (string, string) {
+	t.Helper()
+	s, err := c.CoreV1().Secrets(ns).Get(context.Background(), secretName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/events"
+	"github.com/rotatorhq/rotator/internal/kubeclient"
+	"github.com/rotatorhq/rotator/internal/rotation"
+)
+
+// clusterRun is the work of one run in one cluster of the fleet: the credentials that target
+// it, and the runner that writes there (nil when the cluster could not be reached: err).
+type clusterRun struct {
+	cluster string // config.LocalCluster for the rotator's own
+	creds   []*config.Credential
+	runner  *rotation.Runner
+	err     error
+}
+
+// planClusters groups creds by the clusters they target, the rotator's own first, then in the
+// order of the config's clusters; only (cluster == "" or the named one) with --cluster.
+func planClusters(cfg *config.Config, creds []*config.Credential, only string) []clusterRun {
+	order := []string{config.LocalCluster}
+	for _, c := range cfg.Clusters {
+		order = append(order, c.Name)
+	}
+	var out []clusterRun
+	for _, name := range order {
+		if only != "" && name != only {
+			continue
+		}
+		run := clusterRun{cluster: name}
+		for _, c := range creds {
+			if slices.Contains(c.TargetClusters(), name) {
+				run.creds = append(run.creds, c)
+			}
+		}
+		if len(run.creds) > 0 {
+			out = append(out, run)
+		}
+	}
+	return out
+}
+
+// memberRunner is a copy of the rotator's runner that writes to fleet member name: its own
+// clients, its own Events, its state kept in the rotator's namespace beside the others, and
+// an installation tag of its own, so that each (credential, cluster) has its own credential at
+// the provider and tells it from the other clusters' (revoked alone, a leak contained).
+func memberRunner(ctx context.Context, a *app, cfg *config.Config, name string) (*rotation.Runner, error) {
+	rc, err := memberRestConfig(ctx, a, cfg, cfg.Cluster(name))
+	if err != nil {
+		return nil, err
+	}
+	clients, err := kubeclient.New(rc, "rotator", cfg.Kubernetes.QPS, cfg.Kubernetes.Burst)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	tag, err := memberInstallation(ctx, a, cfg, name)
+	if err != nil {
+		return nil, err
+	}
+	home := a.runner
+	r := *home
+	r.Kube = clients.Main
+	r.Cluster, r.Installation = name, tag
+	r.States = a.store
+	r.StateEvents = home.Events
+	r.Events = &events.Recorder{Client: clients.Events, Clock: home.Clock, Logger: home.Logger, Instance: identity(), Background: true}
+	return &r, nil
+}
+
+// memberRestConfig reads member c's kubeconfig (a file, env or Vault through the config's
+// secret sources, or a Secret in the rotator's namespace) and picks its context.
+func memberRestConfig(ctx context.Context, a *app, cfg *config.Config, c *config.Cluster) (*rest.Config, error) {
+	var raw []byte
+	switch {
+	case c.KubeconfigFrom != nil:
+		v, err := a.secrets.Read(ctx, *c.KubeconfigFrom)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: read its kubeconfig (kubeconfigFrom): %w", c.Name, err)
+		}
+		raw = []byte(v)
+	default:
+		ks := c.KubeconfigSecret
+		s, err := a.kube.CoreV1().Secrets(cfg.StateNamespace).Get(ctx, ks.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: read its kubeconfig from Secret %s/%s (the rotator's Role must allow get on it): %w", c.Name, cfg.StateNamespace, ks.Name, err)
+		}
+		if raw = s.Data[ks.Key]; len(raw) == 0 {
+			return nil, fmt.Errorf("cluster %s: Secret %s/%s has no key %q", c.Name, cfg.StateNamespace, ks.Name, ks.Key)
+		}
+	}
+	kc, err := clientcmd.Load(raw)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: its kubeconfig does not parse: %w", c.Name, err)
+	}
+	rc, err := clientcmd.NewNonInteractiveClientConfig(*kc, c.Context, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: kubeconfig context %q: %w", c.Name, c.Context, err)
+	}
+	return rc, nil
+}
+
+// memberInstallation is the installation tag of member name: 8 hex digits of a hash of the
+// rotator's state namespace UID (this installation) and the member's name.
+func memberInstallation(ctx context.Context, a *app, cfg *config.Config, name string) (string, error) {
+	l, err := a.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", cfg.StateNamespace).String()})
+	if err != nil {
+		return "", fmt.Errorf("cluster %s: read the rotator's namespace %s: %w", name, cfg.StateNamespace, err)
+	}
+	if len(l.Items) == 0 {
+		return "", fmt.Errorf("cluster %s: the rotator's namespace %s does not exist in its own cluster: create it first", name, cfg.StateNamespace)
+	}
+	sum := sha256.Sum256([]byte(string(l.Items[0].UID) + "/" + name))
+	return hex.EncodeToString(sum[:4]), nil
+}
+
+// rotateFleet runs opts in every cluster of runs at once, each alone: a cluster that cannot be
+// reached fails its own credentials and delays no other. Reports come in the order of runs.
+func rotateFleet(ctx context.Context, a *app, cfg *config.Config, runs []clusterRun, opts rotation.Options) []*rotation.Report {
+	out := make([][]*rotation.Report, len(runs))
+	var wg sync.WaitGroup
+	for i := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run := &runs[i]
+			run.runner = a.runner
+			if run.cluster != config.LocalCluster {
+				run.runner, run.err = memberRunner(ctx, a, cfg, run.cluster)
+			}
+			if run.err != nil {
+				for _, c := range run.creds {
+					rep := &rotation.Report{Credential: c.Name, Cluster: run.cluster, Provider: c.Provider, DryRun: opts.DryRun, Result: rotation.Failed,
+						Cause: rotation.Transient, Errors: []string{run.err.Error()}}
+					out[i] = append(out[i], rep)
+				}
+				return
+			}
+			out[i] = run.runner.RotateAll(ctx, run.creds, opts)
+		}()
+	}
+	wg.Wait()
+	return slices.Concat(out...)
+}
+
+// sharedLock lets the runners of every cluster of one run share the one run lock: the first to
+// need it takes it (a run with nothing due in any cluster takes none), the last to finish
+// releases it.
+type sharedLock struct {
+	acquire func(ctx context.Context) (context.Context, func(), error)
+
+	mu      sync.Mutex
+	held    context.Context
+	release func()
+	users   int
+}
+
+func (s *sharedLock) Lock(ctx context.Context) (context.Context, func(), error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.users == 0 {
+		held, release, err := s.acquire(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		s.held, s.release = held, release
+	}
+	s.users++
+	var once sync.Once
+	return s.held, func() { once.Do(s.done) }, nil
+}
+
+func (s *sharedLock) done() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.users--; s.users == 0 {
+		s.release()
+		s.held, s.release = nil, nil
+	}
+}
+
+func clusterNames(cfg *config.Config) string {
+	out := ""
+	for _, c := range cfg.Clusters {
+		out += ", " + c.Name
+	}
+	return out
+}

@@ -1,0 +1,269 @@
+//go:build integration
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/rotatorhq/rotator/internal/rotation"
+	"github.com/rotatorhq/rotator/internal/sandbox"
+)
+
+// One `rotate now` keeps three clusters pulling: the rotator's own and two fleet members, each
+// with a robot of its own (one per credential and cluster) and its state in the rotator's
+// namespace. A member that cannot be reached is reported (exit 1, its cluster named) while the
+// two others rotate and revoke their old robots; the unreachable member's old robot survives
+// every run until the member is back and rotated, and then goes.
+func TestFleetRotateNowThreeClustersOneUnreachable(t *testing.T) {
+	const cred = "fleet"
+	ctx := context.Background()
+	img := rig.Images["proj-a"]
+	m1 := startMember(t, "fl-one")
+	m2 := startMember(t, "fl-two")
+	gate := newTCPGate(t, m2.KubeURL)
+	ns := namespaces(t, "fleet", 1)[0]
+	clusters := map[string]kubernetes.Interface{"local": rig.Admin, m1.Name: m1.Admin, m2.Name: m2.Admin}
+	for name, c := range clusters {
+		if name != "local" {
+			if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := c.AppsV1().Deployments(ns).Create(ctx, sandbox.Deployment(ns, "web", img, "harbor-pull", 1), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Member two comes first in the config: a run that stopped at the first unreachable
+	// cluster would leave member one unrotated.
+	m2Kubeconfig := kubeconfigVia(t, m2.RotatorKubeconfig, gate.url())
+	cfg := writeFile(t, "config-fleet.yaml", fmt.Sprintf(`stateNamespace: %s
+clusters:
+- name: %s
+  kubeconfigFrom: {file: %s}
+- name: %s
+  kubeconfigFrom: {file: %s}
+credentials:
+- name: %s
+  provider: harbor
+  harbor:
+    url: %s
+    username: %s
+    passwordFrom: {env: HARBOR_PASSWORD}
+    projects: [proj-a]
+  lifetime: 30d
+  revokeAfter: 1s
+  targets:
+    secretName: harbor-pull
+    namespaces: [%s]
+    serviceAccounts: [default]
+    clusters: [local, %s, %s]
+  restart:
+    timeout: 90s
+`, stateNS, m2.Name, m2Kubeconfig, m1.Name, m1.RotatorKubeconfig, cred, rig.HarborURL, rig.HarborUsername, ns, m1.Name, m2.Name))
+
+	// 1. Every cluster gets a robot of its own, and pulls with it.
+	res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
+	if res.Code != 0 || len(res.Reports) != 3 {
+		t.Fatalf("first fleet rotation: exit %d, %d reports\n%s\n%s", res.Code, len(res.Reports), res.Stdout, res.Stderr)
+	}
+	first := issuedByCluster(t, res.Reports)
+	if first["local"] == first[m1.Name] || first[m1.Name] == first[m2.Name] || first["local"] == first[m2.Name] {
+		t.Fatalf("the clusters share a robot: %v", first)
+	}
+	oldUser := map[string]string{}
+	oldPass := map[string]string{}
+	for name, c := range clusters {
+		u, p := secretCredentialIn(t, c, ns, "harbor-pull")
+		if u != first[name] {
+			t.Fatalf("cluster %s holds %s, want its own robot %s", name, u, first[name])
+		}
+		oldUser[name], oldPass[name] = u, p
+		eventually(t, 90*time.Second, "web of cluster "+name+" available", func() (bool, string) { return deploymentAvailableIn(c, ns, "web") })
+	}
+	for _, st := range []string{"rotator-state-" + cred, "rotator-state-" + cred + "." + m1.Name, "rotator-state-" + cred + "." + m2.Name} {
+		if _, err := rig.Admin.CoreV1().Secrets(stateNS).Get(ctx, st, metav1.GetOptions{}); err != nil {
+			t.Errorf("state %s/%s in the rotator's own cluster: %v", stateNS, st, err)
+		}
+	}
+
+	// 2. Member two goes away; a rotation of the fleet reports it and finishes the others.
+	gate.cut()
+	res = runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
+	if res.Code != 1 || len(res.Reports) != 3 {
+		t.Fatalf("rotation with %s unreachable: exit %d, %d reports, want exit 1 and three\n%s\n%s", m2.Name, res.Code, len(res.Reports), res.Stdout, res.Stderr)
+	}
+	for _, rep := range res.Reports {
+		cluster := clusterOf(rep)
+		switch {
+		case cluster == m2.Name && (rep.Result != rotation.Failed || !strings.Contains(strings.Join(rep.Errors, "\n"), gate.addr)):
+			t.Errorf("the unreachable cluster's report: %s %v, want failed naming %s", rep.Result, rep.Errors, gate.addr)
+		case cluster != m2.Name && (rep.Result != rotation.Succeeded || rep.Issued == nil):
+			t.Errorf("cluster %s did not rotate while %s was unreachable: %s %v", cluster, m2.Name, rep.Result, rep.Errors)
+		}
+	}
+	time.Sleep(2 * time.Second) // the grace period (1s) of the old robots ends
+	res = runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "--if-due", "-o", "json")
+	if res.Code != 1 {
+		t.Errorf("the check with %s still unreachable: exit %d, want 1", m2.Name, res.Code)
+	}
+	for _, name := range []string{"local", m1.Name} {
+		if robotExists(first[name]) {
+			t.Errorf("the old robot %s of cluster %s was not revoked while %s was unreachable", first[name], name, m2.Name)
+		}
+	}
+	if !robotExists(first[m2.Name]) || pull(img, oldUser[m2.Name], oldPass[m2.Name]) != nil {
+		t.Fatalf("the old robot %s of the unreachable cluster %s was revoked: it still holds it", first[m2.Name], m2.Name)
+	}
+
+	// 3. Member two is back: rotated, and its old robot goes after the grace period.
+	gate.restore()
+	res = runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "--cluster", m2.Name, "-o", "json")
+	if res.Code != 0 || len(res.Reports) != 1 || clusterOf(res.Reports[0]) != m2.Name || res.Reports[0].Issued == nil {
+		t.Fatalf("rotation of %s once back: exit %d\n%s\n%s", m2.Name, res.Code, res.Stdout, res.Stderr)
+	}
+	if u, _ := secretCredentialIn(t, m2.Admin, ns, "harbor-pull"); u != res.Reports[0].Issued.Name {
+		t.Fatalf("cluster %s holds %s, want %s", m2.Name, u, res.Reports[0].Issued.Name)
+	}
+	time.Sleep(2 * time.Second)
+	res = runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "--if-due", "-o", "json")
+	if res.Code != 0 || robotExists(first[m2.Name]) {
+		t.Fatalf("after %s was back and rotated: exit %d, old robot %s exists %v\n%s", m2.Name, res.Code, first[m2.Name], robotExists(first[m2.Name]), res.Stderr)
+	}
+	mustNotPull(t, img, oldUser[m2.Name], oldPass[m2.Name], "the revoked old robot of "+m2.Name)
+}
+
+func startMember(t *testing.T, prefix string) *sandbox.Cluster {
+	t.Helper()
+	c, err := rig.StartCluster(context.Background(), fmt.Sprintf("%s-%d", prefix, nsCounter.Add(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	return c
+}
+
+func clusterOf(rep *rotation.Report) string {
+	if rep.Cluster == "" {
+		return "local"
+	}
+	return rep.Cluster
+}
+
+func issuedByCluster(t *testing.T, reps []*rotation.Report) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, rep := range reps {
+		if rep.Issued == nil {
+			t.Fatalf("cluster %s: nothing issued: %s %v", clusterOf(rep), rep.Result, rep.Errors)
+		}
+		out[clusterOf(rep)] = rep.Issued.Name
+	}
+	return out
+}
+
+// kubeconfigVia writes a copy of kubeconfig whose server is server (the gate in front of it).
+func kubeconfigVia(t *testing.T, kubeconfig, server string) string {
+	t.Helper()
+	kc, err := clientcmd.LoadFromFile(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range kc.Clusters {
+		c.Server = server
+	}
+	path := t.TempDir() + "/via-gate.kubeconfig"
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// tcpGate forwards a port to an API server until cut: then it refuses connections and closes
+// the open ones, as a cluster behind a network partition; restore opens it again on the same
+// address.
+type tcpGate struct {
+	t      *testing.T
+	target string
+	addr   string
+	mu     sync.Mutex
+	l      net.Listener
+	conns  []net.Conn
+}
+
+func newTCPGate(t *testing.T, serverURL string) *tcpGate {
+	t.Helper()
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &tcpGate{t: t, target: u.Host}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.addr = l.Addr().String()
+	g.serve(l)
+	t.Cleanup(g.cut)
+	return g
+}
+
+func (g *tcpGate) url() string { return "https://" + g.addr }
+
+func (g *tcpGate) serve(l net.Listener) {
+	g.mu.Lock()
+	g.l = l
+	g.mu.Unlock()
+	go func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", g.target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			g.mu.Lock()
+			g.conns = append(g.conns, in, out)
+			g.mu.Unlock()
+			go func() { _, _ = io.Copy(out, in); out.Close() }()
+			go func() { _, _ = io.Copy(in, out); in.Close() }()
+		}
+	}()
+}
+
+func (g *tcpGate) cut() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.l != nil {
+		g.l.Close()
+		g.l = nil
+	}
+	for _, c := range g.conns {
+		c.Close()
+	}
+	g.conns = nil
+}
+
+func (g *tcpGate) restore() {
+	g.t.Helper()
+	l, err := net.Listen("tcp", g.addr)
+	if err != nil {
+		g.t.Fatalf("reopen the gate on %s: %v", g.addr, err)
+	}
+	g.serve(l)
+}
