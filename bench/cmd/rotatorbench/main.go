@@ -61,7 +61,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "where to write the results")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (rig logs, audit log)")
 	flag.Float64Var(&o.probeQPS, "probe-qps", 0, "also time the rotator's write phase and the floor once at this client rate limit (burst twice it); 0: skip")
-	flag.StringVar(&o.profile, "profile", "", "write the CPU and blocking profiles of every rotator run under this directory (go tool pprof); timings then include the profiling")
+	flag.StringVar(&o.profile, "profile", "", "write the CPU, blocking and peak-heap profiles of every rotator run (and service) under this directory (go tool pprof); timings then include the profiling")
 	flag.StringVar(&o.rotator, "rotator", "", "a rotator binary to measure (default: build ./cmd/rotator), e.g. an older build to compare")
 	flag.BoolVar(&o.render, "render", false, "only render -out again from the record saved beside it (RESULTS.json), without running anything")
 	flag.StringVar(&o.scenario, "scenario", "compare", "compare: rotate now against the runbook and the floor (RESULTS.md); service: rotator run's reaction to new namespaces, its requests when idle and its peak RSS at scale (RESULTS-service.md)")

@@ -75,6 +75,13 @@ func (r *runner) startService(name, config string, flags ...string) (*servicePro
 		"run", "--config", config, "--listen", "127.0.0.1:" + strconv.Itoa(port)}, flags...)
 	s.cmd = exec.Command(r.spawn.wrap, args...)
 	s.cmd.Env = append(os.Environ(), "HARBOR_PASSWORD="+r.harborPassword)
+	if r.profileDir != "" { // -profile: CPU, blocking and peak-heap profiles of the service
+		dir := filepath.Join(r.profileDir, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		s.cmd.Env = append(s.cmd.Env, "ROTATOR_PPROF_DIR="+dir)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = s.logFile, s.logFile
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	s.Start = time.Now()

@@ -34,6 +34,11 @@ type Cluster struct {
 	// lockHolder is the run holding the cluster's run lock.
 	lockHolder *run
 	nsSeq      int
+	// partition: the cluster's API server cannot be reached for the next partition.runs runs
+	// of it, from call partition.from of the first one (a partition in the middle of a run), as
+	// a fleet member is cut off from the rotator. Its state and its run lock stay reachable: a
+	// fleet keeps them in the rotator's own cluster (docs/fleet.md).
+	partition struct{ runs, from int }
 }
 
 var bg = context.Background()

@@ -5,8 +5,10 @@
 // random schedule of steps drives it: rotator runs (Rotate with and without IfDue, RotateAll
 // over both credentials, dry runs), crashes at any fake call, lost run locks (sometimes with the
 // other replica running in between), provider faults (5xx, timeouts, "timed out but done"),
-// credentials deleted, disabled, expired or renamed behind the rotator's back, tenants editing
-// their namespaces, clock jumps and clock skew. Then a quiet phase: faults and tenants stop, the
+// credentials deleted, disabled, expired or renamed behind the rotator's back, a cluster
+// partitioned from the rotator for a few runs, from the middle of one (its state and run lock
+// stay reachable, as a fleet member's do: they live in the rotator's own cluster), tenants
+// editing their namespaces, clock jumps and clock skew. Then a quiet phase: faults and tenants stop, the
 // rotator runs at most twice, and the world must have converged.
 //
 // The real core (rotation.Runner) runs against these fakes:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -242,6 +243,9 @@ func (k *kube) AppsV1() appsv1client.AppsV1Interface {
 func call[T any](k *kube, ctx context.Context, kind callKind, what string, fn func() (T, error)) (T, error) {
 	var out T
 	err := k.r.gate(ctx, kind, what, func() (bool, error) {
+		if k.r.cutOff(what) {
+			return false, errPartitioned
+		}
 		var err error
 		out, err = fn()
 		return err == nil, err
@@ -421,6 +425,19 @@ func (d *daemonSets) Patch(ctx context.Context, name string, pt types.PatchType,
 	return call(d.k, ctx, kubeWrite, "patch daemonset "+d.ns+"/"+name, func() (*appsv1.DaemonSet, error) {
 		return d.DaemonSetInterface.Patch(ctx, name, pt, data, opts, sub...)
 	})
+}
+
+// errPartitioned is what a call to a cluster cut off from the rotator returns.
+var errPartitioned = errors.New("dial tcp 10.0.0.9:6443: connect: no route to host (sim: the cluster is partitioned)")
+
+// cutOff reports whether call what of run r meets a partition: the cluster's partition has
+// begun, and the call is not about the rotator's own namespace (its state and lock).
+func (r *run) cutOff(what string) bool {
+	p := r.cluster.partition
+	if p.runs == 0 || r.calls < r.partitionFrom || r.nested {
+		return false
+	}
+	return !strings.Contains(what, " "+stateNamespace+"/") && !strings.HasSuffix(what, where(stateNamespace))
 }
 
 func where(ns string) string {

@@ -69,6 +69,8 @@ type run struct {
 	// the call takes effect first (the process dies before it sees the answer).
 	crashAt    int
 	crashAfter bool
+	// partitionFrom is the call from which the cluster's partition cuts this run off.
+	partitionFrom int
 	// loseAt is the counted call at which the run lock is lost (0: never); with nestOnLoss the
 	// other replica of the cluster then runs a whole rotation before this run goes on.
 	loseAt     int
@@ -280,6 +282,9 @@ func (e entropy) Read(p []byte) (int, error) {
 func (w *World) execRun(c *Cluster, op runOp, nested, chaos bool) *run {
 	w.runSeq++
 	r := &run{w: w, id: w.runSeq, cluster: c, op: op, nested: nested}
+	if p := &c.partition; p.runs > 0 && !nested {
+		r.partitionFrom, p.from = p.from, 0 // mid-way in the first run, from the start after
+	}
 	if chaos && !nested && !w.quiet {
 		switch x := w.sched.Float64(); {
 		case x < 0.22:
@@ -291,6 +296,9 @@ func (w *World) execRun(c *Cluster, op runOp, nested, chaos bool) *run {
 		}
 	}
 	desc := fmt.Sprintf("run %d: cluster %s %s", r.id, c.Name, op)
+	if c.partition.runs > 0 && !nested {
+		desc += fmt.Sprintf(" [partitioned from call %d]", r.partitionFrom)
+	}
 	if nested {
 		desc = "  nested " + desc
 	}

@@ -255,6 +255,10 @@ func (w *World) faultStep() {
 	case x < 0.91:
 		// Harbor's robot name prefix setting changed: the robot's full name (its login) changes.
 		msg = w.robotFate("renamed", func(b *Robot) { b.Name = strings.Replace(b.Name, "robot$", "bot$", 1) })
+	case x < 0.96:
+		c := w.clusters[w.sched.IntN(len(w.clusters))]
+		c.partition.runs, c.partition.from = 1+w.sched.IntN(3), w.sched.IntN(w.callEstimate(runOp{creds: []string{"main", "extra"}})+1)
+		msg = fmt.Sprintf("cluster %s partitioned from the rotator for its next %d runs, from call %d of the first (its state and lock stay reachable, as in a fleet)", c.Name, c.partition.runs, c.partition.from)
 	default:
 		c := w.clusters[w.sched.IntN(len(w.clusters))]
 		cred := credSpecs[w.sched.IntN(len(credSpecs))].name

@@ -177,6 +177,9 @@ func (w *World) runStep(c *Cluster, op runOp, chaos bool) {
 	before := c.snapshot()
 	r := w.execRun(c, op, false, chaos)
 	w.violate(invNoTargetLosesPull(c, before, r)...)
+	if c.partition.runs > 0 {
+		c.partition.runs--
+	}
 	if w.faults.providerRuns > 0 {
 		w.faults.providerRuns--
 	}
@@ -190,6 +193,9 @@ func (w *World) runStep(c *Cluster, op runOp, chaos bool) {
 func (w *World) quietPhase() {
 	w.quiet = true
 	w.faults.providerRuns, w.faults.registryRuns = 0, 0
+	for _, c := range w.clusters {
+		c.partition.runs = 0
+	}
 	w.nextStep()
 	w.logf("quiet phase: faults and tenants stop")
 	ifDue := w.sched.IntN(2) == 0
