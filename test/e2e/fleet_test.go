@@ -20,13 +20,16 @@ import (
 
 	"github.com/rotatorhq/rotator/internal/rotation"
 	"github.com/rotatorhq/rotator/internal/sandbox"
+	"github.com/rotatorhq/rotator/internal/secretsync"
 )
 
 // One `rotate now` keeps three clusters pulling: the rotator's own and two fleet members, each
 // with a robot of its own (one per credential and cluster) and its state in the rotator's
-// namespace. A member that cannot be reached is reported (exit 1, its cluster named) while the
-// two others rotate and revoke their old robots; the unreachable member's old robot survives
-// every run until the member is back and rotated, and then goes.
+// namespace. A member cut off in the middle of a run (its API server behind a TCP gate, closed
+// once the run has written the first of its eight namespaces) is reported (exit 1, its address
+// named) while the two others finish and then revoke their old robots; the cut member's old
+// robot, still held by its unwritten namespaces, survives every run until the member is back
+// and rotated, and then goes.
 func TestFleetRotateNowThreeClustersOneUnreachable(t *testing.T) {
 	const cred = "fleet"
 	ctx := context.Background()
@@ -34,22 +37,31 @@ func TestFleetRotateNowThreeClustersOneUnreachable(t *testing.T) {
 	m1 := startMember(t, "fl-one")
 	m2 := startMember(t, "fl-two")
 	gate := newTCPGate(t, m2.KubeURL)
-	ns := namespaces(t, "fleet", 1)[0]
+	label := fmt.Sprintf("fleet-e2e-%d", nsCounter.Add(1))
 	clusters := map[string]kubernetes.Interface{"local": rig.Admin, m1.Name: m1.Admin, m2.Name: m2.Admin}
+	targets := map[string][]string{}
 	for name, c := range clusters {
-		if name != "local" {
-			if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		n := 1
+		if name == m2.Name {
+			n = 8 // written one at a time (kubernetes.concurrency 1): the cut falls among them
+		}
+		for i := range n {
+			ns := fmt.Sprintf("%s-%d", label, i)
+			if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{label: "true"}}}, metav1.CreateOptions{}); err != nil {
 				t.Fatal(err)
 			}
-		}
-		if _, err := c.AppsV1().Deployments(ns).Create(ctx, sandbox.Deployment(ns, "web", img, "harbor-pull", 1), metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
+			if _, err := c.AppsV1().Deployments(ns).Create(ctx, sandbox.Deployment(ns, "web", img, "harbor-pull", 1), metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			targets[name] = append(targets[name], ns)
 		}
 	}
 	// Member two comes first in the config: a run that stopped at the first unreachable
 	// cluster would leave member one unrotated.
 	m2Kubeconfig := kubeconfigVia(t, m2.RotatorKubeconfig, gate.url())
 	cfg := writeFile(t, "config-fleet.yaml", fmt.Sprintf(`stateNamespace: %s
+kubernetes:
+  concurrency: 1
 clusters:
 - name: %s
   kubeconfigFrom: {file: %s}
@@ -67,12 +79,12 @@ credentials:
   revokeAfter: 1s
   targets:
     secretName: harbor-pull
-    namespaces: [%s]
+    namespaceSelector: %s
     serviceAccounts: [default]
     clusters: [local, %s, %s]
   restart:
     timeout: 90s
-`, stateNS, m2.Name, m2Kubeconfig, m1.Name, m1.RotatorKubeconfig, cred, rig.HarborURL, rig.HarborUsername, ns, m1.Name, m2.Name))
+`, stateNS, m2.Name, m2Kubeconfig, m1.Name, m1.RotatorKubeconfig, cred, rig.HarborURL, rig.HarborUsername, label, m1.Name, m2.Name))
 
 	// 1. Every cluster gets a robot of its own, and pulls with it.
 	res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
@@ -86,12 +98,14 @@ credentials:
 	oldUser := map[string]string{}
 	oldPass := map[string]string{}
 	for name, c := range clusters {
-		u, p := secretCredentialIn(t, c, ns, "harbor-pull")
-		if u != first[name] {
-			t.Fatalf("cluster %s holds %s, want its own robot %s", name, u, first[name])
+		for _, ns := range targets[name] {
+			u, p := secretCredentialIn(t, c, ns, "harbor-pull")
+			if u != first[name] {
+				t.Fatalf("cluster %s namespace %s holds %s, want its own robot %s", name, ns, u, first[name])
+			}
+			oldUser[name], oldPass[name] = u, p
+			eventually(t, 90*time.Second, "web of "+name+"/"+ns+" available", func() (bool, string) { return deploymentAvailableIn(c, ns, "web") })
 		}
-		oldUser[name], oldPass[name] = u, p
-		eventually(t, 90*time.Second, "web of cluster "+name+" available", func() (bool, string) { return deploymentAvailableIn(c, ns, "web") })
 	}
 	for _, st := range []string{"rotator-state-" + cred, "rotator-state-" + cred + "." + m1.Name, "rotator-state-" + cred + "." + m2.Name} {
 		if _, err := rig.Admin.CoreV1().Secrets(stateNS).Get(ctx, st, metav1.GetOptions{}); err != nil {
@@ -99,43 +113,70 @@ credentials:
 		}
 	}
 
-	// 2. Member two goes away; a rotation of the fleet reports it and finishes the others.
-	gate.cut()
+	// 2. Member two is cut off in the middle of the next rotation, once it holds the new robot
+	// in one namespace: the fleet's run reports it and finishes the others.
+	var oldID string
+	for _, rep := range res.Reports {
+		if clusterOf(rep) == m2.Name {
+			oldID = rep.Issued.ID
+		}
+	}
+	stopWatch := cutWhenRewritten(t, gate, m2.Admin, targets[m2.Name], oldID)
 	res = runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
+	cutAt := stopWatch()
+	if cutAt == "" {
+		t.Fatalf("the run wrote no namespace of %s before it ended: no cut mid-run\n%s", m2.Name, res.Stderr)
+	}
+	var stillOld int
+	for _, ns := range targets[m2.Name] {
+		if u, _ := secretCredentialIn(t, m2.Admin, ns, "harbor-pull"); u == first[m2.Name] {
+			stillOld++
+		}
+	}
+	t.Logf("%s cut off once %s held the new robot; %d of its %d namespaces still hold the old one", m2.Name, cutAt, stillOld, len(targets[m2.Name]))
+	if stillOld == 0 {
+		t.Fatalf("the cut came after the run had written every namespace of %s: not mid-run", m2.Name)
+	}
 	if res.Code != 1 || len(res.Reports) != 3 {
-		t.Fatalf("rotation with %s unreachable: exit %d, %d reports, want exit 1 and three\n%s\n%s", m2.Name, res.Code, len(res.Reports), res.Stdout, res.Stderr)
+		t.Fatalf("rotation with %s cut off: exit %d, %d reports, want exit 1 and three\n%s\n%s", m2.Name, res.Code, len(res.Reports), res.Stdout, res.Stderr)
 	}
 	for _, rep := range res.Reports {
 		cluster := clusterOf(rep)
 		switch {
 		case cluster == m2.Name && (rep.Result != rotation.Failed || !strings.Contains(strings.Join(rep.Errors, "\n"), gate.addr)):
-			t.Errorf("the unreachable cluster's report: %s %v, want failed naming %s", rep.Result, rep.Errors, gate.addr)
+			t.Errorf("the cut-off cluster's report: %s %v, want failed naming %s", rep.Result, rep.Errors, gate.addr)
 		case cluster != m2.Name && (rep.Result != rotation.Succeeded || rep.Issued == nil):
-			t.Errorf("cluster %s did not rotate while %s was unreachable: %s %v", cluster, m2.Name, rep.Result, rep.Errors)
+			t.Errorf("cluster %s did not rotate while %s was cut off: %s %v", cluster, m2.Name, rep.Result, rep.Errors)
 		}
 	}
 	time.Sleep(2 * time.Second) // the grace period (1s) of the old robots ends
 	res = runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "--if-due", "-o", "json")
 	if res.Code != 1 {
-		t.Errorf("the check with %s still unreachable: exit %d, want 1", m2.Name, res.Code)
+		t.Errorf("the check with %s still cut off: exit %d, want 1", m2.Name, res.Code)
 	}
 	for _, name := range []string{"local", m1.Name} {
 		if robotExists(first[name]) {
-			t.Errorf("the old robot %s of cluster %s was not revoked while %s was unreachable", first[name], name, m2.Name)
+			t.Errorf("the old robot %s of cluster %s was not revoked while %s was cut off", first[name], name, m2.Name)
 		}
 	}
 	if !robotExists(first[m2.Name]) || pull(img, oldUser[m2.Name], oldPass[m2.Name]) != nil {
-		t.Fatalf("the old robot %s of the unreachable cluster %s was revoked: it still holds it", first[m2.Name], m2.Name)
+		t.Fatalf("the old robot %s of the cut-off cluster %s was revoked: its namespaces still hold it", first[m2.Name], m2.Name)
 	}
 
-	// 3. Member two is back: rotated, and its old robot goes after the grace period.
+	// 3. Member two is back: the next run finishes it, and its old robot goes after the grace
+	// period.
 	gate.restore()
-	res = runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "--cluster", m2.Name, "-o", "json")
-	if res.Code != 0 || len(res.Reports) != 1 || clusterOf(res.Reports[0]) != m2.Name || res.Reports[0].Issued == nil {
+	res = runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "--cluster", m2.Name, "--if-due", "-o", "json")
+	if res.Code != 0 || len(res.Reports) != 1 || clusterOf(res.Reports[0]) != m2.Name {
 		t.Fatalf("rotation of %s once back: exit %d\n%s\n%s", m2.Name, res.Code, res.Stdout, res.Stderr)
 	}
-	if u, _ := secretCredentialIn(t, m2.Admin, ns, "harbor-pull"); u != res.Reports[0].Issued.Name {
-		t.Fatalf("cluster %s holds %s, want %s", m2.Name, u, res.Reports[0].Issued.Name)
+	var now string
+	for _, ns := range targets[m2.Name] {
+		u, _ := secretCredentialIn(t, m2.Admin, ns, "harbor-pull")
+		if u == first[m2.Name] || (now != "" && u != now) {
+			t.Fatalf("cluster %s namespace %s holds %s after it was back and rotated (others: %s)", m2.Name, ns, u, now)
+		}
+		now = u
 	}
 	time.Sleep(2 * time.Second)
 	res = runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "--if-due", "-o", "json")
@@ -143,6 +184,39 @@ credentials:
 		t.Fatalf("after %s was back and rotated: exit %d, old robot %s exists %v\n%s", m2.Name, res.Code, first[m2.Name], robotExists(first[m2.Name]), res.Stderr)
 	}
 	mustNotPull(t, img, oldUser[m2.Name], oldPass[m2.Name], "the revoked old robot of "+m2.Name)
+}
+
+// cutWhenRewritten closes gate as soon as one of nss (in the cluster of c) holds a credential
+// other than oldID; stop ends the watch and says which namespace it saw first ("" if none).
+func cutWhenRewritten(t *testing.T, gate *tcpGate, c kubernetes.Interface, nss []string, oldID string) (stop func() string) {
+	t.Helper()
+	done := make(chan struct{})
+	seen := make(chan string, 1)
+	go func() {
+		defer close(seen)
+		for {
+			for _, ns := range nss {
+				s, err := c.CoreV1().Secrets(ns).Get(context.Background(), "harbor-pull", metav1.GetOptions{})
+				if err != nil {
+					continue
+				}
+				if id := s.Annotations[secretsync.AnnotationCredentialID]; id != "" && id != oldID {
+					gate.cut()
+					seen <- ns
+					return
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	return func() string {
+		close(done)
+		return <-seen
+	}
 }
 
 func startMember(t *testing.T, prefix string) *sandbox.Cluster {
