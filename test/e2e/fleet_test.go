@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,6 +122,7 @@ credentials:
 			oldID = rep.Issued.ID
 		}
 	}
+	gate.slow(150 * time.Millisecond)
 	stopWatch := cutWhenRewritten(t, gate, m2.Admin, targets[m2.Name], oldID)
 	res = runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
 	cutAt := stopWatch()
@@ -165,6 +167,7 @@ credentials:
 
 	// 3. Member two is back: the next run finishes it, and its old robot goes after the grace
 	// period.
+	gate.slow(0)
 	gate.restore()
 	res = runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "--cluster", m2.Name, "--if-due", "-o", "json")
 	if res.Code != 0 || len(res.Reports) != 1 || clusterOf(res.Reports[0]) != m2.Name {
@@ -275,6 +278,7 @@ type tcpGate struct {
 	mu     sync.Mutex
 	l      net.Listener
 	conns  []net.Conn
+	delay  atomic.Int64 // time.Duration each client chunk waits (slow)
 }
 
 func newTCPGate(t *testing.T, serverURL string) *tcpGate {
@@ -314,10 +318,32 @@ func (g *tcpGate) serve(l net.Listener) {
 			g.mu.Lock()
 			g.conns = append(g.conns, in, out)
 			g.mu.Unlock()
-			go func() { _, _ = io.Copy(out, in); out.Close() }()
+			go func() { g.copySlowed(out, in); out.Close() }()
 			go func() { _, _ = io.Copy(in, out); in.Close() }()
 		}
 	}()
+}
+
+// slow delays each chunk the client sends by d from now on: requests take at least d each, so
+// a watcher polling the cluster sees a run's first write well before its last.
+func (g *tcpGate) slow(d time.Duration) { g.delay.Store(int64(d)) }
+
+func (g *tcpGate) copySlowed(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if d := time.Duration(g.delay.Load()); d > 0 {
+				time.Sleep(d)
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func (g *tcpGate) cut() {
