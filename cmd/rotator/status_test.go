@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -158,7 +160,13 @@ func TestStatusWithoutConfigExitCodes(t *testing.T) {
 // Usage errors: a bad -o, and -n with --config (the config says where the state is).
 func TestStatusUsageErrors(t *testing.T) {
 	kube := fake.NewClientset()
-	for _, args := range [][]string{{"-o", "xml"}, {"--config", "config.yaml", "-n", "x"}} {
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfg, []byte(validConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// No cluster: were the config wired, it would fail there (exit 1), not as a usage error.
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
+	for _, args := range [][]string{{"-o", "xml"}, {"--config", cfg, "-n", "x"}, {"-o", "xml", "--config", cfg}} {
 		if _, err := runStatus(t, kube, args...); exitCodeOf(err) != exitUsage {
 			t.Errorf("status %v: %v, want exit %d", args, err, exitUsage)
 		}
