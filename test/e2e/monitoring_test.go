@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/rotatorhq/rotator/internal/sandbox"
 )
 
 // The Prometheus Operator CRDs the shipped monitoring objects need, from the module pinned in
@@ -22,8 +24,8 @@ var monitoringCRDs = []string{"servicemonitors", "prometheusrules"}
 
 // The chart's ServiceMonitor and PrometheusRule (both enabled) and deploy/monitoring's
 // PrometheusRule pass the real API server's validation against the Prometheus Operator's CRD
-// schemas (server-side dry run, strict field validation); a wrong field is refused, so the
-// check is not vacuous.
+// schemas (server-side dry run, strict field validation), and their alerts parse as Prometheus
+// parses them; a wrong field and a broken expr are refused, so neither check is vacuous.
 func TestMonitoringObjectsMatchTheOperatorCRDs(t *testing.T) {
 	ctx := context.Background()
 	installMonitoringCRDs(t)
@@ -55,6 +57,16 @@ func TestMonitoringObjectsMatchTheOperatorCRDs(t *testing.T) {
 			t.Fatalf("%s: refused by the API server with the Prometheus Operator CRDs: %v\n%s", file, err, out)
 		}
 		serverDryRunApplied(t, out, objs)
+	}
+
+	// Every alert's expr parses as PromQL, and its templates as Prometheus's (model/rulefmt, as
+	// Prometheus loads a rules file), in both; a broken expr is refused (the control).
+	if out, err := promrules(t, chartFile, kustomizeFile); err != nil || strings.Count(out, ": 4 rules OK") != 2 {
+		t.Fatalf("promrules of the shipped alerts: %v\n%s", err, out)
+	}
+	brokenExpr := strings.Replace(string(kustomizeText), "(rotator_credential_failing) == 1", "(rotator_credential_failing == 1", 1)
+	if out, err := promrules(t, writeFile(t, "broken-expr.yaml", brokenExpr)); err == nil || !strings.Contains(out, "parse error") {
+		t.Errorf("promrules accepted an unclosed parenthesis (%v):\n%s", err, out)
 	}
 
 	// Control: a field of the wrong type, and an unknown field, are refused (the schemas are
@@ -113,4 +125,17 @@ func prometheusOperatorModule(t *testing.T) string {
 		t.Fatalf("go mod download of the pinned Prometheus Operator: %v %v %s\n%s%s", err, jerr, mod.Error, out.String(), errb.String())
 	}
 	return mod.Dir
+}
+
+// promrules runs the pinned rule checker (hack/tools/promrules) on files; combined output.
+func promrules(t *testing.T, files ...string) (string, error) {
+	t.Helper()
+	bin := filepath.Join(sandbox.ToolsDir(), "promrules")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("promrules not found in %s: build it with 'make helm' (hack/build-tools.sh promrules)", sandbox.ToolsDir())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, files...).CombinedOutput()
+	return string(out), err
 }
