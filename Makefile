@@ -45,10 +45,11 @@ image-push:
 tools:
 	@hack/build-tools.sh >/dev/null
 
-# helm (pinned in hack/tools/helm), for the chart's tests: built only by the targets that need it,
-# so `make tools` for the sandbox alone does not wait for it.
+# helm (pinned in hack/tools/helm), for the chart's tests, and promrules (hack/tools/promrules,
+# Prometheus's rule parser) for the alerts': built only by the targets that need them, so
+# `make tools` for the sandbox alone does not wait for them.
 helm:
-	@hack/build-tools.sh helm >/dev/null
+	@hack/build-tools.sh helm promrules >/dev/null
 
 vet:
 	$(GO) vet -tags $(INTEGRATION_TAGS) ./...

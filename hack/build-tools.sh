@@ -5,7 +5,7 @@
 #
 #   hack/build-tools.sh                  the sandbox's tools (make tools)
 #   hack/build-tools.sh golangci-lint    only the named tools (make lint)
-#   hack/build-tools.sh helm             the chart's tests (make test, make helm)
+#   hack/build-tools.sh helm promrules   the chart's and the alerts' tests (make test, make helm)
 #
 # Builds run one at a time, longest first (TOOLS_JOBS=2 runs two at once: measured slower on 2
 # cores, since one go build already keeps both busy and two at once compile their shared packages
@@ -63,11 +63,15 @@ tool golangci-lint golangci-lint github.com/golangci/golangci-lint/v2/cmd/golang
 # so `make tools` for the sandbox alone does not wait for it. Stamped with its release, as its
 # Makefile does (otherwise `helm version` says v4.3).
 tool helm helm helm.sh/helm/v4/cmd/helm helm-v4.3.2
+# promrules (hack/tools/promrules/main.go): the shipped alerts parsed as Prometheus loads them,
+# every expr as PromQL (model/rulefmt), for test/e2e/monitoring_test.go. A module of its own, so
+# Prometheus's dependencies stay out of the product's go.mod; built only when named, like helm.
+tool promrules promrules rotator.dev/hack/tools/promrules prometheus-v0.316.0
 
 # The time of each unit's build, in this order from empty caches, on 2 idle cores, in seconds
 # (measured 550, 271, 56 and 25 s at load average 3-4, 1,526 CPU-seconds in all): only for the
 # estimate of what is left, which then follows the pace observed.
-declare -A estimate=([kube]=480 [vault]=240 [registry]=50 [etcd]=25 [golangci-lint]=150 [helm]=150)
+declare -A estimate=([kube]=480 [vault]=240 [registry]=50 [etcd]=25 [golangci-lint]=150 [helm]=150 [promrules]=30)
 
 # What to build: the named tools, or the sandbox's (kubectl only when PATH has none but ours).
 if [ $# -gt 0 ]; then

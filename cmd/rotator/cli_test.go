@@ -20,9 +20,6 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 		if c.Hidden || c.Name() == "help" || c.HasParent() && c.Parent().Name() == "completion" || c == c.Root() {
 			return
 		}
-		if c.Name() == "completion" { // cobra's own
-			return
-		}
 		if strings.TrimSpace(c.Example) == "" {
 			t.Errorf("rotator %s has no Example", c.CommandPath())
 		}

@@ -36,7 +36,7 @@ func newRootCommand() *cobra.Command {
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "debug logging to stderr (the same as --log-level debug)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "debug, info, warn or error (default: info for `rotator run`, whose log is the service's record; warn for one-shot commands, whose report is on stdout)")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "text or json (one JSON object a line, for log collectors)")
-	root.AddCommand(newRotateCommand(g), newConfigCommand(), newRunCommand(g), newStatusCommand(g), newDoctorCommand(g), newVersionCommand())
+	root.AddCommand(newRotateCommand(g), newConfigCommand(), newRunCommand(g), newStatusCommand(g, statusKube), newDoctorCommand(g), newVersionCommand(), newCompletionCommand())
 	return root
 }
 

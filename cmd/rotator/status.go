@@ -1,27 +1,33 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/rotatorhq/rotator/internal/config"
 	"github.com/rotatorhq/rotator/internal/rotation"
 	"github.com/rotatorhq/rotator/internal/service"
+	"github.com/rotatorhq/rotator/internal/state"
 )
 
 // credentialStatus is one row of `rotator status`.
 type credentialStatus struct {
-	Credential string    `json:"credential"`
-	Provider   string    `json:"provider"`
-	Name       string    `json:"name,omitempty"`
-	ID         string    `json:"id,omitempty"`
-	Issued     time.Time `json:"issued,omitzero"`
-	Expires    time.Time `json:"expires,omitzero"`
-	InSync     int       `json:"namespacesInSync"`
-	Namespaces int       `json:"namespaces"`
+	Credential string `json:"credential"`
+	Provider   string `json:"provider,omitempty"`
+	// Registry of the credential in use (from the state).
+	Registry string    `json:"registry,omitempty"`
+	Name     string    `json:"name,omitempty"`
+	ID       string    `json:"id,omitempty"`
+	Issued   time.Time `json:"issued,omitzero"`
+	Expires  time.Time `json:"expires,omitzero"`
+	// InSync and Namespaces are known only with --config (the targets are in the config).
+	InSync     *int      `json:"namespacesInSync,omitempty"`
+	Namespaces *int      `json:"namespaces,omitempty"`
 	Pending    string    `json:"pending,omitempty"`
 	LastRun    time.Time `json:"lastRun,omitzero"`
 	LastResult string    `json:"lastResult,omitempty"`
@@ -32,76 +38,108 @@ type credentialStatus struct {
 	Problems  []string `json:"problems,omitempty"`
 }
 
-func newStatusCommand(g *globalFlags) *cobra.Command {
-	var path, output string
+// kubeFunc builds the Kubernetes client of a command that needs no config (status without
+// --config); a test passes a fake clientset's.
+type kubeFunc func(g *globalFlags) (kubernetes.Interface, error)
+
+func newStatusCommand(g *globalFlags, newKube kubeFunc) *cobra.Command {
+	var path, output, namespace string
 	cmd := &cobra.Command{
-		Use:   "status --config FILE",
+		Use:   "status [--config FILE | -n NAMESPACE]",
 		Short: "Show each credential: issued, expiry, namespaces in sync, last and next run",
-		Example: `  rotator status --config config.yaml
+		Example: `  rotator status                       # the state Secrets in rotator-system, no config needed
+  rotator status -n platform-rotator -o json
+  rotator status --config config.yaml  # also namespaces in sync and the next run
   rotator status --config config.yaml -o yaml --context prod`,
-		Long: "Read-only: the state in the cluster and a dry-run plan of what --if-due would do.\nExit status 0 when every credential is issued and every namespace in sync, 1 otherwise.",
+		Long: `Read-only. Without --config: the state Secrets of the rotator's namespace (-n, default
+rotator-system) alone, one per credential: the credential in use, its expiry, one pending, the
+last run. The targets and the schedule are in the config, so namespaces in sync and the next
+run need --config. With --config: the state of each configured credential and a dry-run plan
+of what --if-due would do. No secret value is ever shown.
+Exit status 0 when every credential is issued (and, with --config, every namespace in sync),
+1 otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			cfg, err := config.Load(path)
-			if err != nil {
-				return &exitError{code: exitUsage, err: err}
+			if path == "" {
+				return statusFromState(cmd, g, newKube, namespace, output)
 			}
-			a, err := wireAll(cmd.Context(), cfg, g, cmd.ErrOrStderr(), nil)
-			if err != nil {
-				return &exitError{code: exitFailed, err: err}
+			if cmd.Flags().Changed("namespace") {
+				return &exitError{code: exitUsage, err: errors.New("--namespace is for status without --config: with it, the config's stateNamespace says where the state is")}
 			}
-			now := time.Now()
-			var rows []credentialStatus
-			ok := true
-			for i := range cfg.Credentials {
-				cred := &cfg.Credentials[i]
-				row := credentialStatus{Credential: cred.Name, Provider: cred.Provider, Suspended: cred.Suspend}
-				st, err := a.store.Load(cmd.Context(), cred.Name)
-				if err != nil {
-					row.Problems = append(row.Problems, err.Error())
-				} else {
-					if c := st.Current; c != nil {
-						row.Name, row.ID, row.Issued, row.Expires = c.Name, c.ID, c.IssuedAt, c.ExpiresAt
-					}
-					if st.Pending != nil {
-						row.Pending = st.Pending.Name
-					}
-					if r := st.LastRun; r != nil {
-						row.LastRun, row.LastResult, row.LastError = r.Time, r.Result, r.Error
-					}
-					row.NextRun = service.NextRun(cfg, cred, st, now)
-				}
-				plan := a.runner.Rotate(cmd.Context(), cred, rotation.Options{IfDue: true, DryRun: true})
-				row.Problems = append(row.Problems, plan.Errors...)
-				for _, s := range plan.Secrets {
-					row.Namespaces++
-					if s.Action == "unchanged" {
-						row.InSync++
-					}
-				}
-				ok = ok && row.ID != "" && row.InSync == row.Namespaces && len(row.Problems) == 0 && row.LastResult != "failed"
-				rows = append(rows, row)
-			}
-			if structured(output) {
-				if err := printStructured(cmd.OutOrStdout(), output, map[string]any{"credentials": rows}); err != nil {
-					return err
-				}
-			} else {
-				printStatus(cmd, rows)
-			}
-			if !ok {
-				return &exitError{code: exitFailed}
-			}
-			return nil
+			return statusFromConfig(cmd, g, path, output)
 		},
 	}
-	cmd.Flags().StringVar(&path, "config", "", "config file (required)")
+	cmd.Flags().StringVar(&path, "config", "", "config file: adds namespaces in sync and the next run (without it, the state Secrets alone)")
+	cmd.Flags().StringVarP(&namespace, "namespace", "n", config.DefaultStateNamespace, "without --config: the rotator's namespace, which holds its state Secrets (the config's stateNamespace)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, json or yaml")
-	_ = cmd.MarkFlagRequired("config")
 	return cmd
+}
+
+// statusFromConfig is status with --config: the state of each configured credential and a
+// dry-run plan of what --if-due would do.
+func statusFromConfig(cmd *cobra.Command, g *globalFlags, path, output string) error {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	a, err := wireAll(cmd.Context(), cfg, g, cmd.ErrOrStderr(), nil)
+	if err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	now := time.Now()
+	var rows []credentialStatus
+	ok := true
+	for i := range cfg.Credentials {
+		cred := &cfg.Credentials[i]
+		row := credentialStatus{Credential: cred.Name, Provider: cred.Provider, Suspended: cred.Suspend}
+		st, err := a.store.Load(cmd.Context(), cred.Name)
+		if err != nil {
+			row.Problems = append(row.Problems, err.Error())
+		} else {
+			row.fromState(st)
+			row.NextRun = service.NextRun(cfg, cred, st, now)
+		}
+		plan := a.runner.Rotate(cmd.Context(), cred, rotation.Options{IfDue: true, DryRun: true})
+		row.Problems = append(row.Problems, plan.Errors...)
+		inSync, namespaces := 0, 0
+		for _, s := range plan.Secrets {
+			namespaces++
+			if s.Action == "unchanged" {
+				inSync++
+			}
+		}
+		row.InSync, row.Namespaces = &inSync, &namespaces
+		ok = ok && row.ID != "" && inSync == namespaces && len(row.Problems) == 0 && row.LastResult != "failed"
+		rows = append(rows, row)
+	}
+	if structured(output) {
+		if err := printStructured(cmd.OutOrStdout(), output, map[string]any{"credentials": rows}); err != nil {
+			return err
+		}
+	} else {
+		printStatus(cmd, rows)
+	}
+	if !ok {
+		return &exitError{code: exitFailed}
+	}
+	return nil
+}
+
+// fromState fills the row from the credential's state: names, ids and times only (the state's
+// passwords are not in the row).
+func (r *credentialStatus) fromState(st *state.State) {
+	if c := st.Current; c != nil {
+		r.Name, r.ID, r.Registry, r.Issued, r.Expires = c.Name, c.ID, c.Registry, c.IssuedAt, c.ExpiresAt
+	}
+	if st.Pending != nil {
+		r.Pending = st.Pending.Name
+	}
+	if lr := st.LastRun; lr != nil {
+		r.LastRun, r.LastResult, r.LastError = lr.Time, lr.Result, lr.Error
+	}
 }
 
 func printStatus(cmd *cobra.Command, rows []credentialStatus) {
@@ -109,9 +147,14 @@ func printStatus(cmd *cobra.Command, rows []credentialStatus) {
 	fmt.Fprintln(w, "CREDENTIAL\tPROVIDER\tNAME\tID\tISSUED\tEXPIRES\tIN SYNC\tLAST RUN\tRESULT\tNEXT RUN")
 	for _, r := range rows {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", r.Credential, r.Provider, dash(r.Name), dash(r.ID),
-			ts(r.Issued), ts(r.Expires), r.InSync, r.Namespaces, ts(r.LastRun), dash(r.LastResult), nextRun(r))
+			ts(r.Issued), ts(r.Expires), deref(r.InSync), deref(r.Namespaces), ts(r.LastRun), dash(r.LastResult), nextRun(r))
 	}
 	w.Flush()
+	printNotes(cmd, rows)
+}
+
+// printNotes writes what the table cannot say: suspended, pending, the last error, problems.
+func printNotes(cmd *cobra.Command, rows []credentialStatus) {
 	for _, r := range rows {
 		if r.Suspended {
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: suspended: rotator run does no scheduled work for it; rotate now still works\n", r.Credential)
@@ -147,4 +190,11 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func deref(n *int) int {
+	if n == nil {
+		return 0
+	}
+	return *n
 }

@@ -2,10 +2,14 @@ package config
 
 import "time"
 
+// DefaultStateNamespace is stateNamespace when the config does not set it (and the namespace
+// `rotator status` reads without a config).
+const DefaultStateNamespace = "rotator-system"
+
 // Default fills every unset field with its default. All defaults live here.
 func Default(c *Config) {
 	if c.StateNamespace == "" {
-		c.StateNamespace = "rotator-system"
+		c.StateNamespace = DefaultStateNamespace
 	}
 	if c.Kubernetes.QPS == 0 {
 		c.Kubernetes.QPS = 200

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,6 +17,13 @@ const (
 	keyState           = "state.json"
 	keyCurrentPassword = "current-password"
 	keyPendingPassword = "pending-password"
+)
+
+// Labels of every state Secret (Save sets them): LabelStateOf holds the credential's name, so
+// the states of a namespace are found without the config that names the credentials.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelStateOf   = "rotator.dev/state-of"
 )
 
 // Store reads and writes state Secrets in one namespace.
@@ -73,7 +81,7 @@ func (s *Store) Save(ctx context.Context, credential string, st *State) error {
 	sec := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: SecretName(credential), Namespace: s.Namespace, ResourceVersion: st.resourceVersion,
-			Labels: map[string]string{"app.kubernetes.io/managed-by": "rotator", "rotator.dev/state-of": credential},
+			Labels: map[string]string{LabelManagedBy: "rotator", LabelStateOf: credential},
 		},
 		Type: corev1.SecretTypeOpaque,
 		Data: data,
@@ -92,4 +100,33 @@ func (s *Store) Save(ctx context.Context, credential string, st *State) error {
 	}
 	st.resourceVersion, st.uid = saved.ResourceVersion, saved.UID
 	return nil
+}
+
+// Listed is one state found by List: Err is set (and State nil) when its Secret is corrupt.
+type Listed struct {
+	Credential string
+	State      *State
+	Err        error
+}
+
+// List returns the state of every credential that has a state Secret in the namespace, by
+// credential name. A Secret is one when it carries LabelStateOf and is named after it
+// (SecretName), so another Secret given the label is not taken for a state.
+func (s *Store) List(ctx context.Context) ([]Listed, error) {
+	list, err := s.Client.CoreV1().Secrets(s.Namespace).List(ctx, metav1.ListOptions{LabelSelector: LabelStateOf})
+	if err != nil {
+		return nil, fmt.Errorf("list state secrets in namespace %s: %w", s.Namespace, err)
+	}
+	var out []Listed
+	for i := range list.Items {
+		sec := &list.Items[i]
+		cred := sec.Labels[LabelStateOf]
+		if cred == "" || sec.Name != SecretName(cred) {
+			continue
+		}
+		st, err := Decode(sec)
+		out = append(out, Listed{Credential: cred, State: st, Err: err})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Credential < out[j].Credential })
+	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 )
@@ -57,5 +58,42 @@ func TestOursRemembersRevokedIDs(t *testing.T) {
 	}
 	if len(st.Revoked) != MaxRevoked || st.Ours("1") || !st.Ours(fmt.Sprint(100+MaxRevoked+4)) {
 		t.Fatalf("Revoked is not bounded to the newest %d: %d kept, ours(1) %v", MaxRevoked, len(st.Revoked), st.Ours("1"))
+	}
+}
+
+// List finds the states of a namespace by their label alone: a Secret given the label but not
+// named after it is not a state, and a corrupt one is listed with its error.
+func TestStoreListFindsStatesByLabel(t *testing.T) {
+	ctx := context.Background()
+	c := fake.NewClientset()
+	s := &Store{Client: c, Namespace: "rotator-system"}
+	for _, name := range []string{"b", "a"} {
+		if err := s.Save(ctx, name, &State{Current: &Issued{ID: "id-" + name, Name: "robot$" + name, Password: "pw"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sec := range []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Name: "impostor", Namespace: "rotator-system", Labels: map[string]string{LabelStateOf: "c"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: SecretName("d"), Namespace: "rotator-system", Labels: map[string]string{LabelStateOf: "d"}},
+			Data: map[string][]byte{"state.json": []byte("{")}},
+		{ObjectMeta: metav1.ObjectMeta{Name: SecretName("e"), Namespace: "elsewhere", Labels: map[string]string{LabelStateOf: "e"}}},
+	} {
+		if _, err := c.CoreV1().Secrets(sec.Namespace).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range got {
+		names = append(names, l.Credential)
+	}
+	if fmt.Sprint(names) != "[a b d]" {
+		t.Fatalf("listed %v, want [a b d]", names)
+	}
+	if got[0].State.Current.ID != "id-a" || got[0].Err != nil || got[2].Err == nil || got[2].State != nil {
+		t.Fatalf("listed %+v", got)
 	}
 }

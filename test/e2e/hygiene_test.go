@@ -44,6 +44,10 @@ func TestSecretHygiene(t *testing.T) {
 	run("rotate", "now", "--config", cfg, "--if-due", "-o", "json")
 	run("status", "--config", cfg, "-o", "json")
 	run("status", "--config", cfg)
+	// Without the config: every state Secret of the namespace read, passwords included, and
+	// none of them printed.
+	run("status", "-n", stateNS, "-o", "yaml")
+	run("status", "-n", stateNS)
 	// A failing run: its errors must not carry secrets either.
 	bad := rotatorConfig(t, cfgOpts{name: "hyg", namespaces: nss, projects: []string{"proj-a"}, verifyImages: []string{rig.RegistryHost + "/proj-a/nope:1"}})
 	run("rotate", "now", "--config", bad, "-o", "json")
