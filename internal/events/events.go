@@ -16,6 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
+
+	"github.com/rotatorhq/rotator/internal/fieldmanager"
 )
 
 // Reasons the rotator records.
@@ -102,7 +104,7 @@ func (r *Recorder) record(ctx context.Context, obj Object, typ, reason, msg stri
 // bench/README.md). That client bounds the request itself (kubeclient.EventsTimeout).
 func (r *Recorder) create(ctx context.Context, ev *corev1.Event) {
 	ctx = context.WithoutCancel(ctx)
-	if _, err := r.Client.CoreV1().Events(ev.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil && r.Logger != nil {
+	if _, err := r.Client.CoreV1().Events(ev.Namespace).Create(ctx, ev, fieldmanager.Create()); err != nil && r.Logger != nil {
 		r.Logger.Warn("could not record event", "namespace", ev.Namespace, "object", ev.InvolvedObject.Name, "reason", ev.Reason, "err", err)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/rotatorhq/rotator/internal/fieldmanager"
 )
 
 // HasPullSecret reports whether sa lists secretName in imagePullSecrets.
@@ -49,7 +51,7 @@ func Bind(ctx context.Context, c kubernetes.Interface, ns, name, secretName stri
 			ops = append(ops, map[string]any{"op": "add", "path": "/imagePullSecrets/-", "value": ref})
 		}
 		patch, _ := json.Marshal(ops)
-		_, err := c.CoreV1().ServiceAccounts(ns).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{})
+		_, err := c.CoreV1().ServiceAccounts(ns).Patch(ctx, name, types.JSONPatchType, patch, fieldmanager.Patch())
 		if err != nil && (apierrors.IsConflict(err) || apierrors.IsInvalid(err) || isTestFailed(err)) {
 			sa = nil // someone changed it: read again
 			return apierrors.NewConflict(corev1.Resource("serviceaccounts"), name, err)
@@ -94,7 +96,7 @@ func Unbind(ctx context.Context, c kubernetes.Interface, ns, name, secretName st
 			{"op": "test", "path": "/metadata/resourceVersion", "value": sa.ResourceVersion},
 			{"op": "remove", "path": fmt.Sprintf("/imagePullSecrets/%d", i)},
 		})
-		_, err := c.CoreV1().ServiceAccounts(ns).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{})
+		_, err := c.CoreV1().ServiceAccounts(ns).Patch(ctx, name, types.JSONPatchType, patch, fieldmanager.Patch())
 		if err != nil && (apierrors.IsConflict(err) || apierrors.IsInvalid(err) || isTestFailed(err)) {
 			sa = nil
 			return apierrors.NewConflict(corev1.Resource("serviceaccounts"), name, err)
