@@ -16,6 +16,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
+
+	"github.com/rotatorhq/rotator/internal/fieldmanager"
 )
 
 // Defaults of a Guard.
@@ -54,6 +56,8 @@ type Decision struct {
 	Manager string
 	// Until is when a given-up binding is tried again.
 	Until time.Time
+	// Window is the window the removals were counted in.
+	Window time.Duration
 }
 
 // Guard remembers, per binding, whether the rotator added the entry and how often it
@@ -64,7 +68,8 @@ type Guard struct {
 	Threshold int
 	Window    time.Duration
 	GiveUpFor time.Duration
-	// Self is the rotator's field manager, never named as the other party.
+	// Self is the rotator's field manager, never named as the other party (default
+	// fieldmanager.Name).
 	Self string
 
 	mu sync.Mutex
@@ -134,7 +139,7 @@ func (g *Guard) Check(k Key, sa *corev1.ServiceAccount) Decision {
 	r := g.get(k, sa.UID)
 	if !r.until.IsZero() {
 		if now.Before(r.until) {
-			return Decision{Verdict: GivenUp, Removals: len(r.removals), Manager: g.remover(sa), Until: r.until}
+			return Decision{Verdict: GivenUp, Removals: len(r.removals), Manager: g.remover(sa), Until: r.until, Window: g.window()}
 		}
 		// On probation: one more removal gives up again at once, so a tool still fighting costs
 		// one write per GiveUpFor, not Threshold.
@@ -151,7 +156,7 @@ func (g *Guard) Check(k Key, sa *corev1.ServiceAccount) Decision {
 	r.removals = pruneBefore(r.removals, now.Add(-g.window()))
 	if len(r.removals) >= g.threshold() {
 		r.until = now.Add(g.giveUpFor())
-		return Decision{Verdict: GiveUp, Removals: len(r.removals), Manager: g.remover(sa), Until: r.until}
+		return Decision{Verdict: GiveUp, Removals: len(r.removals), Manager: g.remover(sa), Until: r.until, Window: g.window()}
 	}
 	return Decision{Verdict: Bind, Removals: len(r.removals)}
 }
@@ -199,6 +204,13 @@ func pruneBefore(ts []time.Time, cutoff time.Time) []time.Time {
 		i++
 	}
 	return ts[i:]
+}
+
+func (g *Guard) self() string {
+	if g.Self != "" {
+		return g.Self
+	}
+	return fieldmanager.Name
 }
 
 func (g *Guard) threshold() int {

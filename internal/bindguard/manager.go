@@ -13,7 +13,7 @@ func (g *Guard) remover(sa *corev1.ServiceAccount) string {
 	var owner, last string
 	var ownerAt, lastAt int64 = -1, -1
 	for _, mf := range sa.ManagedFields {
-		if mf.Manager == "" || mf.Manager == g.Self {
+		if mf.Manager == "" || mf.Manager == g.self() {
 			continue
 		}
 		at := int64(0)

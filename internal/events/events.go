@@ -34,8 +34,13 @@ const (
 	ReasonAbandoned = "CredentialAbandoned"
 	// ReasonRevocationHeld: a retired credential is kept because a target namespace still holds it.
 	ReasonRevocationHeld = "RevocationHeld"
-	reportingController  = "rotator.dev/rotator"
-	sourceComponent      = "rotator"
+	// ReasonBindingConflict: someone else (a GitOps tool) keeps removing the rotator's entry
+	// from a ServiceAccount's imagePullSecrets; the rotator stopped re-adding it.
+	ReasonBindingConflict = "BindingConflict"
+	// ReasonBindingConflictResolved: the entry came back by another hand; no conflict any more.
+	ReasonBindingConflictResolved = "BindingConflictResolved"
+	reportingController           = "rotator.dev/rotator"
+	sourceComponent               = "rotator"
 )
 
 // Recorder writes Events. A nil *Recorder records nothing.
@@ -121,6 +126,11 @@ func (o Object) WithUID(uid types.UID) Object {
 // Secret is the Object of a Secret.
 func Secret(ns, name string) Object {
 	return Object{Kind: "Secret", APIVersion: "v1", Namespace: ns, Name: name}
+}
+
+// ServiceAccount is the Object of a ServiceAccount.
+func ServiceAccount(ns, name string) Object {
+	return Object{Kind: "ServiceAccount", APIVersion: "v1", Namespace: ns, Name: name}
 }
 
 // Workload is the Object of an apps/v1 workload.

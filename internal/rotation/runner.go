@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 
+	"github.com/rotatorhq/rotator/internal/bindguard"
 	"github.com/rotatorhq/rotator/internal/config"
 	"github.com/rotatorhq/rotator/internal/events"
 	"github.com/rotatorhq/rotator/internal/metrics"
@@ -64,6 +65,10 @@ type Runner struct {
 	Entropy io.Reader
 	// Progress receives a line per step as it happens (nil: silent).
 	Progress func(Progress)
+	// Bindings notices an owner (a GitOps tool) that keeps removing the rotator's entry from a
+	// ServiceAccount, and stops the rotator re-adding it (nil: always re-add). Shared by runs
+	// and reconciles, for the life of the process.
+	Bindings *bindguard.Guard
 }
 
 // Progress is one step of a run, for live output.
