@@ -10,6 +10,7 @@
 package bindguard
 
 import (
+	"strconv"
 	"sync"
 	"time"
 
@@ -80,8 +81,8 @@ type record struct {
 	uid types.UID
 	// added: the rotator added the entry (or saw it present) and has not seen it gone since.
 	added bool
-	// addedFrom is the resourceVersion the rotator's patch was made against: a cache that still
-	// shows that version lags behind the patch, and its missing entry is no removal.
+	// addedFrom is the resourceVersion the rotator's patch was made against: a view of that
+	// version or an older one lags behind the patch, and its missing entry is no removal.
 	addedFrom string
 	removals  []time.Time
 	until     time.Time // zero: not given up
@@ -149,7 +150,7 @@ func (g *Guard) Check(k Key, sa *corev1.ServiceAccount) Decision {
 			r.removals[i] = now
 		}
 	}
-	if r.added && sa.ResourceVersion != r.addedFrom {
+	if r.added && newer(sa.ResourceVersion, r.addedFrom) {
 		r.added = false
 		r.removals = append(r.removals, now)
 	}
@@ -161,15 +162,16 @@ func (g *Guard) Check(k Key, sa *corev1.ServiceAccount) Decision {
 	return Decision{Verdict: Bind, Removals: len(r.removals)}
 }
 
-// Added records that the rotator's patch, made against sa, added the entry.
-func (g *Guard) Added(k Key, sa *corev1.ServiceAccount) {
+// Added records that the rotator's patch, made against version from of sa, added the entry
+// (or found it there).
+func (g *Guard) Added(k Key, sa *corev1.ServiceAccount, from string) {
 	if g == nil {
 		return
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	r := g.get(k, sa.UID)
-	r.added, r.addedFrom = true, sa.ResourceVersion
+	r.added, r.addedFrom = true, from
 }
 
 // GivenUp is how many bindings are given up now, by the namespace-less key's Secret: the gauge.
@@ -196,6 +198,19 @@ func (g *Guard) Forget(k Key) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	delete(g.m, k)
+}
+
+// newer: version rv of the object comes after version than. An etcd-backed API server's
+// resource versions are integers that grow: a cache lagging behind the version the rotator
+// patched must not count as a removal. A version that is not an integer is compared for
+// difference only.
+func newer(rv, than string) bool {
+	a, errA := strconv.ParseUint(rv, 10, 64)
+	b, errB := strconv.ParseUint(than, 10, 64)
+	if errA != nil || errB != nil {
+		return rv != than
+	}
+	return a > b
 }
 
 func pruneBefore(ts []time.Time, cutoff time.Time) []time.Time {

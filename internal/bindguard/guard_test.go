@@ -37,6 +37,8 @@ func TestGuard(t *testing.T) {
 			append(append([]step{}, fight...), step{do: "absent", want: GiveUp}, step{do: "absent", want: GivenUp}, step{do: "wait 59m"}, step{do: "absent", want: GivenUp}), 3},
 		{"a cache lagging behind the rotator's patch is no removal",
 			[]step{{do: "absent"}, {do: "stale"}, {do: "stale"}, {do: "stale"}, {do: "stale"}}, 0},
+		{"a view older than the version the rotator patched is no removal",
+			[]step{{do: "absent"}, {do: "older"}, {do: "older"}, {do: "older"}, {do: "absent"}}, 1},
 		{"removals further apart than the window never give up",
 			[]step{{do: "absent"}, {do: "wait 6m"}, {do: "absent"}, {do: "wait 6m"}, {do: "absent"}, {do: "wait 6m"}, {do: "absent"}, {do: "wait 6m"}, {do: "absent"}}, 2},
 		{"the owner putting the entry in its manifest ends the give-up",
@@ -60,16 +62,20 @@ func TestGuard(t *testing.T) {
 			var last Decision
 			for i, s := range tt.steps {
 				switch {
-				case s.do == "absent" || s.do == "stale":
-					if s.do == "absent" {
+				case s.do == "absent" || s.do == "stale" || s.do == "older":
+					switch s.do {
+					case "absent":
 						next()
+					case "older": // the cache has not seen even the version the patch was made against
+						sa = sa.DeepCopy()
+						sa.ResourceVersion = strconv.Itoa(rv - 1)
 					}
 					last = g.Check(k, sa)
 					if last.Verdict != s.want {
 						t.Fatalf("step %d (%s): verdict %v, want %v (%+v)", i, s.do, last.Verdict, s.want, last)
 					}
 					if last.Verdict == Bind {
-						g.Added(k, sa)
+						g.Added(k, sa, sa.ResourceVersion)
 					}
 				case s.do == "present":
 					next()
@@ -105,7 +111,7 @@ func TestGuardGaugeAndNil(t *testing.T) {
 	g := &Guard{Clock: clk, Threshold: 1}
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{UID: "u", ResourceVersion: "1"}}
 	g.Check(k, sa)
-	g.Added(k, sa)
+	g.Added(k, sa, sa.ResourceVersion)
 	sa.ResourceVersion = "3"
 	if d := g.Check(k, sa); d.Verdict != GiveUp {
 		t.Fatalf("threshold 1: %v", d.Verdict)

@@ -38,11 +38,11 @@ func (r *Runner) bindGuarded(ctx context.Context, cred *config.Credential, ns, n
 		r.Metrics.BindingConflict(cred.Name, r.Bindings.GivenUp())
 		return bindResult{held: msg, gaveUp: true}, nil
 	}
-	changed, err := secretsync.Bind(ctx, r.Kube, ns, name, cred.Targets.SecretName, sa)
+	changed, from, err := secretsync.BindFrom(ctx, r.Kube, ns, name, cred.Targets.SecretName, sa)
 	if err != nil {
 		return bindResult{}, err
 	}
-	r.Bindings.Added(k, sa)
+	r.Bindings.Added(k, sa, from)
 	return bindResult{changed: changed}, nil
 }
 
