@@ -140,7 +140,7 @@ func (g *Guard) Check(k Key, sa *corev1.ServiceAccount) Decision {
 	r := g.get(k, sa.UID)
 	if !r.until.IsZero() {
 		if now.Before(r.until) {
-			return Decision{Verdict: GivenUp, Removals: len(r.removals), Manager: g.remover(sa), Until: r.until, Window: g.window()}
+			return Decision{Verdict: GivenUp, Removals: len(r.removals), Manager: g.Remover(sa), Until: r.until, Window: g.window()}
 		}
 		// On probation: one more removal gives up again at once, so a tool still fighting costs
 		// one write per GiveUpFor, not Threshold.
@@ -157,7 +157,7 @@ func (g *Guard) Check(k Key, sa *corev1.ServiceAccount) Decision {
 	r.removals = pruneBefore(r.removals, now.Add(-g.window()))
 	if len(r.removals) >= g.threshold() {
 		r.until = now.Add(g.giveUpFor())
-		return Decision{Verdict: GiveUp, Removals: len(r.removals), Manager: g.remover(sa), Until: r.until, Window: g.window()}
+		return Decision{Verdict: GiveUp, Removals: len(r.removals), Manager: g.Remover(sa), Until: r.until, Window: g.window()}
 	}
 	return Decision{Verdict: Bind, Removals: len(r.removals)}
 }

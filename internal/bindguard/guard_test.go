@@ -142,6 +142,10 @@ func TestRemoverNamesTheOtherManager(t *testing.T) {
 			{Manager: "helm", Operation: metav1.ManagedFieldsOperationUpdate, Time: at(8), FieldsV1: fields(`{"f:metadata":{"f:labels":{}}}`)},
 			{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Time: at(1), FieldsV1: fields(`{"f:secrets":{}}`)},
 		}, "helm"},
+		{"an applier next to the API server's before-first-apply", []metav1.ManagedFieldsEntry{
+			{Manager: "kustomize-controller", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: fields(`{"f:imagePullSecrets":{}}`)},
+			{Manager: "before-first-apply", Operation: metav1.ManagedFieldsOperationUpdate, Time: at(3), FieldsV1: fields(`{"f:imagePullSecrets":{}}`)},
+		}, "kustomize-controller"},
 		{"nobody but the rotator", []metav1.ManagedFieldsEntry{
 			{Manager: "rotator", Operation: metav1.ManagedFieldsOperationUpdate, Time: at(9), FieldsV1: fields(`{"f:imagePullSecrets":{}}`)},
 		}, ""},
@@ -149,7 +153,7 @@ func TestRemoverNamesTheOtherManager(t *testing.T) {
 	g := &Guard{Self: "rotator"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := g.remover(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{ManagedFields: tt.mf}}); got != tt.want {
+			if got := g.Remover(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{ManagedFields: tt.mf}}); got != tt.want {
 				t.Fatalf("remover %q, want %q", got, tt.want)
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/rotatorhq/rotator/internal/bindguard"
 	"github.com/rotatorhq/rotator/internal/config"
@@ -33,6 +34,12 @@ func (r *Runner) bindGuarded(ctx context.Context, cred *config.Credential, ns, n
 	case bindguard.GivenUp:
 		return bindResult{held: conflictMessage(k, d)}, nil
 	case bindguard.GiveUp:
+		if d.Manager == "" {
+			// The controller's cache drops managedFields; one read per give-up names the owner.
+			if fresh, err := r.Kube.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
+				d.Manager = r.Bindings.Remover(fresh)
+			}
+		}
 		msg := conflictMessage(k, d)
 		r.Events.Warning(ctx, events.ServiceAccount(ns, name).WithUID(sa.UID), events.ReasonBindingConflict, "%s", msg)
 		r.Metrics.BindingConflict(cred.Name, r.Bindings.GivenUp())

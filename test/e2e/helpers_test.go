@@ -198,7 +198,7 @@ type auditEvent struct {
 	Verb  string `json:"verb"`
 	// RequestURI carries the query, fieldManager= included.
 	RequestURI string `json:"requestURI"`
-	User  struct {
+	User       struct {
 		Username string `json:"username"`
 	} `json:"user"`
 	ObjectRef struct {
