@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/rotatorhq/rotator/internal/bindguard"
 	"github.com/rotatorhq/rotator/internal/config"
 	"github.com/rotatorhq/rotator/internal/events"
 	"github.com/rotatorhq/rotator/internal/kubeclient"
@@ -77,6 +78,9 @@ func memberRunner(ctx context.Context, a *app, cfg *config.Config, name string) 
 	r.States = a.store
 	r.StateEvents = home.Events
 	r.Events = &events.Recorder{Client: clients.Events, Clock: home.Clock, Logger: home.Logger, Instance: identity(), Background: true}
+	if home.Bindings != nil { // its own: a guard keys ServiceAccounts by namespace and name
+		r.Bindings = &bindguard.Guard{Clock: home.Clock}
+	}
 	return &r, nil
 }
 

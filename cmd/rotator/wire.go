@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/clock"
 
+	"github.com/rotatorhq/rotator/internal/bindguard"
 	"github.com/rotatorhq/rotator/internal/config"
 	"github.com/rotatorhq/rotator/internal/events"
 	"github.com/rotatorhq/rotator/internal/kubeclient"
@@ -93,6 +94,9 @@ func wire(ctx context.Context, cfg *config.Config, creds []*config.Credential, g
 		runner: &rotation.Runner{
 			Config: cfg, Kube: kube, Providers: provs, Checkers: checkers,
 			Clock: clk, Logger: log, Metrics: m, Vault: kv, Pacer: pacer,
+			// One memory of the ServiceAccounts whose owner fights the binding, for the runs and
+			// the reconciles of this process (docs/gitops.md).
+			Bindings: &bindguard.Guard{Clock: clk},
 			// Events never hold up the writes that fix pulls: sent in the background, by a client
 			// that takes from the rate limit only what the writers leave (bench/README.md).
 			Events: &events.Recorder{Client: clients.Events, Clock: clk, Logger: log, Instance: identity(), Background: true},

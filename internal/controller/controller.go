@@ -191,6 +191,10 @@ func (c *Controller) next(ctx context.Context) bool {
 	c.Metrics.Reconcile(cred.Name, string(res.Outcome), time.Since(start))
 	c.recordFailure(cred.Name, k.namespace, res.Err != nil)
 	log := c.Logger.With("credential", cred.Name, "namespace", k.namespace)
+	for _, msg := range res.Conflicts {
+		// Once per give-up: the reconciles after it send nothing and say nothing new.
+		log.Warn("serviceaccount binding given up: its owner keeps removing the entry", "detail", msg)
+	}
 	switch {
 	case res.Err != nil && res.Permanent:
 		// Retrying cannot help; a change of the object (or of the config) brings it back.

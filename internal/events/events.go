@@ -16,6 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
+
+	"github.com/rotatorhq/rotator/internal/fieldmanager"
 )
 
 // Reasons the rotator records.
@@ -32,8 +34,13 @@ const (
 	ReasonAbandoned = "CredentialAbandoned"
 	// ReasonRevocationHeld: a retired credential is kept because a target namespace still holds it.
 	ReasonRevocationHeld = "RevocationHeld"
-	reportingController  = "rotator.dev/rotator"
-	sourceComponent      = "rotator"
+	// ReasonBindingConflict: someone else (a GitOps tool) keeps removing the rotator's entry
+	// from a ServiceAccount's imagePullSecrets; the rotator stopped re-adding it.
+	ReasonBindingConflict = "BindingConflict"
+	// ReasonBindingConflictResolved: the entry came back by another hand; no conflict any more.
+	ReasonBindingConflictResolved = "BindingConflictResolved"
+	reportingController           = "rotator.dev/rotator"
+	sourceComponent               = "rotator"
 )
 
 // Recorder writes Events. A nil *Recorder records nothing.
@@ -102,7 +109,7 @@ func (r *Recorder) record(ctx context.Context, obj Object, typ, reason, msg stri
 // bench/README.md). That client bounds the request itself (kubeclient.EventsTimeout).
 func (r *Recorder) create(ctx context.Context, ev *corev1.Event) {
 	ctx = context.WithoutCancel(ctx)
-	if _, err := r.Client.CoreV1().Events(ev.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil && r.Logger != nil {
+	if _, err := r.Client.CoreV1().Events(ev.Namespace).Create(ctx, ev, fieldmanager.Create()); err != nil && r.Logger != nil {
 		r.Logger.Warn("could not record event", "namespace", ev.Namespace, "object", ev.InvolvedObject.Name, "reason", ev.Reason, "err", err)
 	}
 }
@@ -119,6 +126,11 @@ func (o Object) WithUID(uid types.UID) Object {
 // Secret is the Object of a Secret.
 func Secret(ns, name string) Object {
 	return Object{Kind: "Secret", APIVersion: "v1", Namespace: ns, Name: name}
+}
+
+// ServiceAccount is the Object of a ServiceAccount.
+func ServiceAccount(ns, name string) Object {
+	return Object{Kind: "ServiceAccount", APIVersion: "v1", Namespace: ns, Name: name}
 }
 
 // Workload is the Object of an apps/v1 workload.

@@ -5,6 +5,7 @@ package kubeclient
 
 import (
 	"fmt"
+	"net/http"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -39,6 +40,8 @@ func New(rc *rest.Config, userAgent string, qps float32, burst int) (Clients, er
 		return Clients{}, fmt.Errorf("kubernetes client: qps and burst must be positive (got %g and %d)", qps, burst)
 	}
 	b := newBudget(qps, burst)
+	rc = rest.CopyConfig(rc)
+	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { return withFieldManager{next: rt} })
 	mainCfg, eventsCfg := rest.CopyConfig(rc), rest.CopyConfig(rc)
 	mainCfg.UserAgent, eventsCfg.UserAgent = userAgent, userAgent
 	eventsCfg.Timeout = EventsTimeout

@@ -22,6 +22,7 @@ type Metrics struct {
 	restarts         *prometheus.CounterVec
 	renewAt          *prometheus.GaugeVec
 	failing          *prometheus.GaugeVec
+	bindings         bindingMetrics
 }
 
 // New registers rotator's metrics on reg.
@@ -70,6 +71,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		Help: "1 while the credential's last run failed and is being retried with back-off, else 0.",
 	}, []string{"credential"})
 	reg.MustRegister(m.credentialExpiry, m.lastSuccess, m.rotations, m.apiCalls, m.leader, m.liveness, m.runDuration, m.restarts, m.renewAt, m.failing)
+	m.bindings = newBindingMetrics(reg)
 	return m
 }
 

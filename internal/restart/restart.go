@@ -13,6 +13,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
+
+	"github.com/rotatorhq/rotator/internal/fieldmanager"
 )
 
 // Defaults applied to a zero Restarter field.
@@ -246,11 +248,11 @@ func (r *Restarter) patch(ctx context.Context, w Workload, body []byte) (int64, 
 	var err error
 	switch w.Kind {
 	case KindDeployment:
-		obj, err = apps.Deployments(w.Namespace).Patch(ctx, w.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{})
+		obj, err = apps.Deployments(w.Namespace).Patch(ctx, w.Name, types.StrategicMergePatchType, body, fieldmanager.Patch())
 	case KindStatefulSet:
-		obj, err = apps.StatefulSets(w.Namespace).Patch(ctx, w.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{})
+		obj, err = apps.StatefulSets(w.Namespace).Patch(ctx, w.Name, types.StrategicMergePatchType, body, fieldmanager.Patch())
 	case KindDaemonSet:
-		obj, err = apps.DaemonSets(w.Namespace).Patch(ctx, w.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{})
+		obj, err = apps.DaemonSets(w.Namespace).Patch(ctx, w.Name, types.StrategicMergePatchType, body, fieldmanager.Patch())
 	default:
 		return 0, fmt.Errorf("unsupported kind %q", w.Kind)
 	}

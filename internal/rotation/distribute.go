@@ -68,6 +68,7 @@ func (r *Runner) bindServiceAccounts(ctx context.Context, p *plan, rep *Report) 
 				continue
 			}
 			if secretsync.HasPullSecret(s, p.cred.Targets.SecretName) {
+				r.bindingPresent(ctx, p.cred, ns, sa, s)
 				continue
 			}
 			jobs = append(jobs, job{ns, sa})
@@ -82,10 +83,15 @@ func (r *Runner) bindServiceAccounts(ctx context.Context, p *plan, rep *Report) 
 	done, bound := 0, 0
 	forEach(ctx, r.Config.Kubernetes.Concurrency, len(jobs), func(i int) {
 		j := jobs[i]
-		changed, err := secretsync.Bind(ctx, r.Kube, j.ns, j.name, p.cred.Targets.SecretName, p.serviceAccounts[j.ns][j.name])
+		b, err := r.bindGuarded(ctx, p.cred, j.ns, j.name, p.serviceAccounts[j.ns][j.name])
+		changed := b.changed
 		res := SAResult{Namespace: j.ns, Name: j.name, Action: "bound"}
-		if err != nil {
+		switch {
+		case err != nil:
 			res.Action, res.Error = "failed", err.Error()
+		case b.held != "":
+			// Not a failure: nothing the run does changes it, and it holds back no revocation.
+			res.Action, res.Conflict = "held", b.held
 		}
 		results[i] = res
 		mu.Lock()
@@ -100,6 +106,9 @@ func (r *Runner) bindServiceAccounts(ctx context.Context, p *plan, rep *Report) 
 		rep.ServiceAccounts = append(rep.ServiceAccounts, res)
 		if res.Error != "" {
 			rep.fail(Permanent, "%s", res.Error)
+		}
+		if res.Conflict != "" {
+			rep.warn("%s", res.Conflict)
 		}
 	}
 	return bound

@@ -63,6 +63,9 @@ type NamespaceResult struct {
 	// Permanent: retrying without a change of the objects cannot help (a Secret of that name
 	// that the rotator does not own, a namespace the rotator may not write to).
 	Permanent bool
+	// Conflicts are the bindings given up by this reconcile, in words: their owner keeps
+	// removing the entry (Runner.Bindings). The namespace is otherwise in sync.
+	Conflicts []string
 }
 
 // ReconcileNamespace makes one namespace hold what the credential's state says, with the same
@@ -105,16 +108,23 @@ func (r *Runner) ReconcileNamespace(ctx context.Context, cred *config.Credential
 	}
 	for _, name := range cred.Targets.ServiceAccounts {
 		sa := v.ServiceAccounts[name]
-		if sa == nil || secretsync.HasPullSecret(sa, cred.Targets.SecretName) {
+		if sa == nil {
 			continue // a ServiceAccount created later is bound by the reconcile its creation starts
 		}
-		changed, err := secretsync.Bind(ctx, r.Kube, v.Name, name, cred.Targets.SecretName, sa)
+		if secretsync.HasPullSecret(sa, cred.Targets.SecretName) {
+			r.bindingPresent(ctx, cred, v.Name, name, sa)
+			continue
+		}
+		b, err := r.bindGuarded(ctx, cred, v.Name, name, sa)
 		if err != nil {
 			res.Outcome, res.Err = NamespaceFailed, err
 			return res
 		}
-		if changed {
+		if b.changed {
 			res.Bound = append(res.Bound, name)
+		}
+		if b.gaveUp {
+			res.Conflicts = append(res.Conflicts, b.held)
 		}
 	}
 	res.Outcome = NamespaceInSync

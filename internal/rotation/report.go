@@ -75,8 +75,10 @@ type SecretResult struct {
 type SAResult struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
-	Action    string `json:"action"` // bind, bound
+	Action    string `json:"action"` // bind, bound, held (its owner keeps removing the entry)
 	Error     string `json:"error,omitempty"`
+	// Conflict says why a binding is held, and how to configure its owner (docs/gitops.md).
+	Conflict string `json:"conflict,omitempty"`
 }
 
 // WorkloadResult is one dependent workload.

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 
+	"github.com/rotatorhq/rotator/internal/bindguard"
 	"github.com/rotatorhq/rotator/internal/config"
 	"github.com/rotatorhq/rotator/internal/events"
 	"github.com/rotatorhq/rotator/internal/metrics"
@@ -77,6 +78,10 @@ type Runner struct {
 	// StateEvents records the Events about a credential as a whole, on its state Secret, which
 	// lives in the rotator's own cluster; nil: Events (the runner of that cluster).
 	StateEvents *events.Recorder
+	// Bindings notices an owner (a GitOps tool) that keeps removing the rotator's entry from a
+	// ServiceAccount, and stops the rotator re-adding it (nil: always re-add). Shared by runs
+	// and reconciles, for the life of the process.
+	Bindings *bindguard.Guard
 }
 
 // stateKey is the name the state of credential is kept under: per credential, and per

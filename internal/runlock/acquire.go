@@ -10,6 +10,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/rotatorhq/rotator/internal/fieldmanager"
 )
 
 // acquisition is one Acquire: its identity, the lease record it last saw and when, by the local
@@ -47,7 +49,7 @@ func (a *acquisition) tryAcquire(ctx context.Context) error {
 		if apierrors.IsNotFound(err) {
 			lease = &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: a.Name, Namespace: a.Namespace}}
 			a.take(lease, now)
-			lease, err = leases.Create(ctx, lease, metav1.CreateOptions{})
+			lease, err = leases.Create(ctx, lease, fieldmanager.Create())
 			if apierrors.IsAlreadyExists(err) {
 				continue
 			}
@@ -63,7 +65,7 @@ func (a *acquisition) tryAcquire(ctx context.Context) error {
 			a.take(lease, now)
 			// The resourceVersion of the Get makes two processes racing for a free lock conflict;
 			// the loser sees the winner on its next try.
-			lease, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
+			lease, err = leases.Update(ctx, lease, fieldmanager.Update())
 			if apierrors.IsConflict(err) {
 				continue
 			}
@@ -134,7 +136,7 @@ func (a *acquisition) renew(ctx context.Context, now time.Time) error {
 		return fmt.Errorf("%w: lease %s/%s is now held by %q", ErrLost, a.Namespace, a.Name, h)
 	}
 	a.take(lease, now)
-	if lease, err = leases.Update(ctx, lease, metav1.UpdateOptions{}); err != nil {
+	if lease, err = leases.Update(ctx, lease, fieldmanager.Update()); err != nil {
 		return a.describe(err) // a conflict too: the next Get says whether it is still ours
 	}
 	a.observe(lease, now)
@@ -152,7 +154,7 @@ func (a *acquisition) release(ctx context.Context) {
 		}
 		free := ""
 		lease.Spec.HolderIdentity = &free
-		_, err = leases.Update(ctx, lease, metav1.UpdateOptions{})
+		_, err = leases.Update(ctx, lease, fieldmanager.Update())
 		return err
 	})
 }

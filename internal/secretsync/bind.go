@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/rotatorhq/rotator/internal/fieldmanager"
 )
 
 // HasPullSecret reports whether sa lists secretName in imagePullSecrets.
@@ -30,7 +32,15 @@ func HasPullSecret(sa *corev1.ServiceAccount, secretName string) bool {
 // anything. The JSON patch tests the resourceVersion it read, so a concurrent edit is retried
 // rather than overwritten, and it needs only the "patch" verb.
 func Bind(ctx context.Context, c kubernetes.Interface, ns, name, secretName string, sa *corev1.ServiceAccount) (bool, error) {
-	changed := false
+	changed, _, err := BindFrom(ctx, c, ns, name, secretName, sa)
+	return changed, err
+}
+
+// BindFrom is Bind that also says which resourceVersion of the ServiceAccount it patched, or
+// found already bound: sa's, or the one it read again after a conflict (bindguard tells a
+// removal by someone else from a cache lagging behind this write).
+func BindFrom(ctx context.Context, c kubernetes.Interface, ns, name, secretName string, sa *corev1.ServiceAccount) (bool, string, error) {
+	changed, from := false, ""
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if sa == nil {
 			var err error
@@ -38,6 +48,7 @@ func Bind(ctx context.Context, c kubernetes.Interface, ns, name, secretName stri
 				return err
 			}
 		}
+		from = sa.ResourceVersion
 		if HasPullSecret(sa, secretName) {
 			return nil
 		}
@@ -49,7 +60,7 @@ func Bind(ctx context.Context, c kubernetes.Interface, ns, name, secretName stri
 			ops = append(ops, map[string]any{"op": "add", "path": "/imagePullSecrets/-", "value": ref})
 		}
 		patch, _ := json.Marshal(ops)
-		_, err := c.CoreV1().ServiceAccounts(ns).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{})
+		_, err := c.CoreV1().ServiceAccounts(ns).Patch(ctx, name, types.JSONPatchType, patch, fieldmanager.Patch())
 		if err != nil && (apierrors.IsConflict(err) || apierrors.IsInvalid(err) || isTestFailed(err)) {
 			sa = nil // someone changed it: read again
 			return apierrors.NewConflict(corev1.Resource("serviceaccounts"), name, err)
@@ -61,11 +72,11 @@ func Bind(ctx context.Context, c kubernetes.Interface, ns, name, secretName stri
 	})
 	if err != nil {
 		if apierrors.IsNotFound(err) {
-			return false, fmt.Errorf("serviceaccount %s/%s does not exist: create it or remove it from targets.serviceAccounts", ns, name)
+			return false, "", fmt.Errorf("serviceaccount %s/%s does not exist: create it or remove it from targets.serviceAccounts", ns, name)
 		}
-		return false, describe(err, "serviceaccount", ns, name)
+		return false, "", describe(err, "serviceaccount", ns, name)
 	}
-	return changed, nil
+	return changed, from, nil
 }
 
 // isTestFailed: a failed JSON-patch "test" op comes back as 422 or 500 depending on the server
@@ -94,7 +105,7 @@ func Unbind(ctx context.Context, c kubernetes.Interface, ns, name, secretName st
 			{"op": "test", "path": "/metadata/resourceVersion", "value": sa.ResourceVersion},
 			{"op": "remove", "path": fmt.Sprintf("/imagePullSecrets/%d", i)},
 		})
-		_, err := c.CoreV1().ServiceAccounts(ns).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{})
+		_, err := c.CoreV1().ServiceAccounts(ns).Patch(ctx, name, types.JSONPatchType, patch, fieldmanager.Patch())
 		if err != nil && (apierrors.IsConflict(err) || apierrors.IsInvalid(err) || isTestFailed(err)) {
 			sa = nil
 			return apierrors.NewConflict(corev1.Resource("serviceaccounts"), name, err)

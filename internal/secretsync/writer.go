@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/rotatorhq/rotator/internal/fieldmanager"
 )
 
 // Action is what Write did to one Secret.
@@ -55,7 +57,7 @@ func (w *Writer) Write(ctx context.Context, ns, name string, content Content, ex
 	var action Action
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if existing == nil {
-			created, err := w.Client.CoreV1().Secrets(ns).Create(ctx, desired, metav1.CreateOptions{})
+			created, err := w.Client.CoreV1().Secrets(ns).Create(ctx, desired, fieldmanager.Create())
 			if err == nil {
 				action, existing = Created, created
 				return nil
@@ -86,7 +88,7 @@ func (w *Writer) Write(ctx context.Context, ns, name string, content Content, ex
 		update.Labels = merge(update.Labels, desired.Labels)
 		update.Annotations = merge(update.Annotations, desired.Annotations)
 		update.Data = desired.Data
-		updated, err := w.Client.CoreV1().Secrets(ns).Update(ctx, update, metav1.UpdateOptions{})
+		updated, err := w.Client.CoreV1().Secrets(ns).Update(ctx, update, fieldmanager.Update())
 		if apierrors.IsConflict(err) {
 			existing = nil // re-read on retry
 			return err
@@ -120,7 +122,7 @@ func (w *Writer) replace(ctx context.Context, existing, desired *corev1.Secret, 
 	if err != nil && !apierrors.IsNotFound(err) {
 		return nil, err
 	}
-	created, err := w.Client.CoreV1().Secrets(existing.Namespace).Create(ctx, desired, metav1.CreateOptions{})
+	created, err := w.Client.CoreV1().Secrets(existing.Namespace).Create(ctx, desired, fieldmanager.Create())
 	if err != nil {
 		return nil, err
 	}

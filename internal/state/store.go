@@ -10,6 +10,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/rotatorhq/rotator/internal/fieldmanager"
 )
 
 // Keys of the state Secret's data.
@@ -88,9 +90,9 @@ func (s *Store) Save(ctx context.Context, credential string, st *State) error {
 	}
 	var saved *corev1.Secret
 	if st.resourceVersion == "" {
-		saved, err = s.Client.CoreV1().Secrets(s.Namespace).Create(ctx, sec, metav1.CreateOptions{})
+		saved, err = s.Client.CoreV1().Secrets(s.Namespace).Create(ctx, sec, fieldmanager.Create())
 	} else {
-		saved, err = s.Client.CoreV1().Secrets(s.Namespace).Update(ctx, sec, metav1.UpdateOptions{})
+		saved, err = s.Client.CoreV1().Secrets(s.Namespace).Update(ctx, sec, fieldmanager.Update())
 	}
 	if err != nil {
 		if apierrors.IsNotFound(err) {

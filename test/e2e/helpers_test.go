@@ -208,7 +208,9 @@ func runRotatorWith(t *testing.T, bin string, env []string, kubeconfig string, a
 type auditEvent struct {
 	Stage string `json:"stage"`
 	Verb  string `json:"verb"`
-	User  struct {
+	// RequestURI carries the query, fieldManager= included.
+	RequestURI string `json:"requestURI"`
+	User       struct {
 		Username string `json:"username"`
 	} `json:"user"`
 	ObjectRef struct {
