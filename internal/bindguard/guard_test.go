@@ -127,7 +127,7 @@ func TestGuardGaugeAndNil(t *testing.T) {
 
 func TestRemoverNamesTheOtherManager(t *testing.T) {
 	at := func(min int) *metav1.Time { t := metav1.NewTime(time.Unix(1700000000+int64(min)*60, 0)); return &t }
-	fields := func(raw string) *metav1.FieldsV1 { return &metav1.FieldsV1{Raw: []byte(raw)} }
+	fields := metav1.NewFieldsV1
 	tests := []struct {
 		name string
 		mf   []metav1.ManagedFieldsEntry

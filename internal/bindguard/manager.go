@@ -25,7 +25,7 @@ func (g *Guard) Remover(sa *corev1.ServiceAccount) string {
 		if mf.Time != nil {
 			at = mf.Time.Unix()
 		}
-		if mf.FieldsV1 != nil && bytes.Contains(mf.FieldsV1.Raw, []byte(`"f:imagePullSecrets"`)) && at >= ownerAt {
+		if mf.FieldsV1 != nil && bytes.Contains(mf.FieldsV1.GetRawBytes(), []byte(`"f:imagePullSecrets"`)) && at >= ownerAt {
 			owner, ownerAt = mf.Manager, at
 		}
 		if at >= lastAt {
