@@ -10,6 +10,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -58,7 +59,7 @@ func planClusters(cfg *config.Config, creds []*config.Credential, only string) [
 // clients, its own Events, its state kept in the rotator's namespace beside the others, and
 // an installation tag of its own, so that each (credential, cluster) has its own credential at
 // the provider and tells it from the other clusters' (revoked alone, a leak contained).
-func memberRunner(ctx context.Context, a *app, cfg *config.Config, name string) (*rotation.Runner, error) {
+func memberRunner(ctx context.Context, a *app, cfg *config.Config, name string, installation types.UID) (*rotation.Runner, error) {
 	rc, err := memberRestConfig(ctx, a, cfg, cfg.Cluster(name))
 	if err != nil {
 		return nil, err
@@ -67,14 +68,10 @@ func memberRunner(ctx context.Context, a *app, cfg *config.Config, name string) 
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
-	tag, err := memberInstallation(ctx, a, cfg, name)
-	if err != nil {
-		return nil, err
-	}
 	home := a.runner
 	r := *home
 	r.Kube = clients.Main
-	r.Cluster, r.Installation = name, tag
+	r.Cluster, r.Installation = name, memberTag(installation, name)
 	r.States = a.store
 	r.StateEvents = home.Events
 	r.Events = &events.Recorder{Client: clients.Events, Clock: home.Clock, Logger: home.Logger, Instance: identity(), Background: true}
@@ -116,24 +113,36 @@ func memberRestConfig(ctx context.Context, a *app, cfg *config.Config, c *config
 	return rc, nil
 }
 
-// memberInstallation is the installation tag of member name: 8 hex digits of a hash of the
-// rotator's state namespace UID (this installation) and the member's name.
-func memberInstallation(ctx context.Context, a *app, cfg *config.Config, name string) (string, error) {
+// installationUID is the UID of the rotator's namespace in its own cluster: it identifies this
+// installation, and with a member's name, the member's credentials (memberTag).
+func installationUID(ctx context.Context, a *app, cfg *config.Config) (types.UID, error) {
 	l, err := a.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", cfg.StateNamespace).String()})
 	if err != nil {
-		return "", fmt.Errorf("cluster %s: read the rotator's namespace %s: %w", name, cfg.StateNamespace, err)
+		return "", fmt.Errorf("read the rotator's namespace %s: %w", cfg.StateNamespace, err)
 	}
 	if len(l.Items) == 0 {
-		return "", fmt.Errorf("cluster %s: the rotator's namespace %s does not exist in its own cluster: create it first", name, cfg.StateNamespace)
+		return "", fmt.Errorf("the rotator's namespace %s does not exist in its own cluster: create it first", cfg.StateNamespace)
 	}
-	sum := sha256.Sum256([]byte(string(l.Items[0].UID) + "/" + name))
-	return hex.EncodeToString(sum[:4]), nil
+	return l.Items[0].UID, nil
+}
+
+// memberTag is the installation tag of member name: 8 hex digits of a hash of the
+// installation's UID and the member's name.
+func memberTag(installation types.UID, name string) string {
+	sum := sha256.Sum256([]byte(string(installation) + "/" + name))
+	return hex.EncodeToString(sum[:4])
 }
 
 // rotateFleet runs opts in every cluster of runs at once, each alone: a cluster that cannot be
 // reached fails its own credentials and delays no other. Reports come in the order of runs.
 func rotateFleet(ctx context.Context, a *app, cfg *config.Config, runs []clusterRun, opts rotation.Options) []*rotation.Report {
 	out := make([][]*rotation.Report, len(runs))
+	// Read once for every member (only members need it).
+	var installation types.UID
+	var installErr error
+	if slices.ContainsFunc(runs, func(r clusterRun) bool { return r.cluster != config.LocalCluster }) {
+		installation, installErr = installationUID(ctx, a, cfg)
+	}
 	var wg sync.WaitGroup
 	for i := range runs {
 		wg.Add(1)
@@ -141,8 +150,12 @@ func rotateFleet(ctx context.Context, a *app, cfg *config.Config, runs []cluster
 			defer wg.Done()
 			run := &runs[i]
 			run.runner = a.runner
-			if run.cluster != config.LocalCluster {
-				run.runner, run.err = memberRunner(ctx, a, cfg, run.cluster)
+			switch {
+			case run.cluster == config.LocalCluster:
+			case installErr != nil:
+				run.err = fmt.Errorf("cluster %s: %w", run.cluster, installErr)
+			default:
+				run.runner, run.err = memberRunner(ctx, a, cfg, run.cluster, installation)
 			}
 			if run.err != nil {
 				for _, c := range run.creds {

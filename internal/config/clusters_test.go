@@ -1,9 +1,7 @@
 package config
 
 import (
-	"errors"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -57,11 +55,7 @@ clusters:
   kubeconfigSecret: {name: "not a name"}
 credentials:`+fleetCredential+`  targets: {secretName: pull, namespaces: [a], clusters: [east, north, east]}
 `), "bad.yaml")
-	var inv *InvalidError
-	if !errors.As(err, &inv) {
-		t.Fatalf("want *InvalidError, got %v", err)
-	}
-	want := []string{
+	wantProblems(t, err, []string{
 		`clusters[0].name: Invalid value: "local"`,
 		"clusters[1].kubeconfigFrom: Required value",
 		"clusters[2].name: Duplicate value",
@@ -70,14 +64,5 @@ credentials:`+fleetCredential+`  targets: {secretName: pull, namespaces: [a], cl
 		"clusters[3].kubeconfigSecret.name: Invalid value",
 		`credentials[0].targets.clusters[1]: Not found: "north"`,
 		"credentials[0].targets.clusters[2]: Duplicate value",
-	}
-	msg := err.Error()
-	for _, w := range want {
-		if !strings.Contains(msg, w) {
-			t.Errorf("missing %q in:\n%s", w, msg)
-		}
-	}
-	if len(inv.Errs) != len(want) {
-		t.Errorf("got %d problems, want %d:\n%s", len(inv.Errs), len(want), msg)
-	}
+	})
 }

@@ -60,11 +60,7 @@ credentials:
   provider: quay
   targets: {secretName: pull, namespaces: [UPPER], namespaceSelector: "a in (", serviceAccounts: ["bad sa"]}
 `), "bad.yaml")
-	var inv *InvalidError
-	if !errors.As(err, &inv) {
-		t.Fatalf("want *InvalidError, got %v", err)
-	}
-	want := []string{
+	wantProblems(t, err, []string{
 		"stateNamespace: Invalid value",
 		"credentials[0].harbor.url: Invalid value",
 		"credentials[0].harbor.username: Required value",
@@ -80,16 +76,7 @@ credentials:
 		"credentials[1].targets.namespaces[0]: Invalid value",
 		"credentials[1].targets.namespaceSelector: Invalid value",
 		"credentials[1].targets.serviceAccounts[0]: Invalid value",
-	}
-	msg := err.Error()
-	for _, w := range want {
-		if !strings.Contains(msg, w) {
-			t.Errorf("missing %q in:\n%s", w, msg)
-		}
-	}
-	if len(inv.Errs) != len(want) {
-		t.Errorf("got %d problems, want %d:\n%s", len(inv.Errs), len(want), msg)
-	}
+	})
 }
 
 func TestStrictDecodingRefusesUnknownFields(t *testing.T) {
@@ -156,5 +143,24 @@ func TestRenewAtNeverAtIssue(t *testing.T) {
 		if got := c.RenewAt(issued, issued.Add(tc.life)); !got.Equal(issued.Add(tc.want)) {
 			t.Errorf("renewBefore %s, lifetime %s: due at +%s, want +%s", tc.renewBefore, tc.life, got.Sub(issued), tc.want)
 		}
+	}
+}
+
+// wantProblems: err is an *InvalidError listing exactly the problems want (each a substring of
+// one problem with its path).
+func wantProblems(t *testing.T, err error, want []string) {
+	t.Helper()
+	var inv *InvalidError
+	if !errors.As(err, &inv) {
+		t.Fatalf("want *InvalidError, got %v", err)
+	}
+	msg := err.Error()
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("missing %q in:\n%s", w, msg)
+		}
+	}
+	if len(inv.Errs) != len(want) {
+		t.Errorf("got %d problems, want %d:\n%s", len(inv.Errs), len(want), msg)
 	}
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -73,11 +72,7 @@ credentials:
   registryHost: registry.example.com
   targets: {secretName: pull, namespaces: [a]}
 `), "bad.yaml")
-	var inv *InvalidError
-	if !errors.As(err, &inv) {
-		t.Fatalf("want *InvalidError, got %v", err)
-	}
-	want := []string{
+	wantProblems(t, err, []string{
 		"credentials[0].gitlab.url: Invalid value",
 		"credentials[0].gitlab.tokenFrom: Required value",
 		"credentials[0].gitlab.project: Invalid value: \"/g/p/\": set either project or group",
@@ -93,16 +88,7 @@ credentials:
 		"credentials[1].lifetime: Invalid value: \"0\"",
 		"credentials[2].gitlab: Required value",
 		"credentials[3].gitlab.tokenKind: Unsupported value: \"rotating\"",
-	}
-	msg := err.Error()
-	for _, w := range want {
-		if !strings.Contains(msg, w) {
-			t.Errorf("missing %q in:\n%s", w, msg)
-		}
-	}
-	if len(inv.Errs) != len(want) {
-		t.Errorf("got %d problems, want %d:\n%s", len(inv.Errs), len(want), msg)
-	}
+	})
 }
 
 // A gitlab credential without registryHost has no registry host to write: the error says why.

@@ -89,16 +89,13 @@ func (r *Runner) read(ctx context.Context, p *plan) error {
 func (r *Runner) resolveNamespaces(ctx context.Context, p *plan) error {
 	t := p.cred.Targets
 	existing := map[string]bool{}
-	if r.Installation != "" {
-		p.installTag = r.Installation
-	}
 	err := listPages(ctx, namespacePageSize, func(ctx context.Context, o metav1.ListOptions) (string, error) {
 		l, err := r.Kube.CoreV1().Namespaces().List(ctx, o)
 		if err != nil {
 			return "", err
 		}
 		for _, ns := range l.Items {
-			if ns.Name == r.Config.StateNamespace && r.Installation == "" {
+			if ns.Name == r.Config.StateNamespace {
 				p.installTag = installTag(ns.UID)
 			}
 			if ns.DeletionTimestamp != nil {
@@ -113,6 +110,9 @@ func (r *Runner) resolveNamespaces(ctx context.Context, p *plan) error {
 	})
 	if err != nil {
 		return fmt.Errorf("list namespaces: %w", err)
+	}
+	if r.Installation != "" { // a fleet member: no state namespace of the rotator there
+		p.installTag = r.Installation
 	}
 	for _, ns := range t.Namespaces {
 		if !existing[ns] {

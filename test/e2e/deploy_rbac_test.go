@@ -357,24 +357,8 @@ func deployTargets(t *testing.T, prefix string, n int) []string {
 // deployConfig is a rotator config for credential name, its state in sys, targets nss.
 func deployConfig(t *testing.T, name, sys string, nss []string) string {
 	t.Helper()
-	return writeFile(t, "config-"+name+".yaml", fmt.Sprintf(`stateNamespace: %s
-credentials:
-- name: %s
-  provider: harbor
-  harbor:
-    url: %s
-    username: %s
-    passwordFrom: {env: HARBOR_PASSWORD}
-    projects: [proj-a]
-  lifetime: 30d
-  revokeAfter: 1h
-  targets:
-    secretName: harbor-pull
-    namespaces: [%s]
-    serviceAccounts: [default]
-  restart:
-    timeout: 90s
-`, sys, name, rig.HarborURL, rig.HarborUsername, strings.Join(nss, ", ")))
+	return writeFile(t, "config-"+name+".yaml", "stateNamespace: "+sys+"\n"+
+		harborCredentialYAML(name, "1h", "    namespaces: ["+strings.Join(nss, ", ")+"]\n"))
 }
 
 // assertDeployRotation: every target holds the new credential and it pulls, the ServiceAccounts

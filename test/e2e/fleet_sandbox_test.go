@@ -10,8 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/rotatorhq/rotator/internal/pullsecret"
 	"github.com/rotatorhq/rotator/internal/sandbox"
@@ -66,7 +64,7 @@ func TestSandboxStartsExtraClusters(t *testing.T) {
 
 	// The rotator user of a member holds the shipped ClusterRole and nothing more: it lists
 	// namespaces, and it may not delete one (no role in the fleet's clusters grants that).
-	rot := clientFor(t, a.RotatorKubeconfig)
+	rot := clientFromKubeconfig(t, a.RotatorKubeconfig)
 	if _, err := rot.CoreV1().Namespaces().List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
 		t.Fatalf("the rotator user of %s cannot list namespaces: %v", a.Name, err)
 	}
@@ -88,17 +86,4 @@ func TestSandboxStartsExtraClusters(t *testing.T) {
 	if err := rig.Healthy(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func clientFor(t *testing.T, kubeconfig string) kubernetes.Interface {
-	t.Helper()
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }

@@ -68,24 +68,8 @@ clusters:
   kubeconfigFrom: {file: %s}
 - name: %s
   kubeconfigFrom: {file: %s}
-credentials:
-- name: %s
-  provider: harbor
-  harbor:
-    url: %s
-    username: %s
-    passwordFrom: {env: HARBOR_PASSWORD}
-    projects: [proj-a]
-  lifetime: 30d
-  revokeAfter: 1s
-  targets:
-    secretName: harbor-pull
-    namespaceSelector: %s
-    serviceAccounts: [default]
-    clusters: [local, %s, %s]
-  restart:
-    timeout: 90s
-`, stateNS, m2.Name, m2Kubeconfig, m1.Name, m1.RotatorKubeconfig, cred, rig.HarborURL, rig.HarborUsername, label, m1.Name, m2.Name))
+`, stateNS, m2.Name, m2Kubeconfig, m1.Name, m1.RotatorKubeconfig)+
+		harborCredentialYAML(cred, "1s", fmt.Sprintf("    namespaceSelector: %s\n    clusters: [local, %s, %s]\n", label, m1.Name, m2.Name)))
 
 	// 1. Every cluster gets a robot of its own, and pulls with it.
 	res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")

@@ -262,8 +262,15 @@ func stateNamespaceFor(t *testing.T, prefix string) string {
 // name one that does not exist.
 func wedgeConfig(t *testing.T, name, sys string, nss []string, revokeAfter string) string {
 	t.Helper()
-	return writeFile(t, "config-"+name+"-"+sys+".yaml", fmt.Sprintf(`stateNamespace: %s
-credentials:
+	return writeFile(t, "config-"+name+"-"+sys+".yaml", "stateNamespace: "+sys+"\n"+
+		harborCredentialYAML(name, revokeAfter, "    namespaces: ["+strings.Join(nss, ", ")+"]\n"))
+}
+
+// harborCredentialYAML is the credentials section of the tests' configs: one Harbor credential
+// name on the sandbox's proj-a, its Secret harbor-pull bound to ServiceAccount default, and
+// targets (lines indented under targets:) choosing where.
+func harborCredentialYAML(name, revokeAfter, targets string) string {
+	return fmt.Sprintf(`credentials:
 - name: %s
   provider: harbor
   harbor:
@@ -275,11 +282,10 @@ credentials:
   revokeAfter: %s
   targets:
     secretName: harbor-pull
-    namespaces: [%s]
     serviceAccounts: [default]
-  restart:
+%s  restart:
     timeout: 90s
-`, sys, name, rig.HarborURL, rig.HarborUsername, revokeAfter, strings.Join(nss, ", ")))
+`, name, rig.HarborURL, rig.HarborUsername, revokeAfter, targets)
 }
 
 // makeImmutable is a tenant marking the managed Secret of ns immutable.
