@@ -149,6 +149,10 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 				case synced:
 					go ctrl.Run(svcCtx)
 					svc.States, svc.Liveness = ctrl.States(), a.runner.NeedsRun
+					// Its runs plan from the same caches rather than listing what they hold again.
+					planner := *a.runner
+					planner.Observed = ctrl.Observed()
+					svc.Rotator = &planner
 				default:
 					// Never wedge on a cache: without it the service repairs drift by its periodic
 					// full check, as before the controller existed.

@@ -59,6 +59,45 @@ func PodsOf(w Workload, pods []corev1.Pod) ([]*corev1.Pod, error) {
 	return out, nil
 }
 
+// ForAssess is pod with only what Assess reads: its name, namespace, labels and deletion, its
+// pull secrets, its containers' names and images, its phase and the waiting reasons of its
+// containers. A run keeps the pods of every namespace it judges until it has decided, and a
+// whole pod (managed fields, volumes, env, conditions) is several KB: at 10,000 namespaces the
+// difference is the rotator's memory limit.
+func ForAssess(pod *corev1.Pod) corev1.Pod {
+	out := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, Labels: pod.Labels, DeletionTimestamp: pod.DeletionTimestamp},
+		Spec: corev1.PodSpec{ImagePullSecrets: pod.Spec.ImagePullSecrets,
+			InitContainers: imagesOnly(pod.Spec.InitContainers), Containers: imagesOnly(pod.Spec.Containers)},
+		Status: corev1.PodStatus{Phase: pod.Status.Phase,
+			InitContainerStatuses: waitingOnly(pod.Status.InitContainerStatuses), ContainerStatuses: waitingOnly(pod.Status.ContainerStatuses)}}
+	return out
+}
+
+func imagesOnly(cs []corev1.Container) []corev1.Container {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]corev1.Container, len(cs))
+	for i, c := range cs {
+		out[i] = corev1.Container{Name: c.Name, Image: c.Image}
+	}
+	return out
+}
+
+func waitingOnly(st []corev1.ContainerStatus) []corev1.ContainerStatus {
+	if len(st) == 0 {
+		return nil
+	}
+	out := make([]corev1.ContainerStatus, len(st))
+	for i, cs := range st {
+		out[i] = corev1.ContainerStatus{Name: cs.Name, Image: cs.Image}
+		if w := cs.State.Waiting; w != nil {
+			out[i].State.Waiting = &corev1.ContainerStateWaiting{Reason: w.Reason}
+		}
+	}
+	return out
+}
+
 // Assess judges w's current pods among pods (those of its namespace, or more) for secretName.
 // onRegistry says whether an image is one of the credential's registry (kubelet's key match).
 func Assess(w Workload, pods []corev1.Pod, secretName string, onRegistry func(image string) bool) (Need, error) {

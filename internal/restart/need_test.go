@@ -57,12 +57,19 @@ func TestAssess(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n, err := Assess(w, tc.pods, "pull", onRegistry)
-			if err != nil {
-				t.Fatal(err)
+			// A plan keeps its pods as ForAssess gives them: the judgement must not change.
+			var slim []corev1.Pod
+			for i := range tc.pods {
+				slim = append(slim, ForAssess(&tc.pods[i]))
 			}
-			if n.Needed() != tc.want || !slices.Equal(n.Lacking, tc.lacking) || !slices.Equal(n.Failing, tc.failing) || n.Pods != tc.count {
-				t.Errorf("need %+v, want needed=%v lacking %v failing %v pods %d", n, tc.want, tc.lacking, tc.failing, tc.count)
+			for _, pods := range [][]corev1.Pod{tc.pods, slim} {
+				n, err := Assess(w, pods, "pull", onRegistry)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n.Needed() != tc.want || !slices.Equal(n.Lacking, tc.lacking) || !slices.Equal(n.Failing, tc.failing) || n.Pods != tc.count {
+					t.Errorf("need %+v, want needed=%v lacking %v failing %v pods %d", n, tc.want, tc.lacking, tc.failing, tc.count)
+				}
 			}
 		})
 	}

@@ -431,12 +431,17 @@ func makeImmutable(w *world, ns string) {
 
 // The dry run prints the plan the run then executes: the same decision, the same action per
 // Secret and ServiceAccount, the same credentials revoked.
-func TestDryRunPrintsThePlanTheRunExecutes(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		opts  Options
-		setup func(w *world)
-	}{
+// planCase is a cluster set up by setup, and the run of opts whose plan is compared.
+type planCase struct {
+	name  string
+	opts  Options
+	setup func(w *world)
+}
+
+// planCases are the clusters the plan tests compare plans on: a first run, drift, a tenant's
+// Secrets, a dead credential.
+func planCases() []planCase {
+	return []planCase{
 		{name: "first run", opts: Options{IfDue: true}},
 		{name: "rotate now over a drifted and a missing secret", opts: Options{}, setup: func(w *world) {
 			must(w.t, w.rotate(Options{IfDue: true}), Succeeded)
@@ -464,16 +469,27 @@ func TestDryRunPrintsThePlanTheRunExecutes(t *testing.T) {
 			must(w.t, w.rotate(Options{IfDue: true}), Succeeded)
 			delete(w.prov.creds, w.state().Current.ID)
 		}},
-	} {
+	}
+}
+
+// planWorld is the cluster of a planCase: three target namespaces with ServiceAccount default
+// bound by the config, then tc.setup.
+func planWorld(t *testing.T, tc planCase) *world {
+	w := newWorld(t, "a", "b", "c")
+	w.cred().Targets.ServiceAccounts = []string{"default"}
+	for _, ns := range []string{"a", "b", "c"} {
+		_, _ = w.kube.CoreV1().ServiceAccounts(ns).Create(context.Background(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}}, metav1.CreateOptions{})
+	}
+	if tc.setup != nil {
+		tc.setup(w)
+	}
+	return w
+}
+
+func TestDryRunPrintsThePlanTheRunExecutes(t *testing.T) {
+	for _, tc := range planCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newWorld(t, "a", "b", "c")
-			w.cred().Targets.ServiceAccounts = []string{"default"}
-			for _, ns := range []string{"a", "b", "c"} {
-				_, _ = w.kube.CoreV1().ServiceAccounts(ns).Create(context.Background(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}}, metav1.CreateOptions{})
-			}
-			if tc.setup != nil {
-				tc.setup(w)
-			}
+			w := planWorld(t, tc)
 			dry := tc.opts
 			dry.DryRun = true
 			planned := w.rotate(dry)

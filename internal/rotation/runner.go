@@ -78,6 +78,10 @@ type Runner struct {
 	// StateEvents records the Events about a credential as a whole, on its state Secret, which
 	// lives in the rotator's own cluster; nil: Events (the runner of that cluster).
 	StateEvents *events.Recorder
+	// Observed, when set, is where a plan reads namespaces, managed Secrets and ServiceAccounts
+	// instead of listing them: the namespace controller's synced caches under `rotator run`
+	// (observed.go). Nil: list (rotate now, or a service whose caches did not fill).
+	Observed Observed
 	// Bindings notices an owner (a GitOps tool) that keeps removing the rotator's entry from a
 	// ServiceAccount, and stops the rotator re-adding it (nil: always re-add). Shared by runs
 	// and reconciles, for the life of the process.

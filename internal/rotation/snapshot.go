@@ -85,31 +85,40 @@ func (r *Runner) read(ctx context.Context, p *plan) error {
 
 // resolveNamespaces: the namespaces config.Targets.Selects (listed or matched by the selector,
 // not excluded), the rule the service's namespace reconcile applies too. One paged list,
-// whatever the number of namespaces.
+// whatever the number of namespaces, or none from r.Observed.
 func (r *Runner) resolveNamespaces(ctx context.Context, p *plan) error {
 	t := p.cred.Targets
 	existing := map[string]bool{}
-	err := listPages(ctx, namespacePageSize, func(ctx context.Context, o metav1.ListOptions) (string, error) {
-		l, err := r.Kube.CoreV1().Namespaces().List(ctx, o)
+	see := func(ns metav1.Object) {
+		if ns.GetName() == r.Config.StateNamespace {
+			p.installTag = installTag(ns.GetUID())
+		}
+		if ns.GetDeletionTimestamp() != nil {
+			return
+		}
+		existing[ns.GetName()] = true
+		if t.Selects(ns.GetName(), ns.GetLabels()) {
+			p.namespaces = append(p.namespaces, ns.GetName())
+		}
+	}
+	if r.Observed != nil {
+		for _, ns := range r.Observed.Namespaces() {
+			see(ns)
+		}
+	} else {
+		err := listPages(ctx, namespacePageSize, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+			l, err := r.Kube.CoreV1().Namespaces().List(ctx, o)
+			if err != nil {
+				return "", err
+			}
+			for i := range l.Items {
+				see(&l.Items[i])
+			}
+			return l.Continue, nil
+		})
 		if err != nil {
-			return "", err
+			return fmt.Errorf("list namespaces: %w", err)
 		}
-		for _, ns := range l.Items {
-			if ns.Name == r.Config.StateNamespace {
-				p.installTag = installTag(ns.UID)
-			}
-			if ns.DeletionTimestamp != nil {
-				continue
-			}
-			existing[ns.Name] = true
-			if t.Selects(ns.Name, ns.Labels) {
-				p.namespaces = append(p.namespaces, ns.Name)
-			}
-		}
-		return l.Continue, nil
-	})
-	if err != nil {
-		return fmt.Errorf("list namespaces: %w", err)
 	}
 	if r.Installation != "" { // a fleet member: no state namespace of the rotator there
 		p.installTag = r.Installation
@@ -127,16 +136,42 @@ func (r *Runner) resolveNamespaces(ctx context.Context, p *plan) error {
 }
 
 // listSecrets finds this credential's managed Secrets in one list across the cluster, of the
-// Secrets of the managed name only: RBAC authorises a list with a metadata.name field selector by
-// resourceNames, so the rotator's identity needs no right to list any other Secret
-// (deploy/base/managed-secret-names.yaml). The ownership check is made here, on each one.
+// Secrets of the managed name only (or in r.Observed): RBAC authorises a list with a
+// metadata.name field selector by resourceNames, so the rotator's identity needs no right to list
+// any other Secret (deploy/base/managed-secret-names.yaml). The ownership check is made here, on
+// each one.
 func (r *Runner) listSecrets(ctx context.Context, p *plan) error {
 	p.secrets = map[string]*corev1.Secret{}
 	p.holds = map[string]string{}
 	p.inTheWay = map[string]bool{}
 	owner := ownerOf(p.cred, p.state)
 	targets := setOf(p.namespaces)
-	sel := fields.OneTermEqualSelector("metadata.name", p.cred.Targets.SecretName).String()
+	name := p.cred.Targets.SecretName
+	see := func(s *corev1.Secret) {
+		if !targets[s.Namespace] || s.Name != name {
+			return
+		}
+		if !owner.Owns(s) {
+			p.inTheWay[s.Namespace] = true
+		}
+		// Labelled or carrying one of the state's ids: the labelled ones tell a lost state
+		// what the namespaces hold (rebuild); the writes ask secretsync.Owner.
+		if secretsync.IsManaged(s, p.cred.Name) || p.state.Ours(s.Annotations[secretsync.AnnotationCredentialID]) {
+			p.secrets[s.Namespace] = s
+			if id := s.Annotations[secretsync.AnnotationCredentialID]; id != "" {
+				p.holds[s.Namespace] = id
+			}
+		}
+	}
+	if r.Observed != nil {
+		if cached, ok := r.Observed.Secrets(name); ok {
+			for _, s := range cached {
+				see(s)
+			}
+			return nil
+		}
+	}
+	sel := fields.OneTermEqualSelector("metadata.name", name).String()
 	return listPages(ctx, tenantPageSize, func(ctx context.Context, o metav1.ListOptions) (string, error) {
 		o.FieldSelector = sel
 		l, err := r.Kube.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, o)
@@ -144,25 +179,15 @@ func (r *Runner) listSecrets(ctx context.Context, p *plan) error {
 			return "", fmt.Errorf("list managed secrets: %w", err)
 		}
 		for i := range l.Items {
-			s := &l.Items[i]
-			if targets[s.Namespace] && s.Name == p.cred.Targets.SecretName && !owner.Owns(s) {
-				p.inTheWay[s.Namespace] = true
-			}
-			// Labelled or carrying one of the state's ids: the labelled ones tell a lost
-			// state what the namespaces hold (rebuild); the writes ask secretsync.Owner.
-			if targets[s.Namespace] && s.Name == p.cred.Targets.SecretName && (secretsync.IsManaged(s, p.cred.Name) || p.state.Ours(s.Annotations[secretsync.AnnotationCredentialID])) {
-				p.secrets[s.Namespace] = s
-				if id := s.Annotations[secretsync.AnnotationCredentialID]; id != "" {
-					p.holds[s.Namespace] = id
-				}
-			}
+			see(&l.Items[i])
 		}
 		return l.Continue, nil
 	})
 }
 
-// listServiceAccounts reads the configured ServiceAccounts. With one configured name a field
-// selector keeps the list small; in any case it is one paged list, not a GET per namespace.
+// listServiceAccounts reads the configured ServiceAccounts, from r.Observed when it watches
+// every configured name. With one configured name a field selector keeps the list small; in
+// any case it is one paged list, not a GET per namespace.
 func (r *Runner) listServiceAccounts(ctx context.Context, p *plan) error {
 	p.serviceAccounts = map[string]map[string]*corev1.ServiceAccount{}
 	names := p.cred.Targets.ServiceAccounts
@@ -170,6 +195,21 @@ func (r *Runner) listServiceAccounts(ctx context.Context, p *plan) error {
 		return nil
 	}
 	targets, wanted := setOf(p.namespaces), setOf(names)
+	see := func(sa *corev1.ServiceAccount) {
+		if !targets[sa.Namespace] || !wanted[sa.Name] {
+			return
+		}
+		if p.serviceAccounts[sa.Namespace] == nil {
+			p.serviceAccounts[sa.Namespace] = map[string]*corev1.ServiceAccount{}
+		}
+		p.serviceAccounts[sa.Namespace][sa.Name] = sa
+	}
+	if cached, ok := r.observedServiceAccounts(names); ok {
+		for _, sa := range cached {
+			see(sa)
+		}
+		return nil
+	}
 	var fieldSel string
 	if len(names) == 1 {
 		fieldSel = fields.OneTermEqualSelector("metadata.name", names[0]).String()
@@ -181,16 +221,27 @@ func (r *Runner) listServiceAccounts(ctx context.Context, p *plan) error {
 			return "", fmt.Errorf("list serviceaccounts: %w", err)
 		}
 		for i := range l.Items {
-			sa := &l.Items[i]
-			if targets[sa.Namespace] && wanted[sa.Name] {
-				if p.serviceAccounts[sa.Namespace] == nil {
-					p.serviceAccounts[sa.Namespace] = map[string]*corev1.ServiceAccount{}
-				}
-				p.serviceAccounts[sa.Namespace][sa.Name] = sa
-			}
+			see(&l.Items[i])
 		}
 		return l.Continue, nil
 	})
+}
+
+// observedServiceAccounts: the ServiceAccounts of every name in r.Observed, or false when one
+// of the names is not watched there.
+func (r *Runner) observedServiceAccounts(names []string) ([]*corev1.ServiceAccount, bool) {
+	if r.Observed == nil {
+		return nil, false
+	}
+	var out []*corev1.ServiceAccount
+	for _, n := range names {
+		sas, ok := r.Observed.ServiceAccounts(n)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, sas...)
+	}
+	return out, true
 }
 
 // discoverWorkloads finds the dependent workloads of every target namespace in one paged list
@@ -217,7 +268,8 @@ func (r *Runner) discoverWorkloads(ctx context.Context, p *plan) error {
 // readPods lists the pods of each namespace where decideRestarts judges a workload by its pods
 // (policy IfNeeded or Canary, a candidate namespace, no override annotation): one paged list per
 // such namespace, the page size of the other lists. It runs after the credential is decided, since
-// a repair judges only the namespaces it changes: a run with nothing due lists no pod.
+// a repair judges only the namespaces it changes: a run with nothing due lists no pod. It keeps
+// of each pod only what the judgement reads (restart.ForAssess).
 func (r *Runner) readPods(ctx context.Context, p *plan) error {
 	p.pods = map[string][]corev1.Pod{}
 	if !needsPods(p.cred.Restart.Policy) {
@@ -239,7 +291,9 @@ func (r *Runner) readPods(ctx context.Context, p *plan) error {
 			if err != nil {
 				return "", fmt.Errorf("list pods in namespace %s to see which workloads need a restart (RBAC must allow list on pods): %w", ns, err)
 			}
-			p.pods[ns] = append(p.pods[ns], l.Items...)
+			for i := range l.Items {
+				p.pods[ns] = append(p.pods[ns], restart.ForAssess(&l.Items[i]))
+			}
 			return l.Continue, nil
 		})
 		if err != nil {
