@@ -56,7 +56,7 @@ func discover(ctx context.Context, c kubernetes.Interface, listNamespace string,
 		if !ok {
 			return
 		}
-		out = append(out, Workload{
+		w := Workload{
 			Kind:             kind,
 			Namespace:        meta.Namespace,
 			Name:             meta.Name,
@@ -66,10 +66,11 @@ func discover(ctx context.Context, c kubernetes.Interface, listNamespace string,
 			Via:              via,
 			Annotations:      maps.Clone(tmpl.Annotations),
 			OtherPullSecrets: otherPullSecrets(tmpl.Spec, secretName),
-			Selector:         sel,
 			Replicas:         replicas,
 			RestartOverride:  meta.Annotations[AnnotationRestart],
-		})
+		}
+		w.setSelector(sel)
+		out = append(out, w)
 	}
 
 	apps := c.AppsV1()

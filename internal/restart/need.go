@@ -42,12 +42,12 @@ func (n Need) Needed() bool { return len(n.Lacking) > 0 || len(n.Failing) > 0 }
 // PodsOf returns the pods of w's namespace its selector matches, as the controller itself
 // selects them. A workload without a selector has no pods.
 func PodsOf(w Workload, pods []corev1.Pod) ([]*corev1.Pod, error) {
-	if w.Selector == nil {
-		return nil, nil
+	if w.selectorErr != nil {
+		return nil, fmt.Errorf("%s: spec.selector: %w", w, w.selectorErr)
 	}
-	sel, err := metav1.LabelSelectorAsSelector(w.Selector)
-	if err != nil {
-		return nil, fmt.Errorf("%s: spec.selector: %w", w, err)
+	sel := w.Selector
+	if sel == nil {
+		return nil, nil
 	}
 	var out []*corev1.Pod
 	for i := range pods {

@@ -7,11 +7,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 func TestAssess(t *testing.T) {
 	w := Workload{Kind: KindDeployment, Namespace: "a", Name: "web",
-		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}
+		Selector: labels.SelectorFromSet(labels.Set{"app": "web"})}
 	onRegistry := func(img string) bool { return strings.HasPrefix(img, "reg.example.com/") }
 	pod := func(name string, mut func(*corev1.Pod)) corev1.Pod {
 		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: name, Labels: map[string]string{"app": "web"}},

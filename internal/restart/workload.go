@@ -15,14 +15,14 @@
 package restart
 
 import (
-	"k8s.io/apimachinery/pkg/types"
-
 	"errors"
 	"fmt"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Kind names a workload controller of the apps/v1 group.
@@ -76,15 +76,26 @@ type Workload struct {
 	// OtherPullSecrets are the template's imagePullSecrets other than the managed one: an image
 	// the managed secret cannot pull may be pulled with one of them.
 	OtherPullSecrets []string
-	// Selector is the workload's spec.selector: its pods are the pods of its namespace it
-	// matches (see PodsOf).
-	Selector *metav1.LabelSelector
+	// Selector is the workload's spec.selector, compiled (nil: none): its pods are the pods of
+	// its namespace it matches (see PodsOf). Compiled once at discovery, it is also a third of
+	// the size of the decoded one, which a run keeps for every workload of every target.
+	Selector labels.Selector
+	// selectorErr is why spec.selector does not compile (PodsOf reports it).
+	selectorErr error
 	// Replicas is the number of pods the workload asks for (a DaemonSet: the nodes it is
 	// scheduled on), for choosing the smallest workloads as canaries.
 	Replicas int32
 	// RestartOverride is the workload's own annotation rotator.dev/restart ("never", "always"
 	// or "" when absent), which overrides the credential's restart policy for it.
 	RestartOverride string
+}
+
+// setSelector compiles spec.selector into Selector (and selectorErr).
+func (w *Workload) setSelector(sel *metav1.LabelSelector) {
+	if sel == nil {
+		return
+	}
+	w.Selector, w.selectorErr = metav1.LabelSelectorAsSelector(sel)
 }
 
 // String names the workload the way errors and progress output do:
