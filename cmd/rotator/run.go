@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
@@ -86,6 +87,7 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	log := g.logger(cmd.ErrOrStderr())
+	log.Info("memory", tuneMemory(memlimit.FromCgroup)...)
 	l, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return &exitError{code: exitFailed, err: fmt.Errorf("listen %s: %w", f.listen, err)}

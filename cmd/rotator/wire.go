@@ -144,7 +144,7 @@ func newProviderFrom(c *config.Credential, m *metrics.Metrics, src secretsource.
 			return nil, nil, err
 		}
 		password := func(ctx context.Context) (string, error) { return src.Read(ctx, h.PasswordFrom) }
-		p, err := harbor.New(harbor.Options{URL: h.URL, Username: h.Username, PasswordFunc: password, Transport: m.Instrument("harbor", tr)})
+		p, err := harbor.New(harbor.Options{URL: h.URL, Username: h.Username, PasswordFunc: password, Transport: m.Instrument("harbor", transport.LimitResponses(tr, transport.MaxAPIResponse))})
 		return p, tr, err
 	case "gitlab":
 		g := c.GitLab
@@ -156,7 +156,7 @@ func newProviderFrom(c *config.Credential, m *metrics.Metrics, src secretsource.
 		token := func(ctx context.Context) (string, error) { return src.Read(ctx, g.TokenFrom) }
 		p, err := gitlab.New(gitlab.Options{
 			URL: g.URL, TokenFunc: token, Kind: gitlab.TokenKind(g.TokenKind), Group: g.Group != "",
-			Username: g.Username, Transport: m.Instrument("gitlab", tr),
+			Username: g.Username, Transport: m.Instrument("gitlab", transport.LimitResponses(tr, transport.MaxAPIResponse)),
 		})
 		return p, tr, err
 	}
