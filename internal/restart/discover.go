@@ -3,8 +3,8 @@ package restart
 import (
 	"context"
 	"fmt"
-	"maps"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -64,7 +64,7 @@ func discover(ctx context.Context, c kubernetes.Interface, listNamespace string,
 			ServiceAccount:   serviceAccountName(tmpl.Spec),
 			Images:           images(tmpl.Spec),
 			Via:              via,
-			Annotations:      maps.Clone(tmpl.Annotations),
+			Annotations:      rotatorKeys(tmpl.Annotations),
 			OtherPullSecrets: otherPullSecrets(tmpl.Spec, secretName),
 			Replicas:         replicas,
 			RestartOverride:  meta.Annotations[AnnotationRestart],
@@ -124,6 +124,22 @@ func discover(ctx context.Context, c kubernetes.Interface, listNamespace string,
 		return out[i].Name < out[j].Name
 	})
 	return out, nil
+}
+
+// rotatorKeys are the rotator.dev/ annotations of a pod template, the only ones a restart reads
+// (the restart value it sets): a template's other annotations (checksums, tooling, dashboards)
+// can be large and would be kept for every workload of every target.
+func rotatorKeys(ann map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range ann {
+		if strings.HasPrefix(k, "rotator.dev/") {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // listAll pages through one List call; page handles one page and returns

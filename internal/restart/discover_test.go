@@ -17,7 +17,7 @@ import (
 func TestDiscover(t *testing.T) {
 	const ns, secret = "shop", "regcred"
 	annotated := podSpec("", secret)
-	annotated.Annotations = map[string]string{"rotator.example/restarted": "abc"}
+	annotated.Annotations = map[string]string{"rotator.dev/fp-h": "abc", "checksum/config": "0123456789abcdef"}
 	annotated.Spec.InitContainers = append(annotated.Spec.InitContainers, corev1Container("migrate", "reg.example.com/team/migrate:1"))
 	gone := deployment(ns, "being-deleted", podSpec("", secret))
 	gone.DeletionTimestamp = &metav1.Time{}
@@ -59,8 +59,8 @@ func TestDiscover(t *testing.T) {
 		}
 	}
 	web := got[1]
-	if web.Annotations["rotator.example/restarted"] != "abc" {
-		t.Errorf("web annotations = %v, want the template's", web.Annotations)
+	if len(web.Annotations) != 1 || web.Annotations["rotator.dev/fp-h"] != "abc" {
+		t.Errorf("web annotations = %v, want the template's rotator.dev/ ones only", web.Annotations)
 	}
 	if len(web.Images) != 2 || web.Images[0] != "reg.example.com/team/migrate:1" || web.Images[1] != "reg.example.com/team/app:1" {
 		t.Errorf("web images = %v, want init container then container", web.Images)

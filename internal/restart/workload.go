@@ -70,8 +70,9 @@ type Workload struct {
 	// the template names it, "serviceaccount/<name>" when it comes from the
 	// ServiceAccount.
 	Via string
-	// Annotations are the pod template's annotations at discovery time, so a
-	// caller can tell whether the workload already carries a restart value.
+	// Annotations are the pod template's rotator.dev/ annotations at discovery
+	// time, so a caller can tell whether the workload already carries a restart
+	// value.
 	Annotations map[string]string
 	// OtherPullSecrets are the template's imagePullSecrets other than the managed one: an image
 	// the managed secret cannot pull may be pulled with one of them.
