@@ -49,8 +49,9 @@ func newCaches(kube kubernetes.Interface, meta metadata.Interface, stateNamespac
 	c.states = coreinformers.NewFilteredSecretInformer(kube, stateNamespace, resync, cache.Indexers{}, func(o *metav1.ListOptions) {
 		o.LabelSelector = stateLabel
 	})
+	in := &interner{}
 	for _, inf := range c.all() {
-		_ = inf.SetTransform(slim)
+		_ = inf.SetTransform(in.slim)
 	}
 	return c
 }
@@ -60,7 +61,9 @@ func newCaches(kube kubernetes.Interface, meta metadata.Interface, stateNamespac
 // namespace's and a ServiceAccount's annotations, owner references and finalizers (a reconcile
 // reads a namespace's name and labels, a ServiceAccount's imagePullSecrets), and the token Secrets
 // a ServiceAccount lists. A Secret keeps its annotations: they say which credential it holds.
-func slim(obj any) (any, error) {
+// What is equal across namespaces (a managed Secret's labels, annotations and data, a
+// ServiceAccount's imagePullSecrets) is shared (interner).
+func (in *interner) slim(obj any) (any, error) {
 	m, ok := obj.(metav1.Object)
 	if !ok {
 		return obj, nil
@@ -71,6 +74,12 @@ func slim(obj any) (any, error) {
 		o.Annotations, o.OwnerReferences, o.Finalizers = nil, nil, nil
 	case *corev1.ServiceAccount:
 		o.Annotations, o.OwnerReferences, o.Finalizers, o.Secrets = nil, nil, nil, nil
+		o.Labels = in.stringMap(o.Labels)
+		o.ImagePullSecrets = in.references(o.ImagePullSecrets)
+	case *corev1.Secret:
+		o.Labels = in.stringMap(o.Labels)
+		o.Annotations = in.stringMap(o.Annotations)
+		o.Data = in.dataMap(o.Data)
 	}
 	return obj, nil
 }
