@@ -174,6 +174,9 @@ func TestStatusWithoutConfigSplitsMemberStates(t *testing.T) {
 			t.Errorf("status %v: rows %v, want %v", tc.args, got, tc.want)
 		}
 	}
+	if _, err := runStatus(t, fake.NewClientset(), "--cluster", "east"); exitCodeOf(err) != exitFailed || !strings.Contains(err.Error(), "no state secret in namespace rotator-system") {
+		t.Errorf("--cluster where no state is: %v, want exit 1 naming the namespace", err)
+	}
 	out, _ := runStatus(t, kube)
 	if !strings.Contains(out, "CLUSTER") || !strings.Contains(out, "robot-h.east") {
 		t.Errorf("text output:\n%s", out)

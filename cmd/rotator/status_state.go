@@ -31,7 +31,7 @@ func statusFromState(cmd *cobra.Command, g *globalFlags, newKube kubeFunc, names
 		return &exitError{code: exitFailed, err: err}
 	}
 	rows, ok := stateRows(listed, time.Now())
-	if cluster != "" {
+	if cluster != "" && len(rows) > 0 { // no state at all: the error below says more
 		if rows, ok, err = onlyCluster(rows, cluster); err != nil {
 			return &exitError{code: exitUsage, err: fmt.Errorf("%w in namespace %s", err, namespace)}
 		}
