@@ -58,8 +58,8 @@ compares a managed Secret with, is read from the rotator's own cluster (the kube
 the report names the member. Without --cluster (or with --cluster local) the doctor looks at the
 kubeconfig's cluster only: it does not go through every member.
 
-Exit status: 0 every pull works; 1 problems found (each named), or the doctor could not check (a member
-it cannot reach is named, with its API server); 2 invalid flags or target.`,
+Exit status: 0 every pull works; 1 problems found (each named), or the doctor could not check
+(a member it cannot reach is named, with its API server); 2 invalid flags or target.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runDoctor(cmd, g, f, args) },
 	}
@@ -119,11 +119,11 @@ func runDoctor(cmd *cobra.Command, g *globalFlags, f *doctorFlags, args []string
 		return &exitError{code: exitUsage, err: err}
 	}
 	rep, err := d.Diagnose(cmd.Context(), target)
+	if err != nil && member != "" { // whatever went wrong, it went wrong there
+		err = fmt.Errorf("cluster %s (API server %s): %w", member, host, err)
+	}
 	if errors.Is(err, doctor.ErrTarget) {
 		return &exitError{code: exitUsage, err: err}
-	}
-	if err != nil && member != "" {
-		return &exitError{code: exitFailed, err: fmt.Errorf("cluster %s (API server %s): %w", member, host, err)}
 	}
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}

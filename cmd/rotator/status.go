@@ -64,6 +64,7 @@ A fleet (clusters: in the config) has one row per credential and cluster, the ro
 a member is down; namespaces in sync need the member, and a member that cannot be reached is a
 problem of its rows, naming it and its API server. Without --config, a member's state Secret
 (rotator-state-<credential>.<cluster>) is a row of that cluster. --cluster shows one cluster.
+
 Exit status 0 when every credential is issued (and, with --config, every namespace in sync),
 1 otherwise.`,
 		Args: cobra.NoArgs,

@@ -126,6 +126,9 @@ clusters:
 	if text := runDoctor(t, secrets, "--config", doctorCfg, "--cluster", m.Name, "-n", broken, "deployment/web"); !strings.Contains(text.Stdout, "in cluster "+m.Name) {
 		t.Errorf("the doctor's text does not name the member:\n%s", text.Stdout)
 	}
+	if bad := runDoctor(t, secrets, "--config", doctorCfg, "--cluster", m.Name, "-n", broken, "deployment/nope"); bad.Code != 2 || !strings.Contains(bad.Stderr, "cluster "+m.Name) {
+		t.Errorf("doctor --cluster %s of a workload the member lacks: exit %d, want 2 naming the member\n%s", m.Name, bad.Code, bad.Stderr)
+	}
 
 	// 3. The member cut off: its rows keep the state (in the rotator's own cluster) and say why
 	// nothing more is known; the rotator's own cluster still shows in sync.
