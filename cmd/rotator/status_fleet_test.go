@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -180,5 +181,29 @@ func TestStatusWithoutConfigSplitsMemberStates(t *testing.T) {
 	out, _ := runStatus(t, kube)
 	if !strings.Contains(out, "CLUSTER") || !strings.Contains(out, "robot-h.east") {
 		t.Errorf("text output:\n%s", out)
+	}
+}
+
+// The text table names each row's cluster, shows "-" in sync for a member that could not be
+// asked, and its notes say which cluster they are about.
+func TestPrintStatusNamesTheCluster(t *testing.T) {
+	one := 1
+	rows := []credentialStatus{
+		{Credential: "b", Cluster: "local", Provider: "harbor", ID: "2", InSync: &one, Namespaces: &one},
+		{Credential: "b", Cluster: "west", Provider: "harbor", ID: "4", Problems: []string{"cluster west: cannot reach its API server at https://w:6443"}},
+	}
+	var out bytes.Buffer
+	cmd := newStatusCommand(&globalFlags{}, nil)
+	cmd.SetOut(&out)
+	printStatus(cmd, rows)
+	lines := strings.Split(out.String(), "\n")
+	for i, want := range [][]string{{"CREDENTIAL", "CLUSTER", "PROVIDER"}, {"b", "local", "harbor", "1/1"}, {"b", "west", "harbor", "-"}} {
+		f := strings.Fields(lines[i])
+		if len(f) < len(want) || !slices.Equal(f[:2], want[:2]) || !slices.Contains(f, want[len(want)-1]) {
+			t.Errorf("line %d %q, want %v", i, lines[i], want)
+		}
+	}
+	if !strings.Contains(out.String(), "b (cluster west): cluster west: cannot reach its API server at https://w:6443\n") {
+		t.Errorf("notes:\n%s", out.String())
 	}
 }
