@@ -23,6 +23,7 @@ type doctorFlags struct {
 	probe     bool
 	output    string
 	config    string
+	cluster   string
 }
 
 func newDoctorCommand(g *globalFlags) *cobra.Command {
@@ -33,7 +34,8 @@ func newDoctorCommand(g *globalFlags) *cobra.Command {
 		Example: `  rotator doctor -n payments web-5f9c7d-x2x4z        # one pod
   rotator doctor -n payments deployment/web           # the pods of a workload
   rotator doctor -n payments --all -o json            # every failing pod of the namespace
-  rotator doctor -n payments --all --config config.yaml --probe   # also ask the registry and the providers`,
+  rotator doctor -n payments --all --config config.yaml --probe   # also ask the registry and the providers
+  rotator doctor -n payments deployment/web --config fleet.yaml --cluster east   # in a member of the fleet`,
 		Long: `Diagnose image pulls that fail with ErrImagePull or ImagePullBackOff. For each container the
 doctor classifies kubelet's failure (auth, permission, missing image, TLS, network), and for auth and
 permission failures walks the chain kubelet follows: the pod's imagePullSecrets or its
@@ -50,7 +52,14 @@ rotator-doctor reads none: the doctor then diagnoses from pods, kubelet's Events
 ServiceAccounts, and prints each check it could not make ("not checked", and notChecked in JSON)
 with the RoleBinding of ClusterRole rotator-doctor-secrets that gives full checks in a namespace.
 
-Exit status: 0 every pull works; 1 problems found (each named); 2 invalid flags or target.`,
+In a fleet (clusters: in the config), --cluster NAME diagnoses in that member, reached with the
+kubeconfig the config gives it (as rotate now reaches it); the rotator's state, which the doctor
+compares a managed Secret with, is read from the rotator's own cluster (the kubeconfig's), and
+the report names the member. Without --cluster (or with --cluster local) the doctor looks at the
+kubeconfig's cluster only: it does not go through every member.
+
+Exit status: 0 every pull works; 1 problems found (each named), or the doctor could not check
+(a member it cannot reach is named, with its API server); 2 invalid flags or target.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runDoctor(cmd, g, f, args) },
 	}
@@ -58,7 +67,8 @@ Exit status: 0 every pull works; 1 problems found (each named); 2 invalid flags 
 	cmd.Flags().BoolVar(&f.all, "all", false, "every pod of the namespace (the default without a target)")
 	cmd.Flags().BoolVar(&f.probe, "probe", false, "also pull each image's manifest with the pod's secrets (contacts the registry)")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text, json or yaml")
-	cmd.Flags().StringVar(&f.config, "config", "", "rotator config: with --probe, ask the providers about the credentials the rotator manages")
+	cmd.Flags().StringVar(&f.config, "config", "", "rotator config: with --probe, ask the providers about the credentials the rotator manages; with --cluster, the fleet")
+	cmd.Flags().StringVar(&f.cluster, "cluster", "", "diagnose in this member of the fleet (needs --config; -n then defaults to \"default\"); default: the kubeconfig's cluster only")
 	return cmd
 }
 
@@ -74,29 +84,44 @@ func runDoctor(cmd *cobra.Command, g *globalFlags, f *doctorFlags, args []string
 	def := &config.Config{}
 	config.Default(def)
 	d.StateNamespace = def.StateNamespace
+	var cfg *config.Config
 	if f.config != "" {
-		cfg, err := config.Load(f.config)
-		if err != nil {
+		var err error
+		if cfg, err = config.Load(f.config); err != nil {
 			return &exitError{code: exitUsage, err: err}
 		}
 		d.StateNamespace = cfg.StateNamespace
-		if f.probe {
-			d.Credentials = managedCredentials(cmd.Context(), cfg, cmd.ErrOrStderr())
-		}
+	}
+	member, err := doctorCluster(cfg, f.cluster)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	if cfg != nil && f.probe {
+		d.Credentials = managedCredentials(cmd.Context(), cfg, cmd.ErrOrStderr())
 	}
 	kube, ns, err := doctorClient(g)
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
+	d.Kube = kube
+	host := ""
+	if member != "" {
+		if host, err = inMember(cmd.Context(), d, cfg, kube, member); err != nil {
+			return &exitError{code: exitFailed, err: err}
+		}
+		ns = "default" // the local kubeconfig's namespace says nothing of the member's
+	}
 	if f.namespace != "" {
 		ns = f.namespace
 	}
-	d.Kube = kube
 	target, err := doctor.ParseTarget(ns, arg, f.all)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
 	rep, err := d.Diagnose(cmd.Context(), target)
+	if err != nil && member != "" { // whatever went wrong, it went wrong there
+		err = fmt.Errorf("cluster %s (API server %s): %w", member, host, err)
+	}
 	if errors.Is(err, doctor.ErrTarget) {
 		return &exitError{code: exitUsage, err: err}
 	}

@@ -12,6 +12,9 @@ import (
 // why, and the fix to paste; then the warnings.
 func printDiagnosis(w io.Writer, r *doctor.Report) {
 	fmt.Fprintf(w, "doctor: %s", r.Target)
+	if r.Cluster != "" {
+		fmt.Fprintf(w, " in cluster %s", r.Cluster)
+	}
 	if r.Probed {
 		fmt.Fprint(w, " (probed the registries)")
 	}

@@ -47,3 +47,17 @@ func TestPrintNotChecked(t *testing.T) {
 		}
 	}
 }
+
+// A member's report says which cluster it is about, in the first line and in JSON.
+func TestPrintDiagnosisNamesTheCluster(t *testing.T) {
+	for _, tc := range []struct{ cluster, want string }{
+		{"east", "doctor: deployment/web in namespace shop in cluster east\n"},
+		{"", "doctor: deployment/web in namespace shop\n"},
+	} {
+		var b bytes.Buffer
+		printDiagnosis(&b, &doctor.Report{Cluster: tc.cluster, Target: "deployment/web in namespace shop", Healthy: true})
+		if !strings.HasPrefix(b.String(), tc.want) {
+			t.Errorf("cluster %q: %q, want it to start %q", tc.cluster, b.String(), tc.want)
+		}
+	}
+}

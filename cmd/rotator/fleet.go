@@ -64,6 +64,12 @@ func memberRunner(ctx context.Context, a *app, cfg *config.Config, name string, 
 	if err != nil {
 		return nil, err
 	}
+	return memberRunnerFrom(a, cfg, name, installation, rc)
+}
+
+// memberRunnerFrom is memberRunner on a rest config already read (status also needs its
+// server's address).
+func memberRunnerFrom(a *app, cfg *config.Config, name string, installation types.UID, rc *rest.Config) (*rotation.Runner, error) {
 	clients, err := kubeclient.New(rc, "rotator", cfg.Kubernetes.QPS, cfg.Kubernetes.Burst)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)

@@ -157,7 +157,8 @@ func TestStatusWithoutConfigExitCodes(t *testing.T) {
 	}
 }
 
-// Usage errors: a bad -o, and -n with --config (the config says where the state is).
+// Usage errors: a bad -o, -n with --config (the config says where the state is), a cluster
+// the config does not have.
 func TestStatusUsageErrors(t *testing.T) {
 	kube := fake.NewClientset()
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
@@ -166,7 +167,7 @@ func TestStatusUsageErrors(t *testing.T) {
 	}
 	// No cluster: were the config wired, it would fail there (exit 1), not as a usage error.
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
-	for _, args := range [][]string{{"-o", "xml"}, {"--config", cfg, "-n", "x"}, {"-o", "xml", "--config", cfg}} {
+	for _, args := range [][]string{{"-o", "xml"}, {"--config", cfg, "-n", "x"}, {"-o", "xml", "--config", cfg}, {"--config", cfg, "--cluster", "north"}} {
 		if _, err := runStatus(t, kube, args...); exitCodeOf(err) != exitUsage {
 			t.Errorf("status %v: %v, want exit %d", args, err, exitUsage)
 		}

@@ -32,6 +32,12 @@ type Doctor struct {
 	StateNamespace string
 	// Credentials are the rotator's configured credentials by name, for provider look-ups.
 	Credentials map[string]ManagedCredential
+	// Cluster is the fleet member Kube reaches ("" for the rotator's own cluster). A member
+	// holds none of the rotator's state: it is read through StateKube, under
+	// "<credential>.<cluster>", and the report names the member.
+	Cluster string
+	// StateKube reads the state Secrets in StateNamespace: the rotator's own cluster; nil: Kube.
+	StateKube kubernetes.Interface
 }
 
 func (d *Doctor) now() time.Time {
@@ -66,6 +72,7 @@ func (d *Doctor) Diagnose(ctx context.Context, t Target) (*Report, error) {
 		rep.Pods = append(rep.Pods, pr)
 	}
 	rep.scrub(red)
+	rep.inCluster(d.Cluster)
 	rep.Healthy = rep.Problems() == 0
 	rep.Limited = rep.limited()
 	return rep, nil

@@ -46,18 +46,23 @@ func (d *Doctor) stateFacts(ctx context.Context, v *view, cred, id string, now t
 	if d.StateNamespace == "" {
 		return nil
 	}
-	name := state.SecretName(cred)
-	unread := func(reason string) []string {
-		nc := v.access.stateDenied(ctx, d.StateNamespace, name, reason)
-		v.note(&nc)
-		return []string{fmt.Sprintf("the doctor may not read the rotator's state (secret %s in namespace %s), so it cannot say whether this is the rotator's current credential", name, d.StateNamespace)}
+	key := state.Key(cred, d.Cluster)
+	name := state.SecretName(key)
+	acc, where := v.access, ""
+	if d.StateKube != nil { // a member's state is in the rotator's own cluster: asked there
+		acc, where = v.stateAccess(d.StateKube), " of the rotator's own cluster"
 	}
-	if !v.access.may(ctx, "get", d.StateNamespace, name) {
+	unread := func(reason string) []string {
+		nc := acc.stateDenied(ctx, d.StateNamespace, name, reason)
+		v.note(&nc)
+		return []string{fmt.Sprintf("the doctor may not read the rotator's state (secret %s in namespace %s%s), so it cannot say whether this is the rotator's current credential", name, d.StateNamespace, where)}
+	}
+	if !acc.may(ctx, "get", d.StateNamespace, name) {
 		return unread("forbidden")
 	}
-	st, err := (&state.Store{Client: d.Kube, Namespace: d.StateNamespace}).Load(ctx, cred)
+	st, err := (&state.Store{Client: acc.kube, Namespace: d.StateNamespace}).Load(ctx, key)
 	if r := forbidden(err); r != "" {
-		v.access.refuse("get", d.StateNamespace, name)
+		acc.refuse("get", d.StateNamespace, name)
 		return unread(r)
 	}
 	if err != nil {
@@ -66,7 +71,7 @@ func (d *Doctor) stateFacts(ctx context.Context, v *view, cred, id string, now t
 	var out []string
 	switch {
 	case st.Current == nil && st.Pending == nil && len(st.Retired) == 0:
-		return []string{fmt.Sprintf("the rotator has no state for it in namespace %s", d.StateNamespace)}
+		return []string{fmt.Sprintf("the rotator has no state for it in namespace %s%s", d.StateNamespace, where)}
 	case st.Current != nil && st.Current.ID == id:
 		out = append(out, "it is the rotator's current credential")
 	case st.Current != nil:

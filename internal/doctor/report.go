@@ -2,6 +2,8 @@ package doctor
 
 // Report is the diagnosis of the pods of one Target. It holds no secret value.
 type Report struct {
+	// Cluster is the fleet member diagnosed; empty for the rotator's own cluster (or no fleet).
+	Cluster   string `json:"cluster,omitempty"`
 	Namespace string `json:"namespace"`
 	Target    string `json:"target"`
 	// Probed is true when the registry was asked (Doctor.Probe).

@@ -23,6 +23,8 @@ type view struct {
 	kube   kubernetes.Interface
 	ns     string
 	access *access
+	// state asks the rotator's own cluster, when the view is of a fleet member's (stateAccess).
+	state *access
 
 	secrets   map[string]secretEntry
 	sas       map[string]*corev1.ServiceAccount
@@ -52,6 +54,15 @@ func newView(kube kubernetes.Interface, ns string, r *redactor) *view {
 		sas:       map[string]*corev1.ServiceAccount{},
 		elsewhere: map[string]elsewhereEntry{},
 	}
+}
+
+// stateAccess is the access of the identity reading the rotator's state in its own cluster
+// (kube), when that is not the view's: one memory of its answers per diagnosis.
+func (v *view) stateAccess(kube kubernetes.Interface) *access {
+	if v.state == nil {
+		v.state = newAccess(kube)
+	}
+	return v.state
 }
 
 // note remembers nc for the container being diagnosed, once.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -36,6 +37,24 @@ type Store struct {
 
 // SecretName of the state of credential.
 func SecretName(credential string) string { return "rotator-state-" + credential }
+
+// SplitKey reads the credential and the fleet member out of the key a state is kept under:
+// "<credential>" for the rotator's own cluster (cluster ""), "<credential>.<cluster>" for a
+// member (rotation.Runner's stateKey). Exact, not a guess: the config makes both names DNS
+// labels, which hold no dot.
+func SplitKey(key string) (credential, cluster string) {
+	credential, cluster, _ = strings.Cut(key, ".")
+	return credential, cluster
+}
+
+// Key is the key of the state of credential in cluster ("" for the rotator's own): the
+// inverse of SplitKey, for readers of a member's state outside the runner.
+func Key(credential, cluster string) string {
+	if cluster == "" {
+		return credential
+	}
+	return credential + "." + cluster
+}
 
 // Load returns the state of credential; a missing state Secret is an empty state.
 func (s *Store) Load(ctx context.Context, credential string) (*State, error) {

@@ -97,3 +97,15 @@ func TestStoreListFindsStatesByLabel(t *testing.T) {
 		t.Fatalf("listed %+v", got)
 	}
 }
+
+func TestSplitKeyReadsTheMemberOutOfTheStateKey(t *testing.T) {
+	for _, tc := range []struct{ key, cred, cluster string }{
+		{"harbor-main", "harbor-main", ""},
+		{"harbor-main.east", "harbor-main", "east"},
+		{"a.b-2", "a", "b-2"},
+	} {
+		if cred, cluster := SplitKey(tc.key); cred != tc.cred || cluster != tc.cluster {
+			t.Errorf("SplitKey(%q) = %q, %q; want %q, %q", tc.key, cred, cluster, tc.cred, tc.cluster)
+		}
+	}
+}
