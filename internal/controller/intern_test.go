@@ -17,7 +17,9 @@ func managed(ns, id string) *corev1.Secret {
 		Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{".dockerconfigjson": []byte(`{"auths":{"` + id + `":{}}}`)}}
 }
 
-func same(a, b any) bool { return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() }
+func same(a, b any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
 
 // The caches keep one copy of what the managed Secrets of every namespace hold alike, and of
 // equal imagePullSecrets; different contents stay apart, and the tables stay bounded.
