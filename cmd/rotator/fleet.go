@@ -132,6 +132,15 @@ func installationUID(ctx context.Context, a *app, cfg *config.Config) (types.UID
 	return l.Items[0].UID, nil
 }
 
+// fleetInstallation is installationUID, read once for all the members among runs, and not at all
+// when runs has none (the rotator's own cluster does not need it).
+func fleetInstallation(ctx context.Context, a *app, cfg *config.Config, runs []clusterRun) (types.UID, error) {
+	if !slices.ContainsFunc(runs, func(r clusterRun) bool { return r.cluster != config.LocalCluster }) {
+		return "", nil
+	}
+	return installationUID(ctx, a, cfg)
+}
+
 // memberTag is the installation tag of member name: 8 hex digits of a hash of the
 // installation's UID and the member's name.
 func memberTag(installation types.UID, name string) string {
@@ -143,12 +152,7 @@ func memberTag(installation types.UID, name string) string {
 // reached fails its own credentials and delays no other. Reports come in the order of runs.
 func rotateFleet(ctx context.Context, a *app, cfg *config.Config, runs []clusterRun, opts rotation.Options) []*rotation.Report {
 	out := make([][]*rotation.Report, len(runs))
-	// Read once for every member (only members need it).
-	var installation types.UID
-	var installErr error
-	if slices.ContainsFunc(runs, func(r clusterRun) bool { return r.cluster != config.LocalCluster }) {
-		installation, installErr = installationUID(ctx, a, cfg)
-	}
+	installation, installErr := fleetInstallation(ctx, a, cfg, runs)
 	var wg sync.WaitGroup
 	for i := range runs {
 		wg.Add(1)

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/rotatorhq/rotator/internal/config"
 	"github.com/rotatorhq/rotator/internal/rotation"
@@ -37,11 +36,7 @@ func statusClusters(cfg *config.Config, only string) ([]clusterRun, error) {
 // reached once, all at once (a slow member delays no other). A member that cannot be reached
 // keeps its error in err: its rows still show the state, which lives in the rotator's cluster.
 func connectStatus(ctx context.Context, a *app, cfg *config.Config, runs []clusterRun) {
-	var installation types.UID
-	var installErr error
-	if slices.ContainsFunc(runs, func(r clusterRun) bool { return r.cluster != config.LocalCluster }) {
-		installation, installErr = installationUID(ctx, a, cfg)
-	}
+	installation, installErr := fleetInstallation(ctx, a, cfg, runs)
 	var wg sync.WaitGroup
 	for i := range runs {
 		run := &runs[i]

@@ -33,27 +33,25 @@ func (in *interner) stringMap(m map[string]string) map[string]string {
 	if len(m) == 0 {
 		return m
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		b.WriteString(k)
-		b.WriteByte(0)
-		b.WriteString(m[k])
-		b.WriteByte(0)
-	}
+	key := contentKey(m, func(b *strings.Builder, v string) { b.WriteString(v) })
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return intern(&in.strMaps, b.String(), m)
+	return intern(&in.strMaps, key, m)
 }
 
 func (in *interner) dataMap(m map[string][]byte) map[string][]byte {
 	if len(m) == 0 {
 		return m
 	}
+	key := contentKey(m, func(b *strings.Builder, v []byte) { b.Write(v) })
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return intern(&in.data, key, m)
+}
+
+// contentKey is m's entries in key order, each key and value ended by a NUL: equal maps, equal
+// keys.
+func contentKey[V any](m map[string]V, write func(*strings.Builder, V)) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -63,12 +61,10 @@ func (in *interner) dataMap(m map[string][]byte) map[string][]byte {
 	for _, k := range keys {
 		b.WriteString(k)
 		b.WriteByte(0)
-		b.Write(m[k])
+		write(&b, m[k])
 		b.WriteByte(0)
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return intern(&in.data, b.String(), m)
+	return b.String()
 }
 
 func (in *interner) references(refs []corev1.LocalObjectReference) []corev1.LocalObjectReference {
