@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/rotatorhq/rotator/internal/config"
 	"github.com/rotatorhq/rotator/internal/rotation"
 	"github.com/rotatorhq/rotator/internal/service"
