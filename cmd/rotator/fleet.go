@@ -19,6 +19,7 @@ import (
 	"github.com/rotatorhq/rotator/internal/events"
 	"github.com/rotatorhq/rotator/internal/kubeclient"
 	"github.com/rotatorhq/rotator/internal/rotation"
+	"github.com/rotatorhq/rotator/internal/runlock"
 )
 
 // clusterRun is the work of one run in one cluster of the fleet: the credentials that target
@@ -64,15 +65,16 @@ func memberRunner(ctx context.Context, a *app, cfg *config.Config, name string, 
 	if err != nil {
 		return nil, err
 	}
-	return memberRunnerFrom(a, cfg, name, installation, rc)
+	r, _, err := memberRunnerFrom(a, cfg, name, installation, rc)
+	return r, err
 }
 
 // memberRunnerFrom is memberRunner on a rest config already read (status also needs its
-// server's address).
-func memberRunnerFrom(a *app, cfg *config.Config, name string, installation types.UID, rc *rest.Config) (*rotation.Runner, error) {
+// server's address); it also gives the member's clients (rotator run's informers watch with them).
+func memberRunnerFrom(a *app, cfg *config.Config, name string, installation types.UID, rc *rest.Config) (*rotation.Runner, kubeclient.Clients, error) {
 	clients, err := kubeclient.New(rc, "rotator", cfg.Kubernetes.QPS, cfg.Kubernetes.Burst)
 	if err != nil {
-		return nil, fmt.Errorf("cluster %s: %w", name, err)
+		return nil, clients, fmt.Errorf("cluster %s: %w", name, err)
 	}
 	home := a.runner
 	r := *home
@@ -84,7 +86,7 @@ func memberRunnerFrom(a *app, cfg *config.Config, name string, installation type
 	if home.Bindings != nil { // its own: a guard keys ServiceAccounts by namespace and name
 		r.Bindings = &bindguard.Guard{Clock: home.Clock}
 	}
-	return &r, nil
+	return &r, clients, nil
 }
 
 // memberRestConfig reads member c's kubeconfig (a file, env or Vault through the config's
@@ -150,7 +152,8 @@ func memberTag(installation types.UID, name string) string {
 
 // rotateFleet runs opts in every cluster of runs at once, each alone: a cluster that cannot be
 // reached fails its own credentials and delays no other. Reports come in the order of runs.
-func rotateFleet(ctx context.Context, a *app, cfg *config.Config, runs []clusterRun, opts rotation.Options) []*rotation.Report {
+// Each member's runner takes its cluster's run lock (locks).
+func rotateFleet(ctx context.Context, a *app, cfg *config.Config, runs []clusterRun, opts rotation.Options, locks func(cluster string) lockFunc) []*rotation.Report {
 	out := make([][]*rotation.Report, len(runs))
 	installation, installErr := fleetInstallation(ctx, a, cfg, runs)
 	var wg sync.WaitGroup
@@ -165,7 +168,9 @@ func rotateFleet(ctx context.Context, a *app, cfg *config.Config, runs []cluster
 			case installErr != nil:
 				run.err = fmt.Errorf("cluster %s: %w", run.cluster, installErr)
 			default:
-				run.runner, run.err = memberRunner(ctx, a, cfg, run.cluster, installation)
+				if run.runner, run.err = memberRunner(ctx, a, cfg, run.cluster, installation); run.err == nil {
+					run.runner.Lock = locks(run.cluster)
+				}
 			}
 			if run.err != nil {
 				for _, c := range run.creds {
@@ -182,39 +187,19 @@ func rotateFleet(ctx context.Context, a *app, cfg *config.Config, runs []cluster
 	return slices.Concat(out...)
 }
 
-// sharedLock lets the runners of every cluster of one run share the one run lock: the first to
-// need it takes it (a run with nothing due in any cluster takes none), the last to finish
-// releases it.
-type sharedLock struct {
-	acquire func(ctx context.Context) (context.Context, func(), error)
+// lockFunc is a runner's run lock (rotation.Runner.Lock).
+type lockFunc = func(ctx context.Context) (context.Context, func(), error)
 
-	mu      sync.Mutex
-	held    context.Context
-	release func()
-	users   int
-}
-
-func (s *sharedLock) Lock(ctx context.Context) (context.Context, func(), error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.users == 0 {
-		held, release, err := s.acquire(ctx)
-		if err != nil {
-			return nil, nil, err
+// runLocks gives each cluster of the fleet its own run lock (runlock.NameFor): a scheduled and a
+// manual run of one cluster exclude each other, runs of two clusters never wait for each other
+// (a member timing out holds up no other). purpose names the command in the Lease's holder.
+func runLocks(a *app, cfg *config.Config, purpose string, wait bool) func(cluster string) lockFunc {
+	return func(cluster string) lockFunc {
+		if cluster == config.LocalCluster {
+			cluster = ""
 		}
-		s.held, s.release = held, release
-	}
-	s.users++
-	var once sync.Once
-	return s.held, func() { once.Do(s.done) }, nil
-}
-
-func (s *sharedLock) done() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.users--; s.users == 0 {
-		s.release()
-		s.held, s.release = nil, nil
+		lock := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Name: runlock.NameFor(cluster), Purpose: purpose}
+		return func(ctx context.Context) (context.Context, func(), error) { return lock.Acquire(ctx, wait) }
 	}
 }
 

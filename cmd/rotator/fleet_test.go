@@ -5,6 +5,9 @@ import (
 	"slices"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
 	"github.com/rotatorhq/rotator/internal/config"
 )
 
@@ -40,31 +43,38 @@ func TestPlanClustersGroupsCredentialsByCluster(t *testing.T) {
 	}
 }
 
-// The runners of a fleet's clusters share one run lock: taken once, by the first that needs
-// it, and released when the last is done.
-func TestSharedLockIsTakenOnceAndReleasedByTheLast(t *testing.T) {
-	acquired, released := 0, 0
-	s := &sharedLock{acquire: func(ctx context.Context) (context.Context, func(), error) {
-		acquired++
-		return ctx, func() { released++ }, nil
-	}}
-	_, rel1, err := s.Lock(context.Background())
+// Each cluster of a fleet has its own run lock: a run of one member never waits for another's
+// (one unreachable member held up every cluster under the one lock), while two runs of one
+// cluster still exclude each other.
+func TestRunLocksArePerCluster(t *testing.T) {
+	client := fake.NewClientset()
+	a := &app{kube: client}
+	cfg := &config.Config{StateNamespace: "rotator-system"}
+	locks := runLocks(a, cfg, "test", false)
+	ctx := context.Background()
+	_, releaseLocal, err := locks(config.LocalCluster)(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rel2, _ := s.Lock(context.Background())
-	rel1()
-	rel1() // a release called twice counts once
-	if acquired != 1 || released != 0 {
-		t.Fatalf("acquired %d released %d while one runner still holds it", acquired, released)
+	defer releaseLocal()
+	_, releaseEast, err := locks("east")(ctx)
+	if err != nil {
+		t.Fatalf("east's run waits for the rotator's own cluster's: %v", err)
 	}
-	rel2()
-	if released != 1 {
-		t.Fatalf("released %d after the last runner, want 1", released)
+	defer releaseEast()
+	if _, _, err := locks("east")(ctx); err == nil {
+		t.Fatal("a second run of east took the lock its first run holds")
 	}
-	_, rel3, _ := s.Lock(context.Background())
-	rel3()
-	if acquired != 2 || released != 2 {
-		t.Fatalf("a later run takes the lock again: acquired %d released %d", acquired, released)
+	leases, err := client.CoordinationV1().Leases("rotator-system").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range leases.Items {
+		names = append(names, l.Name)
+	}
+	slices.Sort(names)
+	if want := []string{"rotator-run-lock", "rotator-run-lock.east"}; !slices.Equal(names, want) {
+		t.Errorf("leases %v, want %v", names, want)
 	}
 }

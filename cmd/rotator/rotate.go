@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/rotatorhq/rotator/internal/config"
 	"github.com/rotatorhq/rotator/internal/rotation"
-	"github.com/rotatorhq/rotator/internal/runlock"
 )
 
 type rotateFlags struct {
@@ -104,24 +102,23 @@ func runRotateNow(cmd *cobra.Command, g *globalFlags, f *rotateFlags) error {
 	}
 	runner := a.runner
 	runner.Progress = printProgress(cmd.ErrOrStderr())
-	// The same lock as `rotator run`: a manual and a scheduled rotation never overlap.
-	// Each credential's run is an acquisition of its own, named after this process and the command.
-	lock := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Purpose: "rotate now"}
-	runner.Lock = func(ctx context.Context) (context.Context, func(), error) { return lock.Acquire(ctx, f.waitLock) }
+	// The same lock as `rotator run`: a manual and a scheduled rotation of a cluster never
+	// overlap. Each credential's run is an acquisition of its own, named after this process and
+	// the command.
+	locks := runLocks(a, cfg, "rotate now", f.waitLock)
+	runner.Lock = locks(config.LocalCluster)
 	opts := rotation.Options{IfDue: f.ifDue, DryRun: f.dryRun, SkipRolloutWait: f.skipRolloutWait}
 	var reports []*rotation.Report
 	if len(cfg.Clusters) == 0 && f.cluster == "" {
 		// Every credential's Secrets are written before any workload restarts (RotateAll).
 		reports = runner.RotateAll(cmd.Context(), creds, opts)
 	} else {
-		// A fleet: each cluster on its own, all at once (rotateFleet), under the one run lock.
+		// A fleet: each cluster on its own, all at once (rotateFleet), under its own run lock.
 		runs := planClusters(cfg, creds, f.cluster)
 		if len(runs) == 0 {
 			return &exitError{code: exitUsage, err: fmt.Errorf("no selected credential targets cluster %q (clusters: local%s)", f.cluster, clusterNames(cfg))}
 		}
-		shared := &sharedLock{acquire: runner.Lock}
-		runner.Lock = shared.Lock
-		reports = rotateFleet(cmd.Context(), a, cfg, runs, opts)
+		reports = rotateFleet(cmd.Context(), a, cfg, runs, opts, locks)
 	}
 	ok := true
 	for _, rep := range reports {

@@ -14,12 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
-	"k8s.io/utils/clock"
 
 	"github.com/rotatorhq/rotator/internal/config"
-	"github.com/rotatorhq/rotator/internal/controller"
 	"github.com/rotatorhq/rotator/internal/metrics"
-	"github.com/rotatorhq/rotator/internal/runlock"
 	"github.com/rotatorhq/rotator/internal/service"
 	"github.com/rotatorhq/rotator/internal/version"
 )
@@ -97,99 +94,51 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 	grp.Go(func() error { return service.Serve(ctx, l, reg, health) })
 	m := metrics.New(reg)
 	metrics.RegisterBuildInfo(reg, version.Get())
-	wm := metrics.NewWindows(reg)
-	cm := metrics.NewController(reg)
+	fs := &fleetService{flags: f, id: identity(), log: log, m: m, windows: metrics.NewWindows(reg),
+		ctrl: metrics.NewController(reg), fleet: metrics.NewFleet(reg)}
 	nm := metrics.NewNotifications(reg)
 	grp.Go(func() error {
-		id := identity()
 		// The first wiring proves the config and the cluster connection before /readyz says ok.
 		a, err := wireAll(ctx, cfg, g, cmd.ErrOrStderr(), m)
 		if err != nil {
 			return &exitError{code: exitFailed, err: err}
 		}
 		health.SetReady(true)
-		// The notifier lives as long as its config: dedup memory starts afresh with a new one.
-		notifier := newNotifier(cfg, a.secrets, log, nm)
-		notifier.Start(ctx)
-		defer func() { notifier.Stop() }()
-		election := service.Election{Client: a.kube, Namespace: cfg.StateNamespace, Identity: id, Metrics: m,
-			LeaseDuration: f.leaseDuration, RenewDeadline: f.leaseDuration * 2 / 3, RetryPeriod: f.leaseDuration / 7}
-		log.Info("rotator run started", "identity", id, "credentials", len(cfg.Credentials), "version", version.Get().Version)
-		return election.Run(ctx, func(ctx context.Context) {
-			log.Info("leading", "identity", id)
-			for ctx.Err() == nil {
-				// Every run is an acquisition of its own: a run left over from an earlier leadership
-				// of this process excludes the next one like another replica's would.
-				lock := &runlock.Lock{Client: a.kube, Namespace: cfg.StateNamespace, Purpose: "rotator run"}
-				a.runner.Lock = func(ctx context.Context) (context.Context, func(), error) { return lock.Acquire(ctx, true) }
-				svcCtx, cancel := context.WithCancel(ctx)
-				// The namespace controller: informers filled once per leadership and config, then
-				// watches; its cache of the state Secrets is what the service reads at each step.
-				locks := &controller.CredentialLocks{}
-				ctrl := &controller.Controller{Config: cfg, Kube: a.watch, Metadata: a.meta, Reconciler: a.runner,
-					Logger: log, Metrics: cm, Locks: locks, Resync: f.resync}
-				if err := ctrl.Start(svcCtx); err != nil {
-					cancel()
-					log.Error("namespace controller", "err", err)
-					return
-				}
-				svc := &service.Service{
-					Config: cfg, Rotator: a.runner, States: a.store, Clock: clock.RealClock{}, Logger: log, Metrics: m,
-					Reconcile: f.reconcile, NoJitter: f.noJitter, ShutdownGrace: f.shutdownGrace,
-					WindowMetrics: wm, Events: a.runner.Events, Busy: locks,
-				}
-				if notifier != nil { // not a typed nil in the interface
-					svc.Notifier = notifier
-				}
-				syncCtx, syncDone := context.WithTimeout(svcCtx, f.syncTimeout)
-				synced := ctrl.WaitForSync(syncCtx)
-				syncDone()
-				switch {
-				case svcCtx.Err() != nil:
-					cancel()
-					continue
-				case synced:
-					go ctrl.Run(svcCtx)
-					svc.States, svc.Liveness = ctrl.States(), a.runner.NeedsRun
-					// Its runs plan from the same caches rather than listing what they hold again.
-					planner := *a.runner
-					planner.Observed = ctrl.Observed()
-					svc.Rotator = &planner
-				default:
-					// Never wedge on a cache: without it the service repairs drift by its periodic
-					// full check, as before the controller existed.
-					log.Error("the namespace controller's caches did not fill: RBAC must allow list and watch on namespaces, on the managed Secrets (by name), on the configured ServiceAccounts and on Secrets in the state namespace (deploy/rbac, deploy/base); drift is repaired by the periodic check every --reconcile instead",
-						"waited", f.syncTimeout)
-				}
-				changed := make(chan loaded, 1)
-				go watchConfig(svcCtx, f.config, hash, 10*time.Second, changed, log.Warn)
-				go func() {
-					select {
-					case <-changed:
-						cancel()
-					case <-svcCtx.Done():
-					}
-				}()
-				_ = svc.Run(svcCtx)
-				cancel()
-				select {
-				case next := <-changed:
-					na, err := wireAll(ctx, next.cfg, g, cmd.ErrOrStderr(), m)
-					if err != nil {
-						log.Error("config changed but cannot be used; keeping the running one", "err", err)
-						hash = next.hash
-						continue
-					}
-					log.Info("config changed: the schedule restarts with it")
-					a.close()
-					notifier.Stop()
-					cfg, hash, a = next.cfg, next.hash, na
-					notifier = newNotifier(cfg, a.secrets, log, nm)
-					notifier.Start(ctx)
-				default:
-				}
+		log.Info("rotator run started", "identity", fs.id, "credentials", len(cfg.Credentials), "clusters", len(cfg.Clusters)+1, "version", version.Get().Version)
+		for {
+			// The notifier lives as long as its config: dedup memory starts afresh with a new one.
+			fs.notifier = newNotifier(cfg, a.secrets, log, nm)
+			fs.notifier.Start(ctx)
+			cfgCtx, cancel := context.WithCancel(ctx)
+			changed := make(chan loaded, 1)
+			go watchConfig(cfgCtx, f.config, hash, 10*time.Second, changed, log.Warn)
+			served := make(chan struct{})
+			go func() {
+				defer close(served)
+				fs.serve(cfgCtx, a, cfg)
+			}()
+			var next loaded
+			select {
+			case next = <-changed:
+			case <-ctx.Done():
 			}
-		})
+			cancel()
+			<-served
+			fs.notifier.Stop()
+			if ctx.Err() != nil {
+				a.close()
+				return nil
+			}
+			na, err := wireAll(ctx, next.cfg, g, cmd.ErrOrStderr(), m)
+			if err != nil {
+				log.Error("config changed but cannot be used; keeping the running one", "err", err)
+				hash = next.hash
+				continue
+			}
+			log.Info("config changed: the schedule restarts with it")
+			a.close()
+			cfg, hash, a = next.cfg, next.hash, na
+		}
 	})
 	err = grp.Wait()
 	if err != nil && cmd.Context().Err() == nil {

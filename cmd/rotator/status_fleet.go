@@ -55,7 +55,7 @@ func connectStatus(ctx context.Context, a *app, cfg *config.Config, runs []clust
 				run.err = err
 				return
 			}
-			r, err := memberRunnerFrom(a, cfg, run.cluster, installation, rc)
+			r, _, err := memberRunnerFrom(a, cfg, run.cluster, installation, rc)
 			if err == nil {
 				err = reachMember(r.Kube, run.cluster, rc.Host)
 			}

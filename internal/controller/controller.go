@@ -43,6 +43,13 @@ type Controller struct {
 	Config     *config.Config
 	Kube       kubernetes.Interface
 	Metadata   metadata.Interface
+	// StateKube reaches the rotator's own cluster, where the state Secrets live: for a fleet
+	// member's controller Kube and Metadata reach the member, StateKube the rotator's cluster
+	// (nil: Kube).
+	StateKube kubernetes.Interface
+	// Cluster is the fleet member Kube reaches ("" for the rotator's own cluster): its states
+	// are "<credential>.<cluster>" (state.Key), and its metrics are labelled so.
+	Cluster string
 	Reconciler Reconciler
 	Logger     *slog.Logger
 	Metrics    *metrics.Controller
@@ -117,8 +124,12 @@ func (c *Controller) Start(ctx context.Context) error {
 		}
 	}
 	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[key](),
-		workqueue.TypedRateLimitingQueueConfig[key]{Name: "namespaces", MetricsProvider: c.Metrics.QueueMetrics()})
-	c.caches = newCaches(c.Kube, c.Metadata, c.Config.StateNamespace, secretNames, saNames, c.Resync)
+		workqueue.TypedRateLimitingQueueConfig[key]{Name: state.Key("namespaces", c.Cluster), MetricsProvider: c.Metrics.QueueMetrics()})
+	stateKube := c.StateKube
+	if stateKube == nil {
+		stateKube = c.Kube
+	}
+	c.caches = newCaches(c.Kube, c.Metadata, stateKube, c.Config.StateNamespace, secretNames, saNames, c.Resync)
 	if err := c.handle(); err != nil {
 		return err
 	}
@@ -188,8 +199,8 @@ func (c *Controller) next(ctx context.Context) bool {
 	start := time.Now()
 	res := c.Reconciler.ReconcileNamespace(ctx, cred, c.view(ctx, cred, k.namespace))
 	c.Locks.DoneReconcile(cred.Name)
-	c.Metrics.Reconcile(cred.Name, string(res.Outcome), time.Since(start))
-	c.recordFailure(cred.Name, k.namespace, res.Err != nil)
+	c.Metrics.Reconcile(c.key(cred.Name), string(res.Outcome), time.Since(start))
+	c.recordFailure(c.key(cred.Name), k.namespace, res.Err != nil)
 	log := c.Logger.With("credential", cred.Name, "namespace", k.namespace)
 	for _, msg := range res.Conflicts {
 		// Once per give-up: the reconciles after it send nothing and say nothing new.
@@ -272,13 +283,16 @@ func (c *Controller) view(ctx context.Context, cred *config.Credential, ns strin
 			v.ServiceAccounts[name] = sa
 		}
 	}
-	if st, err := c.States().Load(ctx, cred.Name); err == nil {
+	if st, err := c.States().Load(ctx, c.key(cred.Name)); err == nil {
 		v.State = st
 	} else {
 		c.Logger.Error("state unreadable: the namespace waits for the credential's next run", "credential", cred.Name, "err", err)
 	}
 	return v
 }
+
+// key is what credential's state is kept and its metrics labelled under (state.Key).
+func (c *Controller) key(credential string) string { return state.Key(credential, c.Cluster) }
 
 // States reads the credentials' state from the cache (the service's StateReader once synced):
 // no GET per step.
@@ -292,9 +306,10 @@ type StateCache struct {
 	namespace string
 }
 
-// Load decodes credential's state Secret from the cache; a missing one is an empty state.
-func (s StateCache) Load(_ context.Context, credential string) (*state.State, error) {
-	sec, err := s.c.stateSecret(s.namespace, state.SecretName(credential))
+// Load decodes the state Secret kept under key (state.Key) from the cache; a missing one is an
+// empty state.
+func (s StateCache) Load(_ context.Context, key string) (*state.State, error) {
+	sec, err := s.c.stateSecret(s.namespace, state.SecretName(key))
 	if err != nil {
 		return nil, err
 	}

@@ -105,9 +105,9 @@ func (c *Controller) stateChanged(oldObj, newObj any) {
 	if !ok {
 		return
 	}
-	cred := n.Labels[stateLabel]
-	if _, ok := c.creds[cred]; !ok {
-		return
+	cred, cluster := state.SplitKey(n.Labels[stateLabel])
+	if _, ok := c.creds[cred]; !ok || cluster != c.Cluster {
+		return // another credential's, or the same credential's in another cluster of the fleet
 	}
 	if o, ok := oldObj.(*corev1.Secret); ok && o.ResourceVersion != n.ResourceVersion && sameCredentials(o, n) {
 		return

@@ -33,7 +33,7 @@ type caches struct {
 	states          cache.SharedIndexInformer
 }
 
-func newCaches(kube kubernetes.Interface, meta metadata.Interface, stateNamespace string, secretNames, saNames []string, resync time.Duration) *caches {
+func newCaches(kube kubernetes.Interface, meta metadata.Interface, stateKube kubernetes.Interface, stateNamespace string, secretNames, saNames []string, resync time.Duration) *caches {
 	c := &caches{
 		namespaces: metadatainformer.NewFilteredMetadataInformer(meta, corev1.SchemeGroupVersion.WithResource("namespaces"),
 			metav1.NamespaceAll, resync, cache.Indexers{}, nil).Informer(),
@@ -46,7 +46,7 @@ func newCaches(kube kubernetes.Interface, meta metadata.Interface, stateNamespac
 	for _, name := range saNames {
 		c.serviceAccounts[name] = coreinformers.NewFilteredServiceAccountInformer(kube, metav1.NamespaceAll, resync, cache.Indexers{}, byName(name))
 	}
-	c.states = coreinformers.NewFilteredSecretInformer(kube, stateNamespace, resync, cache.Indexers{}, func(o *metav1.ListOptions) {
+	c.states = coreinformers.NewFilteredSecretInformer(stateKube, stateNamespace, resync, cache.Indexers{}, func(o *metav1.ListOptions) {
 		o.LabelSelector = stateLabel
 	})
 	in := &interner{}

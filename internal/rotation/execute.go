@@ -38,7 +38,7 @@ func (r *Runner) Rotate(ctx context.Context, cred *config.Credential, opts Optio
 		}
 		rep.Duration = r.Clock.Since(start)
 		if !opts.DryRun && !rep.deferred { // a deferred run is counted when it is completed
-			r.Metrics.Run(cred.Name, string(rep.Result), r.Clock.Now(), rep.Duration)
+			r.Metrics.Run(r.stateKey(cred.Name), string(rep.Result), r.Clock.Now(), rep.Duration)
 		}
 	}()
 
@@ -259,7 +259,7 @@ func (r *Runner) finish(ctx context.Context, p *plan, rep *Report, changed bool)
 		p.state.LastSuccess = &t
 	}
 	if c := p.state.Current; c != nil {
-		r.Metrics.Expiry(p.cred.Name, c.ExpiresAt)
+		r.Metrics.Expiry(r.stateKey(p.cred.Name), c.ExpiresAt)
 	}
 	if err := r.store().Save(ctx, p.cred.Name, p.state); err != nil {
 		rep.Result = Failed

@@ -99,7 +99,7 @@ func (r *Runner) roll(ctx context.Context, p *plan, fp string, ws []restart.Work
 		if res.Patched {
 			wr.Action = "restarted"
 			n++
-			r.Metrics.Restart(p.cred.Name, string(wr.Reason))
+			r.Metrics.Restart(r.stateKey(p.cred.Name), string(wr.Reason))
 			r.Events.Normal(ctx, obj, events.ReasonRestarted, "restarted by rotator so new pods pull with credential %s of %s (%s)", fp, p.cred.Name, wr.Detail)
 		}
 		if res.Err != nil {

@@ -26,6 +26,17 @@ import (
 // DefaultName of the run lock Lease in the rotator's namespace.
 const DefaultName = "rotator-run-lock"
 
+// NameFor is the run lock of one cluster of a fleet: DefaultName for the rotator's own (""),
+// "rotator-run-lock.<cluster>" for a member. Runs of different clusters never share a lock, so
+// a member that cannot be reached (its run waiting on timeouts) holds up no other cluster's
+// run, while a scheduled and a manual run of the same cluster still exclude each other.
+func NameFor(cluster string) string {
+	if cluster == "" {
+		return DefaultName
+	}
+	return DefaultName + "." + cluster
+}
+
 // ErrLost is the cause (context.Cause) of a held context cancelled because the lock was lost:
 // another holder took the lease, or it could not be renewed in time.
 var ErrLost = errors.New("run lock lost")

@@ -23,6 +23,11 @@ type Election struct {
 	// LeaseDuration is how long a dead leader keeps the lease: the hand-over time.
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	Metrics                                   *metrics.Metrics
+	// Lease is the Lease elected on; default LeaderLease. A fleet elects a leader per cluster,
+	// each on a Lease of its own (a shard).
+	Lease string
+	// Leading, when set, is told whenever this replica starts or stops leading (besides Metrics).
+	Leading func(leading bool)
 }
 
 // Run calls lead with a context that ends when leadership is lost, and returns when ctx ends.
@@ -32,22 +37,31 @@ func (e Election) Run(ctx context.Context, lead func(ctx context.Context)) error
 	if e.LeaseDuration == 0 {
 		e.LeaseDuration, e.RenewDeadline, e.RetryPeriod = 15*time.Second, 10*time.Second, 2*time.Second
 	}
+	if e.Lease == "" {
+		e.Lease = LeaderLease
+	}
+	leading := func(on bool) {
+		e.Metrics.Leader(on)
+		if e.Leading != nil {
+			e.Leading(on)
+		}
+	}
 	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1.ObjectMeta{Name: LeaderLease, Namespace: e.Namespace},
+		LeaseMeta:  metav1.ObjectMeta{Name: e.Lease, Namespace: e.Namespace},
 		Client:     e.Client.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: e.Identity},
 	}
 	for ctx.Err() == nil {
 		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-			Lock: lock, Name: LeaderLease,
+			Lock: lock, Name: e.Lease,
 			LeaseDuration: e.LeaseDuration, RenewDeadline: e.RenewDeadline, RetryPeriod: e.RetryPeriod,
 			ReleaseOnCancel: true,
 			Callbacks: leaderelection.LeaderCallbacks{
 				OnStartedLeading: func(ctx context.Context) {
-					e.Metrics.Leader(true)
+					leading(true)
 					lead(ctx)
 				},
-				OnStoppedLeading: func() { e.Metrics.Leader(false) },
+				OnStoppedLeading: func() { leading(false) },
 			},
 		})
 		if err != nil {

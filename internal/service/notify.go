@@ -20,7 +20,7 @@ func (s *Service) notifyRun(e *entry, rep *rotation.Report, failures int) {
 	if s.Notifier == nil {
 		return
 	}
-	cred := notify.Credential{Name: e.cred.Name, Provider: e.cred.Provider, Registry: rep.Registry}
+	cred := notify.Credential{Name: e.key, Provider: e.cred.Provider, Registry: rep.Registry}
 	now := s.Clock.Now()
 	if r := rep.RolledBack; r != nil {
 		s.Notifier.Notify(notify.RolledBack{Credential: cred, RolledBack: ref(*r), At: now})
@@ -52,7 +52,7 @@ func (s *Service) notifyExpiry(e *entry, st *state.State, now time.Time) {
 		return
 	}
 	s.Notifier.Notify(notify.ExpiryApproaching{
-		Credential: notify.Credential{Name: e.cred.Name, Provider: e.cred.Provider, Registry: c.Registry},
+		Credential: notify.Credential{Name: e.key, Provider: e.cred.Provider, Registry: c.Registry},
 		Current:    notify.Ref{ID: c.ID, Name: c.Name, ExpiresAt: c.ExpiresAt},
 		RenewAt:    renewAt, At: now,
 	})

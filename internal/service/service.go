@@ -64,6 +64,10 @@ type Service struct {
 	// run follows when it says one is needed (nothing issued yet, an interrupted run, a dead
 	// credential). A new leader so plans no credential that needs nothing.
 	Liveness func(ctx context.Context, cred *config.Credential, st *state.State) (needed bool, why string, err error)
+	// Cluster is the fleet member whose targets Rotator writes ("" for the rotator's own
+	// cluster): each credential's state is read, and its metrics labelled, under
+	// "<credential>.<cluster>" (state.Key), and its log lines name the cluster.
+	Cluster string
 	// Notifier, when set, is told about failed runs, rollbacks, revocations held back and
 	// credentials near expiry (notify.go). It queues and returns: no run waits for a webhook.
 	Notifier Notifier
@@ -71,7 +75,10 @@ type Service struct {
 
 // entry is the schedule of one credential.
 type entry struct {
-	cred      *config.Credential
+	cred *config.Credential
+	// key is what the credential's state is kept and its metrics labelled under: its name, and
+	// in a fleet member's service "<credential>.<cluster>" (state.Key).
+	key       string
 	cron      cron.Schedule
 	nextCron  time.Time
 	nextCheck time.Time
@@ -98,7 +105,7 @@ func (s *Service) Run(ctx context.Context) error {
 	now := s.Clock.Now()
 	var entries []*entry
 	for i := range s.Config.Credentials {
-		e := &entry{cred: &s.Config.Credentials[i], nextCheck: now}
+		e := &entry{cred: &s.Config.Credentials[i], key: state.Key(s.Config.Credentials[i].Name, s.Cluster), nextCheck: now}
 		if e.cred.Suspend {
 			s.Logger.Info("credential suspended: no scheduled rotation, renewal, repair or revocation until suspend is removed; rotate now still works",
 				"credential", e.cred.Name)
@@ -136,17 +143,17 @@ func (s *Service) Run(ctx context.Context) error {
 // step runs e if anything is due and returns when it next needs attention.
 func (s *Service) step(ctx context.Context, e *entry) time.Time {
 	now := s.Clock.Now()
-	st, err := s.States.Load(ctx, e.cred.Name)
+	st, err := s.States.Load(ctx, e.key)
 	if err != nil {
 		s.Logger.Error("read state", "credential", e.cred.Name, "err", err)
 		st = nil
 	} else {
 		if st.Current != nil {
-			s.Metrics.Expiry(e.cred.Name, st.Current.ExpiresAt)
-			s.Metrics.RenewAt(e.cred.Name, e.cred.RenewAt(st.Current.IssuedAt, st.Current.ExpiresAt))
+			s.Metrics.Expiry(e.key, st.Current.ExpiresAt)
+			s.Metrics.RenewAt(e.key, e.cred.RenewAt(st.Current.IssuedAt, st.Current.ExpiresAt))
 		}
 		if st.LastSuccess != nil {
-			s.Metrics.RestoreLastSuccess(e.cred.Name, *st.LastSuccess)
+			s.Metrics.RestoreLastSuccess(e.key, *st.LastSuccess)
 		}
 	}
 	renewAt, revokeAt := Deadlines(e.cred, st)
@@ -183,7 +190,7 @@ func (s *Service) step(ctx context.Context, e *entry) time.Time {
 		if rep := s.run(ctx, e, opts); opts.RestartsOutsideWindow && (rep.Result != "nothing-due" || deferredRestarts(rep)) {
 			e.queued = true
 		}
-		if st2, err := s.States.Load(ctx, e.cred.Name); err == nil {
+		if st2, err := s.States.Load(ctx, e.key); err == nil {
 			renewAt, revokeAt = Deadlines(e.cred, st2)
 			st = st2
 		}
@@ -229,7 +236,7 @@ func (s *Service) run(ctx context.Context, e *entry, opts rotation.Options) *rot
 			s.Logger.Info("run done", "credential", e.cred.Name, "result", rep.Result, "decision", rep.Decision)
 		}
 		e.failures, e.retryAt = 0, time.Time{}
-		s.Metrics.Failing(e.cred.Name, false)
+		s.Metrics.Failing(e.key, false)
 		s.notifyRun(e, rep, 0)
 		return rep
 	}
@@ -248,14 +255,14 @@ func (s *Service) checkLiveness(ctx context.Context, e *entry, st *state.State) 
 	needed, why, err := s.Liveness(ctx, e.cred, st)
 	switch {
 	case err != nil:
-		s.Metrics.Liveness(e.cred.Name, "failed")
+		s.Metrics.Liveness(e.key, "failed")
 		s.Logger.Warn("liveness check failed; nothing judged dead, checking again later", "credential", e.cred.Name, "err", err)
 	case needed:
-		s.Metrics.Liveness(e.cred.Name, "needs-run")
+		s.Metrics.Liveness(e.key, "needs-run")
 		s.Logger.Info("liveness check: a run is needed", "credential", e.cred.Name, "why", why)
 		return &rotation.Options{IfDue: true}
 	default:
-		s.Metrics.Liveness(e.cred.Name, "alive")
+		s.Metrics.Liveness(e.key, "alive")
 		s.Logger.Debug("liveness check: alive", "credential", e.cred.Name)
 	}
 	return nil
@@ -267,7 +274,7 @@ func (s *Service) fail(e *entry, opts rotation.Options, msg string) {
 		e.failingSince = s.Clock.Now()
 	}
 	e.retryMode = opts
-	s.Metrics.Failing(e.cred.Name, true)
+	s.Metrics.Failing(e.key, true)
 	wait := backoff(e.failures)
 	if !s.NoJitter {
 		wait += time.Duration(rand.Int64N(int64(wait/10) + 1)) //nolint:gosec // jitter spreads retries; nothing secret depends on it
@@ -295,5 +302,8 @@ func (s *Service) defaults() {
 	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.Cluster != "" {
+		s.Logger = s.Logger.With("cluster", s.Cluster)
 	}
 }

@@ -122,10 +122,10 @@ func (s *Service) announceOverride(ctx context.Context, e *entry, renewAt, expir
 	deadline := OverrideDeadline(renewAt, expires)
 	s.Logger.Warn("rotating outside every window: the credential cannot wait for the next one",
 		"credential", e.cred.Name, "next_window", next, "deadline", deadline, "expires", expires)
-	s.Events.Warning(ctx, events.Secret(s.Config.StateNamespace, state.SecretName(e.cred.Name)), ReasonWindowOverride,
+	s.Events.Warning(ctx, events.Secret(s.Config.StateNamespace, state.SecretName(e.key)), ReasonWindowOverride,
 		"credential %s rotated outside every window: %s, later than it may wait (%s: half of its renewal margin before it expires at %s)",
 		e.cred.Name, nextText, deadline.UTC().Format(time.RFC3339), expires.UTC().Format(time.RFC3339))
-	s.WindowMetrics.Override(e.cred.Name)
+	s.WindowMetrics.Override(e.key)
 }
 
 // compileWindows sets e's windows from the config; unreadable ones (Validate refuses them) are
