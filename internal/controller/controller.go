@@ -40,16 +40,16 @@ type Reconciler interface {
 
 // Controller reconciles every target namespace of every credential of Config.
 type Controller struct {
-	Config     *config.Config
-	Kube       kubernetes.Interface
-	Metadata   metadata.Interface
+	Config   *config.Config
+	Kube     kubernetes.Interface
+	Metadata metadata.Interface
 	// StateKube reaches the rotator's own cluster, where the state Secrets live: for a fleet
 	// member's controller Kube and Metadata reach the member, StateKube the rotator's cluster
 	// (nil: Kube).
 	StateKube kubernetes.Interface
 	// Cluster is the fleet member Kube reaches ("" for the rotator's own cluster): its states
 	// are "<credential>.<cluster>" (state.Key), and its metrics are labelled so.
-	Cluster string
+	Cluster    string
 	Reconciler Reconciler
 	Logger     *slog.Logger
 	Metrics    *metrics.Controller
