@@ -4,10 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/utils/clock"
 
 	"github.com/rotatorhq/rotator/internal/config"
@@ -17,6 +19,7 @@ import (
 	"github.com/rotatorhq/rotator/internal/notify"
 	"github.com/rotatorhq/rotator/internal/rotation"
 	"github.com/rotatorhq/rotator/internal/service"
+	"github.com/rotatorhq/rotator/internal/sharding"
 	"github.com/rotatorhq/rotator/internal/state"
 )
 
@@ -88,25 +91,72 @@ type fleetService struct {
 
 // serve runs every shard of cfg until ctx ends: in each, this replica stands for election on
 // the shard's Lease and, while it leads, serves it.
+//
+// A fleet's shards are shared out among the replicas (package sharding): each replica
+// announces itself, and stands only for the shards the assignment gives it, and yields a shard
+// it leads once the assignment gives it to another live replica (one that joined). A replica
+// that dies stops announcing itself; the others take its shards over once its shard Leases
+// expire. A single cluster needs none of this: its one Lease is today's leader election.
 func (fs *fleetService) serve(ctx context.Context, a *app, cfg *config.Config) {
+	shards := shardsOf(cfg)
+	var members *sharding.Members
+	if len(shards) > 1 {
+		members = &sharding.Members{Client: a.kube, Namespace: cfg.StateNamespace, Identity: fs.id,
+			Duration: fs.flags.leaseDuration, Logger: fs.log}
+		members.Start(ctx)
+	}
 	var wg sync.WaitGroup
-	for _, sh := range shardsOf(cfg) {
-		wg.Go(func() { fs.serveShard(ctx, a, sh) })
+	for _, sh := range shards {
+		wg.Go(func() { fs.serveShard(ctx, a, sh, members) })
 	}
 	wg.Wait()
 }
 
-func (fs *fleetService) serveShard(ctx context.Context, a *app, sh shard) {
+// serveShard stands for election on sh's Lease until ctx ends; with members, only while the
+// assignment gives sh to this replica, and a leadership is handed back once it gives sh to
+// another.
+func (fs *fleetService) serveShard(ctx context.Context, a *app, sh shard, members *sharding.Members) {
 	f := fs.flags
-	election := service.Election{Client: a.kube, Namespace: sh.cfg.StateNamespace, Identity: fs.id, Lease: shardLease(sh.cluster),
-		LeaseDuration: f.leaseDuration, RenewDeadline: f.leaseDuration * 2 / 3, RetryPeriod: f.leaseDuration / 7}
-	if sh.cluster == "" {
-		election.Metrics = fs.m // rotator_leader: the rotator's own cluster
-	} else {
-		election.Leading = func(on bool) { fs.fleet.Leading(sh.cluster, on) }
-	}
-	if err := election.Run(ctx, func(ctx context.Context) { fs.lead(ctx, a, sh) }); err != nil {
-		fs.log.Error("leader election", "cluster", sh.name(), "err", err)
+	for ctx.Err() == nil {
+		electionCtx, handBack := context.WithCancel(ctx)
+		var leading atomic.Bool
+		election := service.Election{Client: a.kube, Namespace: sh.cfg.StateNamespace, Identity: fs.id, Lease: shardLease(sh.cluster),
+			LeaseDuration: f.leaseDuration, RenewDeadline: f.leaseDuration * 2 / 3, RetryPeriod: f.leaseDuration / 7}
+		election.Leading = func(on bool) {
+			leading.Store(on)
+			if sh.cluster != "" {
+				fs.fleet.Leading(sh.cluster, on)
+			}
+		}
+		if sh.cluster == "" {
+			election.Metrics = fs.m // rotator_leader: the rotator's own cluster
+		}
+		if members != nil {
+			mine := func() bool { return members.Mine(sh.name()) }
+			election.Gate = func(l resourcelock.Interface) resourcelock.Interface {
+				return &sharding.Gate{Interface: l, Shard: sh.name(), Mine: mine, Orphaned: 2 * f.leaseDuration, Clock: clock.RealClock{}}
+			}
+			go func() {
+				t := time.NewTicker(max(f.leaseDuration/5, 100*time.Millisecond))
+				defer t.Stop()
+				for {
+					select {
+					case <-electionCtx.Done():
+						return
+					case <-t.C:
+					}
+					if leading.Load() && !mine() {
+						fs.log.Info("handing the cluster over to the replica the assignment gives it", "cluster", sh.name(), "to", members.Owner(sh.name()))
+						handBack() // the election releases the Lease (ReleaseOnCancel)
+						return
+					}
+				}
+			}()
+		}
+		if err := election.Run(electionCtx, func(ctx context.Context) { fs.lead(ctx, a, sh) }); err != nil {
+			fs.log.Error("leader election", "cluster", sh.name(), "err", err)
+		}
+		handBack()
 	}
 }
 

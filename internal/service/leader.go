@@ -28,6 +28,9 @@ type Election struct {
 	Lease string
 	// Leading, when set, is told whenever this replica starts or stops leading (besides Metrics).
 	Leading func(leading bool)
+	// Gate, when set, wraps the Lease lock: a fleet's replicas take only the shards assigned
+	// to them (sharding.Gate).
+	Gate func(resourcelock.Interface) resourcelock.Interface
 }
 
 // Run calls lead with a context that ends when leadership is lost, and returns when ctx ends.
@@ -46,10 +49,13 @@ func (e Election) Run(ctx context.Context, lead func(ctx context.Context)) error
 			e.Leading(on)
 		}
 	}
-	lock := &resourcelock.LeaseLock{
+	var lock resourcelock.Interface = &resourcelock.LeaseLock{
 		LeaseMeta:  metav1.ObjectMeta{Name: e.Lease, Namespace: e.Namespace},
 		Client:     e.Client.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: e.Identity},
+	}
+	if e.Gate != nil {
+		lock = e.Gate(lock)
 	}
 	for ctx.Err() == nil {
 		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{

@@ -208,6 +208,10 @@ func cutWhenRewritten(t *testing.T, gate *tcpGate, c kubernetes.Interface, nss [
 
 func startMember(t *testing.T, prefix string) *sandbox.Cluster {
 	t.Helper()
+	// A fleet's operator applies deploy/rbac/fleet-role.yaml: every cluster's Leases.
+	if err := rig.GrantFleetRole(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	c, err := rig.StartCluster(context.Background(), fmt.Sprintf("%s-%d", prefix, nsCounter.Add(1)))
 	if err != nil {
 		t.Fatal(err)
