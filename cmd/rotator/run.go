@@ -30,6 +30,7 @@ type runFlags struct {
 	shutdownGrace time.Duration
 	resync        time.Duration
 	syncTimeout   time.Duration
+	clusterProbe  time.Duration
 }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
@@ -70,6 +71,7 @@ one is reported and the running config kept.`,
 	cmd.Flags().DurationVar(&f.reconcile, "reconcile", 10*time.Minute, "how often each credential is checked at the provider between scheduled rotations")
 	cmd.Flags().DurationVar(&f.syncTimeout, "sync-timeout", 2*time.Minute, "how long the namespace controller's caches may take to fill before the service goes on without them (periodic full checks)")
 	cmd.Flags().DurationVar(&f.resync, "resync", time.Hour, "how often every target namespace is reconciled again from the caches (no API request), in case an event was missed")
+	cmd.Flags().DurationVar(&f.clusterProbe, "cluster-probe", 30*time.Second, "in a fleet, how often the replica serving a member cluster checks that its API server answers (rotator_cluster_up; an Event when it changes)")
 	cmd.Flags().BoolVar(&f.noJitter, "no-jitter", false, "run schedules exactly on time (tests)")
 	cmd.Flags().DurationVar(&f.shutdownGrace, "shutdown-grace", 20*time.Second, "on SIGTERM or lost leadership, how long the rotation in hand may go on to finish its step")
 	_ = cmd.MarkFlagRequired("config")
@@ -94,7 +96,7 @@ func runService(cmd *cobra.Command, g *globalFlags, f *runFlags) error {
 	grp.Go(func() error { return service.Serve(ctx, l, reg, health) })
 	m := metrics.New(reg)
 	metrics.RegisterBuildInfo(reg, version.Get())
-	fs := &fleetService{flags: f, id: identity(), log: log, m: m, windows: metrics.NewWindows(reg),
+	fs := &fleetService{flags: f, id: identity(), log: log, m: m, windows: metrics.NewWindows(reg), probeEvery: f.clusterProbe,
 		ctrl: metrics.NewController(reg), fleet: metrics.NewFleet(reg)}
 	nm := metrics.NewNotifications(reg)
 	grp.Go(func() error {

@@ -101,7 +101,11 @@ func (fs *fleetService) serve(ctx context.Context, a *app, cfg *config.Config) {
 	shards := shardsOf(cfg)
 	var members *sharding.Members
 	if len(shards) > 1 {
-		members = &sharding.Members{Client: a.kube, Namespace: cfg.StateNamespace, Identity: fs.id,
+		var names []string
+		for _, sh := range shards {
+			names = append(names, sh.name())
+		}
+		members = &sharding.Members{Client: a.kube, Namespace: cfg.StateNamespace, Identity: fs.id, Shards: names,
 			Duration: fs.flags.leaseDuration, Logger: fs.log}
 		members.Start(ctx)
 	}

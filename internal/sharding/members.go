@@ -7,9 +7,10 @@
 //     sends renewals, no list);
 //   - a replica is alive while its Lease keeps changing, judged by the local clock as client-go's
 //     leader election judges a leader (never comparing another machine's clock with ours);
-//   - each shard belongs to the live replica with the highest hash of (replica, shard)
-//     (rendezvous hashing): every replica computes the same owner from the same view, and a
-//     replica joining or leaving moves only the shards it gains or had.
+//   - the shards are shared out evenly (no replica more than one shard ahead of another),
+//     each to the live replica ranking highest for it by a hash of (replica, shard) among those
+//     not yet full (rendezvous hashing with bounded loads): every replica computes the same
+//     assignment from the same view, and a replica joining or leaving moves few shards.
 //
 // The assignment only says who should stand; the shard's Lease still decides who leads (Gate),
 // so two replicas that briefly disagree never lead one shard together.
@@ -21,6 +22,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,6 +45,8 @@ type Members struct {
 	Client    kubernetes.Interface
 	Namespace string
 	Identity  string
+	// Shards are every shard there is to share out (the fleet's cluster names).
+	Shards []string
 	// Duration a replica that stopped renewing still counts as alive; default 15s. Renewals
 	// come every Duration/3.
 	Duration time.Duration
@@ -164,22 +168,43 @@ func (m *Members) Live() []string {
 }
 
 // Owner is the replica that should lead shard, by this view.
-func (m *Members) Owner(shard string) string { return Owner(m.Live(), shard) }
+func (m *Members) Owner(shard string) string { return Assign(m.Live(), m.Shards)[shard] }
 
 // Mine says whether this replica should lead shard.
 func (m *Members) Mine(shard string) bool { return m.Owner(shard) == m.Identity }
 
-// Owner is the replica among live with the highest hash of (replica, shard): rendezvous hashing.
-func Owner(live []string, shard string) string {
-	best, bestScore := "", uint64(0)
-	for _, id := range live {
-		sum := sha256.Sum256([]byte(id + "\x00" + shard))
-		score := binary.BigEndian.Uint64(sum[:8])
-		if best == "" || score > bestScore || (score == bestScore && id < best) {
-			best, bestScore = id, score
-		}
+// Assign shares shards out among live: in the order of the shards' names, each goes to the
+// replica ranking highest for it (score) among those holding fewer than their share,
+// ceil(shards/replicas). The same live set and shards give the same assignment whatever
+// their order.
+func Assign(live, shards []string) map[string]string {
+	out := map[string]string{}
+	if len(live) == 0 {
+		return out
 	}
-	return best
+	live = slices.Sorted(slices.Values(live))
+	shards = slices.Sorted(slices.Values(shards))
+	share := (len(shards) + len(live) - 1) / len(live)
+	load := map[string]int{}
+	for _, sh := range shards {
+		best := ""
+		for _, id := range live {
+			if load[id] >= share {
+				continue
+			}
+			if best == "" || score(id, sh) > score(best, sh) {
+				best = id
+			}
+		}
+		out[sh] = best
+		load[best]++
+	}
+	return out
+}
+
+func score(replica, shard string) uint64 {
+	sum := sha256.Sum256([]byte(replica + "\x00" + shard))
+	return binary.BigEndian.Uint64(sum[:8])
 }
 
 // announce keeps this replica's Lease fresh every Duration/3 until ctx ends, then deletes it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -14,34 +15,34 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 )
 
-// Every replica computes the same owner from the same view; two replicas share ten shards
-// out, and a third takes only shards from the others, never moving one between them.
-func TestOwnerSharesShardsOutAndMovesOnlyWhatAJoinerTakes(t *testing.T) {
-	var shards []string
-	for i := range 10 {
-		shards = append(shards, fmt.Sprintf("cluster-%d", i))
-	}
-	two := []string{"a/1", "b/2"}
-	count := map[string]int{}
-	before := map[string]string{}
-	for _, s := range shards {
-		o := Owner(two, s)
-		if o != Owner([]string{"b/2", "a/1"}, s) {
-			t.Fatalf("shard %s: the owner depends on the order of the view", s)
+// Every replica computes the same assignment from the same view, whatever its order; the
+// shards are shared evenly (two replicas, three shards: two and one); a third replica joining
+// takes shards only from the others' surplus, one each here.
+func TestAssignSharesShardsEvenlyAndTheSameForEveryReplica(t *testing.T) {
+	shards := []string{"local", "east", "west"}
+	for round := range 50 { // many pairs of identities: balance is not luck
+		a, b := fmt.Sprintf("host-a/%d", round), fmt.Sprintf("host-b/%d", 7*round+1)
+		got := Assign([]string{a, b}, shards)
+		if !maps.Equal(got, Assign([]string{b, a}, []string{"west", "local", "east"})) {
+			t.Fatalf("the assignment depends on the order of the view")
 		}
-		count[o]++
-		before[s] = o
-	}
-	if count["a/1"] == 0 || count["b/2"] == 0 {
-		t.Fatalf("two replicas, ten shards, one gets none: %v", count)
-	}
-	three := append(slices.Clone(two), "c/3")
-	for _, s := range shards {
-		if o := Owner(three, s); o != before[s] && o != "c/3" {
-			t.Errorf("shard %s moved from %s to %s when c joined", s, before[s], o)
+		load := map[string]int{}
+		for _, sh := range shards {
+			load[got[sh]]++
+		}
+		if load[a] < 1 || load[b] < 1 || load[a]+load[b] != 3 {
+			t.Fatalf("two replicas, three shards: %v", got)
+		}
+		three := Assign([]string{a, b, "host-c/1"}, shards)
+		load3 := map[string]int{}
+		for _, sh := range shards {
+			load3[three[sh]]++
+		}
+		if load3[a] != 1 || load3[b] != 1 || load3["host-c/1"] != 1 {
+			t.Fatalf("three replicas, three shards: %v", three)
 		}
 	}
-	if Owner(nil, "x") != "" {
+	if len(Assign(nil, shards)) != 0 {
 		t.Error("no replica owns a shard")
 	}
 }
