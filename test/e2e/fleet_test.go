@@ -347,6 +347,13 @@ func (g *tcpGate) cut() {
 	g.conns = nil
 }
 
+// isCut says whether the gate is closed.
+func (g *tcpGate) isCut() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.l == nil
+}
+
 func (g *tcpGate) restore() {
 	g.t.Helper()
 	l, err := net.Listen("tcp", g.addr)
