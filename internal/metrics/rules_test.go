@@ -43,6 +43,7 @@ func TestShippedAlertsUseExportedMetrics(t *testing.T) {
 	New(d)
 	NewController(d)
 	NewWindows(d)
+	NewFleet(d)
 	RegisterBuildInfo(d, version.Get())
 	b, err := os.ReadFile("../../deploy/monitoring/prometheusrule.yaml")
 	if err != nil {
@@ -77,7 +78,7 @@ func TestShippedAlertsUseExportedMetrics(t *testing.T) {
 			}
 		}
 	}
-	if alerts != 4 {
-		t.Errorf("%d alerts, want the 4 of issue 19 (expiry unrotated, failing, target not current, no leader)", alerts)
+	if alerts != 6 {
+		t.Errorf("%d alerts, want the 4 of issue 19 (expiry unrotated, failing, target not current, no leader) and the fleet's 2 (member unreachable, member without a leader)", alerts)
 	}
 }

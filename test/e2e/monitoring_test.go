@@ -61,7 +61,7 @@ func TestMonitoringObjectsMatchTheOperatorCRDs(t *testing.T) {
 
 	// Every alert's expr parses as PromQL, and its templates as Prometheus's (model/rulefmt, as
 	// Prometheus loads a rules file), in both; a broken expr is refused (the control).
-	if out, err := promrules(t, chartFile, kustomizeFile); err != nil || strings.Count(out, ": 4 rules OK") != 2 {
+	if out, err := promrules(t, chartFile, kustomizeFile); err != nil || strings.Count(out, ": 6 rules OK") != 2 {
 		t.Fatalf("promrules of the shipped alerts: %v\n%s", err, out)
 	}
 	brokenExpr := strings.Replace(string(kustomizeText), "(rotator_credential_failing) == 1", "(rotator_credential_failing == 1", 1)
