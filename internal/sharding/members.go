@@ -22,6 +22,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -211,7 +212,7 @@ func score(replica, shard string) uint64 {
 func (m *Members) announce(ctx context.Context) {
 	leases := m.Client.CoordinationV1().Leases(m.Namespace)
 	name := LeaseName(m.Identity)
-	seconds := int32(m.Duration / time.Second)
+	seconds := int32(min(m.Duration/time.Second, math.MaxInt32)) //nolint:gosec // G115: bounded just above
 	t := m.Clock.NewTicker(m.Duration / 3)
 	defer t.Stop()
 	var mine *coordinationv1.Lease
