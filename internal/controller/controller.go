@@ -66,6 +66,13 @@ type Controller struct {
 	UnstickAfter []time.Duration
 	// BusyRetry is how soon a key comes back while its credential's run is in progress. Default 2s.
 	BusyRetry time.Duration
+	// RepairLimit repairs of one namespace within RepairWindow, at most; a namespace whose
+	// managed Secret is deleted or edited again and again gets it back at that pace (budget.go).
+	// Default 10 within 10m.
+	RepairLimit  int
+	RepairWindow time.Duration
+	// Now is the clock of the repair budget; default time.Now.
+	Now func() time.Time
 
 	caches *caches
 	queue  workqueue.TypedRateLimitingInterface[key]
@@ -75,6 +82,7 @@ type Controller struct {
 	failed map[string]map[string]bool
 	creds  map[string]*config.Credential
 	synced chan struct{}
+	budget repairBudget // guarded by mu
 }
 
 // key is one unit of work: a credential's namespace; unstick > 0 is the n-th follow-up check
@@ -97,6 +105,16 @@ func (c *Controller) defaults() {
 	if c.BusyRetry == 0 {
 		c.BusyRetry = 2 * time.Second
 	}
+	if c.RepairLimit == 0 {
+		c.RepairLimit = 10
+	}
+	if c.RepairWindow == 0 {
+		c.RepairWindow = 10 * time.Minute
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	c.budget = repairBudget{limit: c.RepairLimit, window: c.RepairWindow, times: map[key][]time.Time{}, warned: map[key]bool{}}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -192,6 +210,9 @@ func (c *Controller) next(ctx context.Context) bool {
 		c.unstick(ctx, cred, k)
 		return true
 	}
+	if c.putOff(k) {
+		return true
+	}
 	if !c.Locks.TryReconcile(cred.Name) {
 		c.queue.AddAfter(k, c.BusyRetry) // its run writes this namespace, or will repair it
 		return true
@@ -216,6 +237,9 @@ func (c *Controller) next(ctx context.Context) bool {
 		c.queue.AddRateLimited(k)
 	case res.Outcome == rotation.NamespaceRepaired:
 		log.Info("namespace repaired", "secret", res.Secret, "bound", res.Bound, "duration", time.Since(start).Round(time.Millisecond))
+		c.mu.Lock()
+		c.budget.repaired(k, c.Now())
+		c.mu.Unlock()
 		c.queue.Forget(k)
 		c.unstick(ctx, cred, key{credential: k.credential, namespace: k.namespace})
 	case res.Outcome == rotation.NamespacePruned:
@@ -224,6 +248,23 @@ func (c *Controller) next(ctx context.Context) bool {
 	default:
 		c.queue.Forget(k)
 	}
+	return true
+}
+
+// putOff requeues k for later when its namespace has used up its repair budget (budget.go).
+func (c *Controller) putOff(k key) bool {
+	c.mu.Lock()
+	wait, first := c.budget.wait(k, c.Now())
+	c.mu.Unlock()
+	if wait <= 0 {
+		return false
+	}
+	if first {
+		c.Logger.Warn("namespace repaired too often (its managed Secret deleted or edited again and again); its next repair waits",
+			"credential", k.credential, "namespace", k.namespace, "repairs", c.RepairLimit, "within", c.RepairWindow, "wait", wait.Round(time.Second))
+	}
+	c.Metrics.Throttled(c.key(k.credential))
+	c.queue.AddAfter(k, wait)
 	return true
 }
 

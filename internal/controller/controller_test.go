@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -96,6 +97,12 @@ func stateSecret(t *testing.T, id string) *corev1.Secret {
 
 func start(t *testing.T, objs ...runtime.Object) *rig {
 	t.Helper()
+	return startWith(t, func(*Controller) {}, objs...)
+}
+
+// startWith is start with the controller adjusted by set before it starts.
+func startWith(t *testing.T, set func(*Controller), objs ...runtime.Object) *rig {
+	t.Helper()
 	scheme := runtime.NewScheme()
 	if err := metav1.AddMetaToScheme(scheme); err != nil {
 		t.Fatal(err)
@@ -106,6 +113,7 @@ func start(t *testing.T, objs ...runtime.Object) *rig {
 		Targets: config.Targets{SecretName: "pull", NamespaceSelector: "team=x", ServiceAccounts: []string{"default"}}}}}
 	r.c = &Controller{Config: cfg, Kube: r.kube, Metadata: r.meta, Reconciler: r.rec, Workers: 2,
 		UnstickAfter: []time.Duration{10 * time.Millisecond}, BusyRetry: 10 * time.Millisecond}
+	set(r.c)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	if err := r.c.Start(ctx); err != nil {
@@ -267,4 +275,53 @@ func TestReconcilesOfOneCredentialRunConcurrently(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("two namespaces of one credential were never reconciled at the same time")
 	}
+}
+
+// A tenant who deletes or edits the managed Secret of their namespace in a loop gets it back at
+// most RepairLimit times per RepairWindow: later events wait for the window, so the loop cannot
+// spend the work every other namespace shares. Once the window has passed, repairs resume.
+func TestRepairsOfOneNamespaceAreBudgeted(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Unix(1000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	r := startWith(t, func(c *Controller) { c.RepairLimit, c.RepairWindow, c.Now = 3, time.Hour, clock }, stateSecret(t, "1"))
+	r.rec.mu.Lock()
+	r.rec.answer = func(v rotation.NamespaceView) rotation.NamespaceResult {
+		if v.Name == "loop" {
+			return rotation.NamespaceResult{Outcome: rotation.NamespaceRepaired}
+		}
+		return rotation.NamespaceResult{Outcome: rotation.NamespaceInSync}
+	}
+	r.rec.mu.Unlock()
+	nsClient := r.meta.Resource(corev1.SchemeGroupVersion.WithResource("namespaces")).(metafake.MetadataClient)
+	if _, err := nsClient.CreateFake(namespaceMeta("loop", map[string]string{"team": "x"}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	secrets := r.kube.CoreV1().Secrets("loop")
+	edit := func(i int) {
+		t.Helper()
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pull", Namespace: "loop"}, Data: map[string][]byte{"x": []byte(fmt.Sprint(i))}}
+		if _, err := secrets.Update(context.Background(), s, metav1.UpdateOptions{}); err != nil {
+			if _, err := secrets.Create(context.Background(), s, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := range 2 { // with the namespace's own event: three repairs
+		edit(i)
+		eventually(t, "the edit is repaired", func() bool { n, _ := r.rec.seen("loop"); return n >= i+2 })
+	}
+	for i := range 5 {
+		edit(10 + i)
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n, _ := r.rec.seen("loop"); n != 3 {
+		t.Fatalf("%d reconciles of a namespace repaired 3 times within the window, want 3 (the rest put off)", n)
+	}
+	mu.Lock()
+	now = now.Add(time.Hour)
+	mu.Unlock()
+	edit(99)
+	eventually(t, "repairs resume once the window has passed", func() bool { n, _ := r.rec.seen("loop"); return n == 4 })
 }

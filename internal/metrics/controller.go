@@ -21,6 +21,7 @@ type Controller struct {
 	reconciles *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
 	failing    *prometheus.GaugeVec
+	throttled  *prometheus.CounterVec
 }
 
 // Reaction-sized buckets: a reconcile is a cache read and at most a few writes.
@@ -54,8 +55,19 @@ func NewController(reg prometheus.Registerer) *Controller {
 	c.failing = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "rotator_namespaces_failing",
 		Help: "Target namespaces whose last reconcile failed (they may not hold the current credential), by credential."},
 		[]string{"credential"})
-	reg.MustRegister(c.depth, c.adds, c.latency, c.work, c.unfinished, c.longest, c.retries, c.reconciles, c.duration, c.failing)
+	c.throttled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rotator_namespace_repairs_throttled_total",
+		Help: "Times a namespace repaired too often (its managed Secret deleted or edited again and again) had its next repair put off, by credential."},
+		[]string{"credential"})
+	reg.MustRegister(c.depth, c.adds, c.latency, c.work, c.unfinished, c.longest, c.retries, c.reconciles, c.duration, c.failing, c.throttled)
 	return c
+}
+
+// Throttled records a repair of one of credential's namespaces put off by its repair budget.
+func (c *Controller) Throttled(credential string) {
+	if c == nil {
+		return
+	}
+	c.throttled.WithLabelValues(credential).Inc()
 }
 
 // Reconcile records one namespace reconcile.
