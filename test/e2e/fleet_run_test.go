@@ -27,7 +27,9 @@ type fleetFixture struct {
 	targets  map[string][]string
 }
 
-func newFleetFixture(t *testing.T, prefix string, perCluster map[string]int) *fleetFixture {
+// newFleetFixture starts the two members and creates one target namespace in the rotator's
+// own cluster and in member one, and twoTargets in member two.
+func newFleetFixture(t *testing.T, prefix string, twoTargets int) *fleetFixture {
 	t.Helper()
 	ctx := context.Background()
 	fx := &fleetFixture{label: fmt.Sprintf("%s-%d", prefix, nsCounter.Add(1)), targets: map[string][]string{}}
@@ -35,9 +37,9 @@ func newFleetFixture(t *testing.T, prefix string, perCluster map[string]int) *fl
 	fx.m2 = startMember(t, prefix+"-two")
 	fx.clusters = map[string]kubernetes.Interface{"local": rig.Admin, fx.m1.Name: fx.m1.Admin, fx.m2.Name: fx.m2.Admin}
 	for name, c := range fx.clusters {
-		n := perCluster[name]
-		if n == 0 {
-			n = 1
+		n := 1
+		if name == fx.m2.Name {
+			n = twoTargets
 		}
 		for i := range n {
 			ns := fmt.Sprintf("%s-%d", fx.label, i)
@@ -96,7 +98,7 @@ func pidSuffix(s *service) string { return fmt.Sprintf("/%d", s.cmd.Process.Pid)
 // lease time, and the new leader of each issues nothing: no second credential.
 func TestFleetRunShardsClustersAndHandsOverOnSIGKILL(t *testing.T) {
 	const cred = "fleetrun"
-	fx := newFleetFixture(t, "flr", nil)
+	fx := newFleetFixture(t, "flr", 1)
 	cfg := writeFile(t, "config-fleet-run.yaml", fmt.Sprintf(`stateNamespace: %s
 clusters:
 - name: %s
@@ -201,17 +203,8 @@ clusters:
 // until the member is back and rotated; then it goes.
 func TestFleetRunOneClusterCutOffMidRun(t *testing.T) {
 	const cred = "fleetcut"
-	fx := newFleetFixture(t, "flc", map[string]int{"local": 1})
+	fx := newFleetFixture(t, "flc", 8) // written one at a time: the cut falls among them
 	fx2 := fx.m2.Name
-	fx.targets[fx2] = fx.targets[fx2][:1]
-	for i := 1; i < 8; i++ { // eight namespaces, written one at a time: the cut falls among them
-		ns := fmt.Sprintf("%s-%d", fx.label, i)
-		ctx := context.Background()
-		if _, err := fx.m2.Admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{fx.label: "true"}}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		fx.targets[fx2] = append(fx.targets[fx2], ns)
-	}
 	gate := newTCPGate(t, fx.m2.KubeURL)
 	cfg := writeFile(t, "config-fleet-cut.yaml", fmt.Sprintf(`stateNamespace: %s
 kubernetes:

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -35,28 +34,10 @@ func TestFleetRotateNowThreeClustersOneUnreachable(t *testing.T) {
 	const cred = "fleet"
 	ctx := context.Background()
 	img := rig.Images["proj-a"]
-	m1 := startMember(t, "fl-one")
-	m2 := startMember(t, "fl-two")
+	fx := newFleetFixture(t, "fl", 8) // member two's written one at a time: the cut falls among them
+	m1, m2, clusters, targets := fx.m1, fx.m2, fx.clusters, fx.targets
+	label := fx.label
 	gate := newTCPGate(t, m2.KubeURL)
-	label := fmt.Sprintf("fleet-e2e-%d", nsCounter.Add(1))
-	clusters := map[string]kubernetes.Interface{"local": rig.Admin, m1.Name: m1.Admin, m2.Name: m2.Admin}
-	targets := map[string][]string{}
-	for name, c := range clusters {
-		n := 1
-		if name == m2.Name {
-			n = 8 // written one at a time (kubernetes.concurrency 1): the cut falls among them
-		}
-		for i := range n {
-			ns := fmt.Sprintf("%s-%d", label, i)
-			if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{label: "true"}}}, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := c.AppsV1().Deployments(ns).Create(ctx, sandbox.Deployment(ns, "web", img, "harbor-pull", 1), metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			targets[name] = append(targets[name], ns)
-		}
-	}
 	// Member two comes first in the config: a run that stopped at the first unreachable
 	// cluster would leave member one unrotated.
 	m2Kubeconfig := kubeconfigVia(t, m2.RotatorKubeconfig, gate.url())
