@@ -157,10 +157,22 @@ func (fs *fleetService) serveShard(ctx context.Context, a *app, sh shard, member
 				}
 			}()
 		}
-		if err := election.Run(electionCtx, func(ctx context.Context) { fs.lead(ctx, a, sh) }); err != nil {
+		gaveUp := false
+		if err := election.Run(electionCtx, func(ctx context.Context) {
+			fs.lead(ctx, a, sh)
+			// A leader that stopped serving while still leading must not keep the shard.
+			gaveUp = ctx.Err() == nil
+			handBack()
+		}); err != nil {
 			fs.log.Error("leader election", "cluster", sh.name(), "err", err)
 		}
 		handBack()
+		if gaveUp {
+			select { // let another replica have it before standing again
+			case <-ctx.Done():
+			case <-time.After(f.leaseDuration):
+			}
+		}
 	}
 }
 
@@ -262,18 +274,21 @@ func (fs *fleetService) probe(ctx context.Context, a *app, sh shard, kube kubern
 	if every == 0 {
 		every = 30 * time.Second
 	}
-	up := true // the connection was just built
-	fs.fleet.Up(sh.cluster, true)
 	t := time.NewTicker(every)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	up, first := true, true // up: as last reported; the first probe reports either way
+	for ; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
 		}
 		_, err := kube.Discovery().ServerVersion()
 		switch {
+		case err == nil && first:
+			fs.fleet.Up(sh.cluster, true)
 		case err != nil && up:
 			up = false
 			fs.clusterDown(ctx, a, sh, log, err)
