@@ -156,6 +156,11 @@ func TestServiceLeaderElectionHandOverMetricsAndStatus(t *testing.T) {
 		t.Fatalf("expiry metric %v, status says %v", exp, st.Expires.Unix())
 	}
 
+	lastSuccess := leader.metric(`rotator_last_success_timestamp_seconds{credential="svc"}`)
+	if lastSuccess <= 0 {
+		t.Fatalf("the leader exports no last success after its rotation: %v", lastSuccess)
+	}
+
 	// Kill the leader without a chance to release its lease: the follower takes over.
 	killed := time.Now()
 	if err := leader.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -174,6 +179,11 @@ func TestServiceLeaderElectionHandOverMetricsAndStatus(t *testing.T) {
 	})
 	if v := follower.metric(`rotator_runs_total{credential="svc"`); v != -1 {
 		t.Fatalf("the new leader ran a rotation of a credential in order")
+	}
+	// The "no success in N days" alert survives the change of process: the new leader, which
+	// rotated nothing, exports the old one's last success, read from the state.
+	if v := follower.metric(`rotator_last_success_timestamp_seconds{credential="svc"}`); v < lastSuccess-1 || v > lastSuccess+1 { // the state keeps seconds
+		t.Fatalf("rotator_last_success_timestamp_seconds after the hand-over: %v, the old leader's was %v", v, lastSuccess)
 	}
 	if n := len(robotsNamed("rotator-svc-")); n != 1 {
 		t.Fatalf("a credential was issued twice for one due time: %d robots", n)
