@@ -60,6 +60,12 @@ run at any time and leave their restarts to the next window; a credential that c
 the next window is rotated anyway, with a log line, an Event and a metric. A credential with
 suspend: true gets no scheduled work at all.
 
+In a fleet (clusters: in the config, docs/fleet.md) each cluster is a shard with a Lease of its
+own (rotator-leader.<cluster>), served by one replica at a time; the clusters are shared out
+evenly among the replicas, a dead replica's are taken over within about --lease-duration, and a
+member that cannot be reached is reported (rotator_cluster_up, --cluster-probe) and retried
+without holding up the others.
+
 The config file is re-read when it changes: a valid new config takes effect at once; an invalid
 one is reported and the running config kept.`,
 		Args: cobra.NoArgs,
