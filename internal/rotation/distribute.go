@@ -70,7 +70,7 @@ func (r *Runner) bindServiceAccounts(ctx context.Context, p *plan, rep *Report) 
 	var jobs []job
 	for _, ns := range p.namespaces {
 		for _, sa := range p.cred.Targets.ServiceAccounts {
-			s := p.serviceAccounts[ns][sa]
+			s := p.serviceAccounts.get(ns, sa)
 			if s == nil {
 				// Not created yet (a selector's namespace need not have every configured name):
 				// `rotator run` binds it as soon as it appears, and no pod uses it meanwhile.
@@ -93,7 +93,7 @@ func (r *Runner) bindServiceAccounts(ctx context.Context, p *plan, rep *Report) 
 	done, bound := 0, 0
 	forEach(ctx, r.Config.Kubernetes.Concurrency, len(jobs), func(i int) {
 		j := jobs[i]
-		b, err := r.bindGuarded(ctx, p.cred, j.ns, j.name, p.serviceAccounts[j.ns][j.name])
+		b, err := r.bindGuarded(ctx, p.cred, j.ns, j.name, p.serviceAccounts.get(j.ns, j.name))
 		changed := b.changed
 		res := SAResult{Namespace: j.ns, Name: j.name, Action: "bound"}
 		switch {

@@ -74,7 +74,7 @@ func (p *plan) repairs(ns string) bool {
 		return true
 	}
 	for _, name := range p.cred.Targets.ServiceAccounts {
-		if sa := p.serviceAccounts[ns][name]; sa == nil || !secretsync.HasPullSecret(sa, p.cred.Targets.SecretName) {
+		if sa := p.serviceAccounts.get(ns, name); sa == nil || !secretsync.HasPullSecret(sa, p.cred.Targets.SecretName) {
 			return true
 		}
 	}
