@@ -82,6 +82,8 @@ type Controller struct {
 	// namespaces), each taken and put back every BusyRetry for as long as the run lasts.
 	parkMu sync.Mutex
 	parked map[string]map[string]struct{}
+	// ctx is Start's: parked keys wait for their credential's run until it ends.
+	ctx context.Context
 }
 
 // key is one unit of work: a credential's namespace; unstick > 0 is the n-th follow-up check
@@ -116,6 +118,7 @@ func (c *Controller) defaults() {
 // caches are filled; Run then reconciles.
 func (c *Controller) Start(ctx context.Context) error {
 	c.defaults()
+	c.ctx = ctx
 	c.synced = make(chan struct{})
 	c.creds = map[string]*config.Credential{}
 	var secretNames, saNames []string
