@@ -12,8 +12,13 @@ import (
 // serviceGCPercent is the GC target of `rotator run` when GOGC is not set. The service holds its
 // caches for hours and is idle between events, so the heap the runtime lets grow past the live
 // data (GOGC=100: as much again) is most of its resident memory, while collecting more often
-// costs a few milliseconds of CPU when it is busy. At 50 the heap grows half as far.
-const serviceGCPercent = 50
+// costs CPU only while it is busy. At 25 the heap grows a quarter past the live data: at 10,000
+// target namespaces a run's live heap peaks at about 45 MB (caches and plan), on top of about
+// 30 MB of the binary's own pages, so at 50 a fresh run's heap goal alone reached about 70 MB and
+// its resident set passed 100 MiB (issue 17, bench/RESULTS-service.md). The price is about twice
+// as many collections during a run (a collection of a 45 MB heap takes some 40 ms of CPU); idle,
+// the service allocates next to nothing and pays nothing.
+const serviceGCPercent = 25
 
 // memoryRatio of the container's memory limit becomes the runtime's soft limit: the rest is for
 // what the runtime does not count (the binary's pages, thread stacks).

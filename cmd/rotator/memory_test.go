@@ -9,7 +9,7 @@ import (
 	"github.com/KimMachineGun/automemlimit/memlimit"
 )
 
-// `rotator run` collects at GOGC 50 unless told otherwise, and takes 90% of the container's
+// `rotator run` collects at GOGC 25 unless told otherwise, and takes 90% of the container's
 // memory limit as its soft limit unless GOMEMLIMIT says otherwise.
 func TestTuneMemory(t *testing.T) {
 	const limit = 200 << 20

@@ -64,7 +64,8 @@ type Controller struct {
 	// for pods stuck pulling: a pod created before its ServiceAccount was bound has no pull
 	// secret and fails only once kubelet has tried. Default 3s, 10s, 30s, 90s.
 	UnstickAfter []time.Duration
-	// BusyRetry is how soon a key comes back while its credential's run is in progress. Default 2s.
+	// BusyRetry is how often the keys waiting for the end of their credential's run (parked)
+	// check whether it has ended. Default 2s.
 	BusyRetry time.Duration
 	// RepairLimit repairs of one namespace within RepairWindow, at most; a namespace whose
 	// managed Secret is deleted or edited again and again gets it back at that pace (budget.go).
@@ -83,6 +84,14 @@ type Controller struct {
 	creds  map[string]*config.Credential
 	synced chan struct{}
 	budget repairBudget // guarded by mu
+	// parked are the namespaces whose reconcile waits for the end of their credential's run, by
+	// credential: one check every BusyRetry brings them all back. A key each on the queue's timer
+	// would be every target namespace (a run's state change queues them all: 10,000 at 10,000
+	// namespaces), each taken and put back every BusyRetry for as long as the run lasts.
+	parkMu sync.Mutex
+	parked map[string]map[string]struct{}
+	// ctx is Start's: parked keys wait for their credential's run until it ends.
+	ctx context.Context
 }
 
 // key is one unit of work: a credential's namespace; unstick > 0 is the n-th follow-up check
@@ -127,6 +136,7 @@ func (c *Controller) defaults() {
 // caches are filled; Run then reconciles.
 func (c *Controller) Start(ctx context.Context) error {
 	c.defaults()
+	c.ctx = ctx
 	c.synced = make(chan struct{})
 	c.creds = map[string]*config.Credential{}
 	var secretNames, saNames []string
@@ -214,7 +224,7 @@ func (c *Controller) next(ctx context.Context) bool {
 		return true
 	}
 	if !c.Locks.TryReconcile(cred.Name) {
-		c.queue.AddAfter(k, c.BusyRetry) // its run writes this namespace, or will repair it
+		c.park(ctx, k) // its run writes this namespace, or will repair it
 		return true
 	}
 	start := time.Now()
@@ -266,6 +276,48 @@ func (c *Controller) putOff(k key) bool {
 	c.Metrics.Throttled(c.key(k.credential))
 	c.queue.AddAfter(k, wait)
 	return true
+}
+
+// park keeps k until its credential's run has ended; the first key parked of a credential
+// starts the one check, every BusyRetry, that puts them all back on the queue.
+func (c *Controller) park(ctx context.Context, k key) {
+	c.parkMu.Lock()
+	defer c.parkMu.Unlock()
+	if c.parked == nil {
+		c.parked = map[string]map[string]struct{}{}
+	}
+	set, waiting := c.parked[k.credential]
+	if !waiting {
+		set = map[string]struct{}{}
+		c.parked[k.credential] = set
+		go c.unparkWhenFree(ctx, k.credential)
+	}
+	set[k.namespace] = struct{}{}
+}
+
+// unparkWhenFree puts the parked keys of credential back on the queue once no run holds it.
+func (c *Controller) unparkWhenFree(ctx context.Context, credential string) {
+	t := time.NewTicker(c.BusyRetry)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !c.Locks.TryReconcile(credential) {
+			continue
+		}
+		c.Locks.DoneReconcile(credential)
+		c.parkMu.Lock()
+		set := c.parked[credential]
+		delete(c.parked, credential)
+		c.parkMu.Unlock()
+		for ns := range set {
+			c.queue.Add(key{credential: credential, namespace: ns})
+		}
+		return
+	}
 }
 
 // recordFailure keeps the set of failing namespaces of credential and its gauge up to date.

@@ -204,6 +204,47 @@ func TestBusyCredentialWaitsForItsRun(t *testing.T) {
 	eventually(t, "reconciled once the run ended", func() bool { n, _ := r.rec.seen("a"); return n > n0 })
 }
 
+// While a run holds the credential, its namespaces wait parked, not on the queue's timer: a
+// state change queues every target namespace, and each key put back every BusyRetry would keep
+// them all in the queue for as long as the run lasts.
+func TestBusyCredentialParksItsKeysOffTheQueue(t *testing.T) {
+	r := start(t, stateSecret(t, "1"))
+	eventually(t, "first reconcile", func() bool { n, _ := r.rec.seen("a"); return n > 0 })
+	r.c.Locks.Lock("h")
+	n0, _ := r.rec.seen("a")
+	nsClient := r.meta.Resource(corev1.SchemeGroupVersion.WithResource("namespaces")).(metafake.MetadataClient)
+	for i := range 20 {
+		if _, err := nsClient.CreateFake(namespaceMeta(fmt.Sprintf("n%d", i), map[string]string{"team": "x"}), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parked := func() int {
+		r.c.parkMu.Lock()
+		defer r.c.parkMu.Unlock()
+		return len(r.c.parked["h"])
+	}
+	eventually(t, "the new namespaces parked", func() bool { return parked() == 20 })
+	time.Sleep(50 * time.Millisecond) // 5 x BusyRetry
+	if l := r.c.queue.Len(); l != 0 {
+		t.Fatalf("%d keys on the queue while the run holds the credential, want 0 (parked)", l)
+	}
+	if parked() != 20 {
+		t.Fatalf("%d parked, want 20", parked())
+	}
+	r.c.Locks.Unlock("h")
+	eventually(t, "every parked namespace reconciled once the run ended", func() bool {
+		for i := range 20 {
+			if n, _ := r.rec.seen(fmt.Sprintf("n%d", i)); n == 0 {
+				return false
+			}
+		}
+		return parked() == 0
+	})
+	if n, _ := r.rec.seen("a"); n != n0 {
+		t.Fatalf("namespace a reconciled %d more times, want none (nothing changed there)", n-n0)
+	}
+}
+
 func TestFailuresRetryUnlessPermanentAndRepairsUnstick(t *testing.T) {
 	r := start(t, stateSecret(t, "1"))
 	r.rec.mu.Lock()

@@ -76,14 +76,14 @@ func (c *Controller) namespaceChanged(obj any) {
 		return
 	}
 	for name := range c.creds {
-		c.queue.Add(key{credential: name, namespace: m.GetName()})
+		c.enqueue(key{credential: name, namespace: m.GetName()})
 	}
 }
 
 func (c *Controller) secretChanged(ns, secretName string) {
 	for name, cred := range c.creds {
 		if cred.Targets.SecretName == secretName {
-			c.queue.Add(key{credential: name, namespace: ns})
+			c.enqueue(key{credential: name, namespace: ns})
 		}
 	}
 }
@@ -92,7 +92,7 @@ func (c *Controller) serviceAccountChanged(ns, saName string) {
 	for name, cred := range c.creds {
 		for _, sa := range cred.Targets.ServiceAccounts {
 			if sa == saName {
-				c.queue.Add(key{credential: name, namespace: ns})
+				c.enqueue(key{credential: name, namespace: ns})
 			}
 		}
 	}
@@ -113,8 +113,21 @@ func (c *Controller) stateChanged(oldObj, newObj any) {
 		return
 	}
 	for _, ns := range c.caches.namespaceNames() {
-		c.queue.Add(key{credential: cred, namespace: ns})
+		c.enqueue(key{credential: cred, namespace: ns})
 	}
+}
+
+// enqueue queues k, or parks it at once while its credential's run is in progress: the run's own
+// writes (an event per Secret) and state changes (every target namespace) would otherwise fill
+// the queue with every target namespace, each to be parked when a worker takes it, and the
+// queue's sets keep the room they grew to.
+func (c *Controller) enqueue(k key) {
+	if c.Locks.TryReconcile(k.credential) {
+		c.Locks.DoneReconcile(k.credential)
+		c.queue.Add(k)
+		return
+	}
+	c.park(c.ctx, k)
 }
 
 // sameCredentials: the current and pending credentials of two versions of a state Secret agree.

@@ -3,8 +3,6 @@ package events
 import (
 	"context"
 	"sync"
-
-	corev1 "k8s.io/api/core/v1"
 )
 
 // queue holds the events of a Background Recorder and runs their one sender. The sender starts
@@ -19,20 +17,20 @@ type queue struct {
 
 type queued struct {
 	ctx context.Context
-	ev  *corev1.Event
+	n   note
 }
 
-func (q *queue) add(ctx context.Context, ev *corev1.Event, send func(context.Context, *corev1.Event)) {
+func (q *queue) add(ctx context.Context, n note, send func(context.Context, note)) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.pending = append(q.pending, queued{ctx, ev})
+	q.pending = append(q.pending, queued{ctx, n})
 	if q.drained == nil {
 		q.drained = make(chan struct{})
 		go q.run(send, q.drained)
 	}
 }
 
-func (q *queue) run(send func(context.Context, *corev1.Event), drained chan struct{}) {
+func (q *queue) run(send func(context.Context, note), drained chan struct{}) {
 	for {
 		q.mu.Lock()
 		if len(q.pending) == 0 {
@@ -45,7 +43,7 @@ func (q *queue) run(send func(context.Context, *corev1.Event), drained chan stru
 		q.pending[0] = queued{}
 		q.pending = q.pending[1:]
 		q.mu.Unlock()
-		send(next.ctx, next.ev)
+		send(next.ctx, next.n)
 	}
 }
 

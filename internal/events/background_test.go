@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"fmt"
+	goruntime "runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -105,5 +106,33 @@ func TestFlushSynchronousAndNil(t *testing.T) {
 	}
 	if r.Flush(context.Background()) != 0 || (*Recorder)(nil).Flush(context.Background()) != 0 {
 		t.Fatal("Flush dropped events it never had")
+	}
+}
+
+// BenchmarkBackgroundQueued is the heap a Background Recorder holds for each event queued while
+// its sender waits (a run's writes take every token: 10,000 queued at 10,000 namespaces, issue
+// 17): B/queued.
+func BenchmarkBackgroundQueued(b *testing.B) {
+	const n = 10000
+	for b.Loop() {
+		c := fake.NewClientset()
+		release := make(chan struct{})
+		c.PrependReactor("create", "events", func(k8stesting.Action) (bool, runtime.Object, error) {
+			<-release
+			return true, nil, nil
+		})
+		r := &Recorder{Client: c, Clock: clock.RealClock{}, Background: true, Instance: "rotator-0"}
+		var before, after goruntime.MemStats
+		goruntime.GC()
+		goruntime.ReadMemStats(&before)
+		for i := range n {
+			r.Normal(context.Background(), Secret(fmt.Sprintf("ns-%05d", i), "harbor-pull").WithUID("0f6b4a2c-5a34-4f5e-9d1e-2c3b4a5d6e7f"), ReasonRotated,
+				"now holds %s (id %s) of %s, expires %s", "robot$rotator-bench-1", "42", "bench", "never")
+		}
+		goruntime.GC()
+		goruntime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/queued")
+		close(release)
+		r.Flush(context.Background())
 	}
 }

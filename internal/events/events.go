@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -79,36 +80,51 @@ func (r *Recorder) record(ctx context.Context, obj Object, typ, reason, msg stri
 	if r == nil || r.Client == nil || obj.Namespace == "" {
 		return
 	}
-	now := metav1.NewTime(r.Clock.Now())
 	if len(msg) > 1024 {
 		msg = msg[:1021] + "..."
 	}
-	ev := &corev1.Event{
+	n := note{obj: obj, typ: typ, reason: reason, msg: msg, at: r.Clock.Now()}
+	if r.Background {
+		r.queue.add(ctx, n, r.send)
+		return
+	}
+	r.send(ctx, n)
+}
+
+// note is an event as recorded: what the queue holds until its turn. The Event itself is built
+// only when it is sent, since a run queues one per namespace while its writes take every token
+// (10,000 at 10,000 namespaces), and a whole corev1.Event each is four times the size.
+type note struct {
+	obj              Object
+	typ, reason, msg string
+	at               time.Time
+}
+
+// event is the Event of n.
+func (r *Recorder) event(n note) *corev1.Event {
+	now := metav1.NewTime(n.at)
+	return &corev1.Event{
 		ObjectMeta: metav1.ObjectMeta{
 			// Unique per event, like client-go's recorder: object name + time.
-			Name:      fmt.Sprintf("%s.%x", obj.Name, r.Clock.Now().UnixNano()),
-			Namespace: obj.Namespace,
+			Name:      fmt.Sprintf("%s.%x", n.obj.Name, n.at.UnixNano()),
+			Namespace: n.obj.Namespace,
 		},
-		InvolvedObject: corev1.ObjectReference{Kind: obj.Kind, APIVersion: obj.APIVersion, Namespace: obj.Namespace, Name: obj.Name, UID: types.UID(obj.UID)},
-		Reason:         reason, Message: msg, Type: typ,
+		InvolvedObject: corev1.ObjectReference{Kind: n.obj.Kind, APIVersion: n.obj.APIVersion, Namespace: n.obj.Namespace, Name: n.obj.Name, UID: types.UID(n.obj.UID)},
+		Reason:         n.reason, Message: n.msg, Type: n.typ,
 		FirstTimestamp: now, LastTimestamp: now, Count: 1,
 		Source:              corev1.EventSource{Component: sourceComponent},
 		ReportingController: reportingController, ReportingInstance: r.Instance,
 	}
-	if r.Background {
-		r.queue.add(ctx, ev, r.create)
-		return
-	}
-	r.create(ctx, ev)
 }
 
-// create writes one event; a failure is logged, never returned. The event outlives the
+// send writes one event; a failure is logged, never returned. The event outlives the
 // cancellation of the run it reports on, and no deadline is put around it here: through a
 // client from kubeclient.New it first waits for a token no write wants, which lasts as long as
 // the writes do (a deadline dropped events while 300 namespaces were written at qps 50,
 // bench/README.md). That client bounds the request itself (kubeclient.EventsTimeout).
-func (r *Recorder) create(ctx context.Context, ev *corev1.Event) {
+func (r *Recorder) send(ctx context.Context, n note) {
 	ctx = context.WithoutCancel(ctx)
+	ev := r.event(n)
 	if _, err := r.Client.CoreV1().Events(ev.Namespace).Create(ctx, ev, fieldmanager.Create()); err != nil && r.Logger != nil {
 		r.Logger.Warn("could not record event", "namespace", ev.Namespace, "object", ev.InvolvedObject.Name, "reason", ev.Reason, "err", err)
 	}

@@ -20,7 +20,6 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -79,7 +78,8 @@ type Workload struct {
 	OtherPullSecrets []string
 	// Selector is the workload's spec.selector, compiled (nil: none): its pods are the pods of
 	// its namespace it matches (see PodsOf). Compiled once at discovery, it is also a third of
-	// the size of the decoded one, which a run keeps for every workload of every target.
+	// the size of the decoded one, which a run keeps for every workload of every target; the
+	// workloads of one discovery that select alike share one.
 	Selector labels.Selector
 	// selectorErr is why spec.selector does not compile (PodsOf reports it).
 	selectorErr error
@@ -89,14 +89,6 @@ type Workload struct {
 	// RestartOverride is the workload's own annotation rotator.dev/restart ("never", "always"
 	// or "" when absent), which overrides the credential's restart policy for it.
 	RestartOverride string
-}
-
-// setSelector compiles spec.selector into Selector (and selectorErr).
-func (w *Workload) setSelector(sel *metav1.LabelSelector) {
-	if sel == nil {
-		return
-	}
-	w.Selector, w.selectorErr = metav1.LabelSelectorAsSelector(sel)
 }
 
 // String names the workload the way errors and progress output do:

@@ -43,7 +43,7 @@ func (r *Runner) describe(p *plan, rep *Report) {
 	}
 	for _, ns := range p.namespaces {
 		for _, sa := range p.cred.Targets.ServiceAccounts {
-			if s := p.serviceAccounts[ns][sa]; s == nil || !secretsync.HasPullSecret(s, p.cred.Targets.SecretName) {
+			if s := p.serviceAccounts.get(ns, sa); s == nil || !secretsync.HasPullSecret(s, p.cred.Targets.SecretName) {
 				rep.ServiceAccounts = append(rep.ServiceAccounts, SAResult{Namespace: ns, Name: sa, Action: "bind"})
 			}
 		}

@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/rotatorhq/rotator/internal/faultpoint"
@@ -9,22 +10,24 @@ import (
 )
 
 // writeSecrets writes content into every target namespace, Concurrency at a time, and returns
-// how many Secrets it changed. A namespace that fails keeps the Secret it had.
+// how many Secrets it changed. A namespace that fails keeps the Secret it had. The plan's copy
+// of a namespace's Secret is let go once it is written: it predates the write (a rollback reads
+// the Secrets again), and at 10,000 namespaces the copies would stay beside the new Secrets the
+// caches hold for the rest of the run.
 func (r *Runner) writeSecrets(ctx context.Context, p *plan, content secretsync.Content, rep *Report) int {
 	start := r.Clock.Now()
 	w := &secretsync.Writer{Client: r.Kube}
 	owner := ownerOf(p.cred, p.state)
 	results := make([]SecretResult, len(p.namespaces))
-	for i, ns := range p.namespaces {
-		// What a namespace reports if the run is stopped before reaching it.
-		results[i] = SecretResult{Namespace: ns, Name: p.cred.Targets.SecretName, Action: "failed", Error: "secret " + ns + "/" + p.cred.Targets.SecretName + ": not written: the run was stopped"}
-	}
 	var mu sync.Mutex
 	done, changed := 0, 0
 	forEach(ctx, r.Config.Kubernetes.Concurrency, len(p.namespaces), func(i int) {
 		ns := p.namespaces[i]
 		res := SecretResult{Namespace: ns, Name: p.cred.Targets.SecretName}
-		action, uid, err := w.Write(ctx, ns, res.Name, content, p.secrets[ns], owner)
+		mu.Lock()
+		existing := p.secrets[ns]
+		mu.Unlock()
+		action, uid, err := w.Write(ctx, ns, res.Name, content, existing, owner)
 		res.Action, res.uid = string(action), uid
 		if err != nil {
 			res.Action, res.Error = "failed", err.Error()
@@ -35,6 +38,7 @@ func (r *Runner) writeSecrets(ctx context.Context, p *plan, content secretsync.C
 		mu.Lock()
 		if err == nil {
 			p.holds[ns] = content.ID
+			delete(p.secrets, ns)
 		}
 		done++
 		if action != secretsync.Unchanged && err == nil {
@@ -45,7 +49,13 @@ func (r *Runner) writeSecrets(ctx context.Context, p *plan, content secretsync.C
 		}
 		mu.Unlock()
 	})
-	for _, res := range results {
+	rep.Secrets = slices.Grow(rep.Secrets, len(results))
+	for i, res := range results {
+		if res.Namespace == "" {
+			// Not reached: the run was stopped before it.
+			ns := p.namespaces[i]
+			res = SecretResult{Namespace: ns, Name: p.cred.Targets.SecretName, Action: "failed", Error: "secret " + ns + "/" + p.cred.Targets.SecretName + ": not written: the run was stopped"}
+		}
 		rep.Secrets = append(rep.Secrets, res)
 		if res.Error != "" {
 			rep.fail(Permanent, "%s", res.Error)
@@ -60,7 +70,7 @@ func (r *Runner) bindServiceAccounts(ctx context.Context, p *plan, rep *Report) 
 	var jobs []job
 	for _, ns := range p.namespaces {
 		for _, sa := range p.cred.Targets.ServiceAccounts {
-			s := p.serviceAccounts[ns][sa]
+			s := p.serviceAccounts.get(ns, sa)
 			if s == nil {
 				// Not created yet (a selector's namespace need not have every configured name):
 				// `rotator run` binds it as soon as it appears, and no pod uses it meanwhile.
@@ -83,7 +93,7 @@ func (r *Runner) bindServiceAccounts(ctx context.Context, p *plan, rep *Report) 
 	done, bound := 0, 0
 	forEach(ctx, r.Config.Kubernetes.Concurrency, len(jobs), func(i int) {
 		j := jobs[i]
-		b, err := r.bindGuarded(ctx, p.cred, j.ns, j.name, p.serviceAccounts[j.ns][j.name])
+		b, err := r.bindGuarded(ctx, p.cred, j.ns, j.name, p.serviceAccounts.get(j.ns, j.name))
 		changed := b.changed
 		res := SAResult{Namespace: j.ns, Name: j.name, Action: "bound"}
 		switch {

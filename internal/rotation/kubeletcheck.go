@@ -71,7 +71,7 @@ func (r *Runner) verifyAsKubelet(ctx context.Context, p *plan, rep *Report) (ref
 // template, or by its ServiceAccount when it gets the managed one from there.
 func (p *plan) otherPullSecrets(w restart.Workload) []string {
 	out := append([]string(nil), w.OtherPullSecrets...)
-	if sa := p.serviceAccounts[w.Namespace][w.ServiceAccount]; sa != nil && len(w.OtherPullSecrets) == 0 {
+	if sa := p.serviceAccounts.get(w.Namespace, w.ServiceAccount); sa != nil && len(w.OtherPullSecrets) == 0 {
 		for _, r := range sa.ImagePullSecrets {
 			if r.Name != p.cred.Targets.SecretName {
 				out = append(out, r.Name)

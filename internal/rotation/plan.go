@@ -114,7 +114,7 @@ func (p *plan) idle() bool {
 			return false
 		}
 		for _, name := range p.cred.Targets.ServiceAccounts {
-			if sa := p.serviceAccounts[ns][name]; sa == nil || !secretsync.HasPullSecret(sa, p.cred.Targets.SecretName) {
+			if sa := p.serviceAccounts.get(ns, name); sa == nil || !secretsync.HasPullSecret(sa, p.cred.Targets.SecretName) {
 				return false
 			}
 		}

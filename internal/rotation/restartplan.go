@@ -38,9 +38,11 @@ const (
 	ReasonOutsideWindow RestartReason = "outside-window"
 )
 
-// restartDecision is decide's verdict on one dependent workload.
+// restartDecision is decide's verdict on one dependent workload. w points into the plan's
+// workloads: a run keeps a verdict for every dependent of every target (20,000 at 10,000
+// namespaces), and a copy of each Workload would double what the plan holds of them.
 type restartDecision struct {
-	w       restart.Workload
+	w       *restart.Workload
 	restart bool
 	// canary: its rollout must complete before the credential it proves is promoted.
 	canary bool
@@ -72,7 +74,7 @@ func (p *plan) repairs(ns string) bool {
 		return true
 	}
 	for _, name := range p.cred.Targets.ServiceAccounts {
-		if sa := p.serviceAccounts[ns][name]; sa == nil || !secretsync.HasPullSecret(sa, p.cred.Targets.SecretName) {
+		if sa := p.serviceAccounts.get(ns, name); sa == nil || !secretsync.HasPullSecret(sa, p.cred.Targets.SecretName) {
 			return true
 		}
 	}
@@ -86,7 +88,8 @@ func (p *plan) decideRestarts(outsideWindow bool) {
 	pol := p.cred.Restart.Policy
 	candidates := p.restartCandidates()
 	p.restarts = make([]restartDecision, 0, len(p.workloads))
-	for _, w := range p.workloads {
+	for i := range p.workloads {
+		w := &p.workloads[i]
 		d := restartDecision{w: w}
 		switch {
 		case !candidates[w.Namespace]:
@@ -122,7 +125,7 @@ func (p *plan) decideRestarts(outsideWindow bool) {
 
 // judgeByPods: IfNeeded's rule on the workload's current pods.
 func (p *plan) judgeByPods(d *restartDecision) {
-	need, err := restart.Assess(d.w, p.pods[d.w.Namespace], p.cred.Targets.SecretName, func(img string) bool {
+	need, err := restart.Assess(*d.w, p.pods[d.w.Namespace], p.cred.Targets.SecretName, func(img string) bool {
 		return pullsecret.KeyMatchesImage(p.registry, img)
 	})
 	switch {

@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/rotatorhq/rotator/internal/events"
@@ -24,13 +25,15 @@ func (o restartOutcome) unproven() []string {
 }
 
 // restartWorkloads rolls the dependent workloads decideRestarts chose, waits for them, and
-// reports every dependent with why it was or was not restarted.
+// reports every dependent with why it was or was not restarted. The report's entries are
+// written in place, in p.restarts' order; only the workloads to roll are looked up by name, so
+// a run that restarts none of its 20,000 dependents builds no index of them.
 func (r *Runner) restartWorkloads(ctx context.Context, p *plan, fp string, rep *Report) restartOutcome {
 	var out restartOutcome
 	touched := p.touched(rep)
 	var ws []restart.Workload
-	canary := map[string]bool{}
-	results := make(map[string]WorkloadResult, len(p.restarts))
+	rolled := map[string]rolledEntry{}
+	rep.Workloads = slices.Grow(rep.Workloads, len(p.restarts))
 	for _, d := range p.restarts {
 		wr := WorkloadResult{Kind: string(d.w.Kind), Namespace: d.w.Namespace, Name: d.w.Name, Via: d.w.Via, Action: "unchanged", Reason: d.reason, Detail: d.detail}
 		switch {
@@ -45,25 +48,29 @@ func (r *Runner) restartWorkloads(ctx context.Context, p *plan, fp string, rep *
 			// for the workload's pods.
 			wr.Reason, wr.Detail = ReasonNotRepaired, "namespace not repaired by this run (its write failed): its pods pull as before"
 		default:
-			ws = append(ws, d.w)
-			canary[d.w.String()] = d.canary
+			ws = append(ws, *d.w)
+			rolled[d.w.String()] = rolledEntry{index: len(rep.Workloads), canary: d.canary}
 		}
-		results[d.w.String()] = wr
+		rep.Workloads = append(rep.Workloads, wr)
 	}
 	if len(ws) > 0 {
-		n, failed := r.roll(ctx, p, fp, ws, results, canary, rep)
+		n, failed := r.roll(ctx, p, fp, ws, rolled, rep)
 		out.restarted = n
 		out.failed = failed
-	}
-	for _, d := range p.restarts {
-		rep.Workloads = append(rep.Workloads, results[d.w.String()])
 	}
 	return out
 }
 
-// roll patches ws and waits for their rollouts, recording each result; it returns how many it
-// patched and the canaries that did not roll out.
-func (r *Runner) roll(ctx context.Context, p *plan, fp string, ws []restart.Workload, results map[string]WorkloadResult, canary map[string]bool, rep *Report) (int, []string) {
+// rolledEntry is a workload to roll: the index of its result in the report, and whether it is
+// a canary.
+type rolledEntry struct {
+	index  int
+	canary bool
+}
+
+// roll patches ws and waits for their rollouts, recording each result in rep.Workloads (where
+// rolled says); it returns how many it patched and the canaries that did not roll out.
+func (r *Runner) roll(ctx context.Context, p *plan, fp string, ws []restart.Workload, rolled map[string]rolledEntry, rep *Report) (int, []string) {
 	start := r.Clock.Now()
 	done := 0
 	// restart.concurrency bounds the rollouts in progress at once; without the wait nothing is in
@@ -94,7 +101,11 @@ func (r *Runner) roll(ctx context.Context, p *plan, fp string, ws []restart.Work
 	var unproven []string
 	for _, res := range rs.Restart(ctx, ws, restartAnnotation(p.cred.Name), fp, !p.skipRolloutWait) {
 		key := res.Workload.String()
-		wr := results[key]
+		e, ok := rolled[key]
+		if !ok {
+			continue // not one of ws
+		}
+		wr := &rep.Workloads[e.index]
 		obj := events.Workload(string(res.Workload.Kind), res.Workload.Namespace, res.Workload.Name).WithUID(res.Workload.UID)
 		if res.Patched {
 			wr.Action = "restarted"
@@ -105,12 +116,11 @@ func (r *Runner) roll(ctx context.Context, p *plan, fp string, ws []restart.Work
 		if res.Err != nil {
 			wr.Action, wr.Error = "failed", res.Err.Error()
 			rep.fail(Transient, "%v", res.Err)
-			if canary[key] {
+			if e.canary {
 				unproven = append(unproven, key+" ("+res.Err.Error()+")")
 			}
 			r.Events.Warning(ctx, obj, events.ReasonRolloutTimedOut, "rollout after the credential change of %s did not complete: %v", p.cred.Name, res.Err)
 		}
-		results[key] = wr
 	}
 	return n, unproven
 }

@@ -37,7 +37,7 @@ type snapshot struct {
 	// write of the run. A credential is never revoked while a target namespace holds it.
 	holds map[string]string
 	// serviceAccounts found among the configured names, by namespace and name.
-	serviceAccounts map[string]map[string]*corev1.ServiceAccount
+	serviceAccounts serviceAccounts
 	// workloads depending on the secret (counting ServiceAccounts about to be bound).
 	workloads []restart.Workload
 	// pods of the namespaces whose dependents the policy judges by their pods (readPods), by
@@ -48,6 +48,15 @@ type snapshot struct {
 	owned   []providers.Owned
 	listErr error
 }
+
+// serviceAccounts are ServiceAccounts by namespace and name: one map for every target namespace,
+// where a map per namespace would take a few hundred bytes each (3 MB at 10,000 namespaces).
+type serviceAccounts map[saKey]*corev1.ServiceAccount
+
+type saKey struct{ namespace, name string }
+
+// get is the ServiceAccount name of namespace ns (nil: not found).
+func (s serviceAccounts) get(ns, name string) *corev1.ServiceAccount { return s[saKey{ns, name}] }
 
 // installTag: 8 hex digits of the state namespace's UID.
 func installTag(uid types.UID) string {
@@ -189,7 +198,7 @@ func (r *Runner) listSecrets(ctx context.Context, p *plan) error {
 // every configured name. With one configured name a field selector keeps the list small; in
 // any case it is one paged list, not a GET per namespace.
 func (r *Runner) listServiceAccounts(ctx context.Context, p *plan) error {
-	p.serviceAccounts = map[string]map[string]*corev1.ServiceAccount{}
+	p.serviceAccounts = make(serviceAccounts, len(p.namespaces))
 	names := p.cred.Targets.ServiceAccounts
 	if len(names) == 0 {
 		return nil
@@ -199,10 +208,7 @@ func (r *Runner) listServiceAccounts(ctx context.Context, p *plan) error {
 		if !targets[sa.Namespace] || !wanted[sa.Name] {
 			return
 		}
-		if p.serviceAccounts[sa.Namespace] == nil {
-			p.serviceAccounts[sa.Namespace] = map[string]*corev1.ServiceAccount{}
-		}
-		p.serviceAccounts[sa.Namespace][sa.Name] = sa
+		p.serviceAccounts[saKey{sa.Namespace, sa.Name}] = sa
 	}
 	if cached, ok := r.observedServiceAccounts(names); ok {
 		for _, sa := range cached {
@@ -255,7 +261,7 @@ func (r *Runner) discoverWorkloads(ctx context.Context, p *plan) error {
 		if bound[sa] {
 			return true
 		}
-		s, ok := p.serviceAccounts[ns][sa]
+		s, ok := p.serviceAccounts[saKey{ns, sa}]
 		return ok && secretsync.HasPullSecret(s, secret)
 	})
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -71,6 +72,7 @@ func main() {
 	flag.DurationVar(&o.service.settle, "service-settle", 0, "service: the least wait between the burst and the idle window (it is always at least 10 s past the end of the controller's follow-up pod checks, 133 s after the last repair)")
 	flag.IntVar(&o.service.rssN, "service-rss-n", 10000, "service: grow to this many namespaces with the service running, for its peak RSS (0 or at most -service-n + -service-new: skip)")
 	flag.BoolVar(&o.service.rotateAtScale, "service-rotate-at-scale", true, "service: then start a fresh service at -service-rss-n with the state deleted (it issues and writes a credential everywhere) and take its peak RSS too")
+	freshRotators := flag.String("service-fresh-rotators", "", "service: comma-separated rotator binaries whose fresh run at -service-rss-n is measured too, after the built one's, on the same fixture (the state deleted before each): compares builds under the same load")
 	flag.DurationVar(&o.service.reconcile, "service-reconcile", time.Hour, "service: rotator run --reconcile (the liveness check at the provider), longer than the idle window")
 	flag.Float64Var(&o.service.qps, "service-fixture-qps", 1000, "service: the fixture builder's client rate limit (burst twice it)")
 	flag.IntVar(&o.service.workers, "service-fixture-workers", 48, "service: the fixture builder's namespaces in flight")
@@ -82,6 +84,10 @@ func main() {
 		os.Exit(2)
 	}
 	o.scenario = scenario
+	if o.service.freshRotators, err = binaries(*freshRotators); err != nil {
+		fmt.Fprintln(os.Stderr, "rotatorbench:", err)
+		os.Exit(2)
+	}
 	outSet := false
 	flag.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
 	if o.scenario == "service" && !outSet {
@@ -115,6 +121,23 @@ func main() {
 		fmt.Fprintln(os.Stderr, "rotatorbench:", err)
 		os.Exit(1)
 	}
+}
+
+// binaries splits a comma-separated list of binaries into absolute paths (the services run in
+// another directory), skipping empty entries.
+func binaries(list string) ([]string, error) {
+	var out []string
+	for _, bin := range strings.Split(list, ",") {
+		if bin = strings.TrimSpace(bin); bin == "" {
+			continue
+		}
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, abs)
+	}
+	return out, nil
 }
 
 func logf(format string, args ...any) {

@@ -43,6 +43,9 @@ type serviceOptions struct {
 	idle, settle   time.Duration
 	reconcile      time.Duration
 	rotateAtScale  bool
+	// freshRotators are more rotator binaries whose fresh run at scale is measured after the
+	// built one's, each on the same fixture with the state deleted again (-service-fresh-rotators).
+	freshRotators []string
 	// qps and workers are the fixture builder's (the admin's) client rate limit and concurrency.
 	qps     float64
 	workers int
@@ -288,8 +291,21 @@ func (sv *serviceRun) run(ctx context.Context) error {
 	// 6. A fresh service at that size, with no state: it issues a credential and writes every
 	// namespace (a first install, or a scheduled rotation there), its caches syncing beside it.
 	if so.rotateAtScale {
-		if err := sv.rotateAtScale(ctx, all); err != nil {
+		exit, err := sv.rotateAtScale(ctx, all, "rotate-at-scale", "service-fresh", b.r.rotatorBin)
+		if exit != nil {
+			sv.rec.Fresh = exit
+		}
+		if err != nil {
 			return err
+		}
+		for i, bin := range so.freshRotators {
+			exit, err := sv.rotateAtScale(ctx, all, "rotate-at-scale "+bin, fmt.Sprintf("service-fresh-%d", i+1), bin)
+			if exit != nil {
+				sv.rec.FreshOthers = append(sv.rec.FreshOthers, freshOther{Rotator: bin, Exit: *exit})
+			}
+			if err != nil {
+				return err
+			}
 		}
 	}
 
@@ -526,51 +542,50 @@ func (sv *serviceRun) waitServed(ctx context.Context, svc *serviceProc, nss []st
 	}
 }
 
-// rotateAtScale deletes the credential's state and starts a fresh service over every namespace:
-// its first run issues a new credential and writes it everywhere.
-func (sv *serviceRun) rotateAtScale(ctx context.Context, all []string) error {
+// rotateAtScale deletes the credential's state and starts a fresh service of binary bin over
+// every namespace (phase name, logs and profiles under proc): its first run issues a new
+// credential and writes it everywhere. The exit is nil if the service did not get to stop.
+func (sv *serviceRun) rotateAtScale(ctx context.Context, all []string, name, proc, bin string) (*serviceExit, error) {
 	b, so := sv.b, sv.so
 	old, err := sv.currentID(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	err = b.rig.Admin.CoreV1().Secrets(stateNamespace).Delete(ctx, state.SecretName(credentialName), metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete the state secret: %w", err)
+		return nil, fmt.Errorf("delete the state secret: %w", err)
 	}
 	if err := sv.begin(nil); err != nil {
-		return err
+		return nil, err
 	}
-	logf("fresh rotator run at %d namespaces, state deleted: it issues and writes a new credential everywhere", len(all))
-	svc, err := b.r.startService("service-fresh", b.config, "--no-jitter", "--reconcile", so.reconcile.String())
+	logf("fresh rotator run (%s) at %d namespaces, state deleted: it issues and writes a new credential everywhere", bin, len(all))
+	r := b.r
+	r.rotatorBin = bin
+	svc, err := r.startService(proc, b.config, "--no-jitter", "--reconcile", so.reconcile.String())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sv.procs = append(sv.procs, svc)
 	result, err := svc.waitRunDone(ctx, 0, so.timeout)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	id, err := sv.currentID(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if id == "" || id == old {
-		return fmt.Errorf("fresh service: run %s, but the state holds no new credential", result)
+		return nil, fmt.Errorf("fresh service: run %s, but the state holds no new credential", result)
 	}
 	if err := sv.waitServed(ctx, svc, all, id, so.timeout); err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := sv.end("rotate-at-scale", svc, len(all), "a fresh process, state deleted: from its start to its first run done ("+result+") and every namespace holding the new credential"); err != nil {
-		return err
+	if _, err := sv.end(name, svc, len(all), "a fresh process, state deleted: from its start to its first run done ("+result+") and every namespace holding the new credential"); err != nil {
+		return nil, err
 	}
 	exit, err := svc.stop()
-	sv.rec.Fresh = &exit
-	if err != nil {
-		return err
-	}
 	logf("  fresh service stopped: wait4 max RSS %.1f MiB, last VmHWM %.1f MiB, CPU %s", mib(exit.MaxRSSKiB), mib(exit.HWMKiB), exit.CPU.Round(time.Second))
-	return nil
+	return &exit, err
 }
 
 // currentID is the id of the credential's current credential in its state ("" if none).

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +217,18 @@ func TestLoadBetweenCountsAReusedPIDAsNew(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("%s: %s, want %s", k, got[k], v)
 		}
+	}
+}
+
+func TestBinariesAreAbsoluteAndSkipEmptyEntries(t *testing.T) {
+	got, err := binaries(" /tmp/a, ,rel/b,")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != "/tmp/a" || !filepath.IsAbs(got[1]) || !strings.HasSuffix(got[1], "/rel/b") {
+		t.Fatalf("binaries: %q, want /tmp/a and an absolute .../rel/b", got)
+	}
+	if got, _ := binaries(""); got != nil {
+		t.Fatalf("binaries of nothing: %q", got)
 	}
 }

@@ -19,28 +19,36 @@ const (
 
 // serviceRecord is everything RESULTS-service.md is rendered from, saved beside it as JSON.
 type serviceRecord struct {
-	Scenario                string
-	Args                    []string
-	N, New, RSSN            int
-	IdleFor, Settle         time.Duration
-	Reconcile, Resync       time.Duration
-	RotateAtScale           bool
-	FixtureQPS              float64
-	FixtureWorkers          int
-	Machine                 machine
-	Started                 time.Time
-	Took                    time.Duration
-	Defaults                config.Kubernetes
-	Registry                string `json:"-"`
-	Phases                  []servicePhase
-	Reactions               []reaction
-	BurstCreated            time.Duration
-	Idle                    idleStats
-	IdleLog                 map[string]int
-	Service                 serviceExit
-	Fresh                   *serviceExit `json:",omitempty"`
+	Scenario          string
+	Args              []string
+	N, New, RSSN      int
+	IdleFor, Settle   time.Duration
+	Reconcile, Resync time.Duration
+	RotateAtScale     bool
+	FixtureQPS        float64
+	FixtureWorkers    int
+	Machine           machine
+	Started           time.Time
+	Took              time.Duration
+	Defaults          config.Kubernetes
+	Registry          string `json:"-"`
+	Phases            []servicePhase
+	Reactions         []reaction
+	BurstCreated      time.Duration
+	Idle              idleStats
+	IdleLog           map[string]int
+	Service           serviceExit
+	Fresh             *serviceExit `json:",omitempty"`
+	// FreshOthers are the fresh runs of -service-fresh-rotators, after Fresh.
+	FreshOthers             []freshOther `json:",omitempty"`
 	Unfinished              string       `json:",omitempty"`
 	ServiceNamespacesAtStop int
+}
+
+// freshOther is the fresh run at scale of another rotator binary (-service-fresh-rotators).
+type freshOther struct {
+	Rotator string
+	Exit    serviceExit
 }
 
 func (b *bench) serviceRecord() serviceRecord {
