@@ -1,0 +1,519 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/rotatorhq/rotator/internal/sandbox"
+)
+
+// The fleet scenario (-scenario fleet, issue 20): one `rotator rotate now` across the rotator's
+// own cluster and -fleet-clusters - 1 members (each its own etcd, kube-apiserver with an audit
+// log, controller manager: sandbox.Rig.StartCluster), -fleet-n target namespaces in each, one
+// Harbor credential targeting them all. The first member is reached through a TCP gate
+// (fleetgate.go) that is closed for the phases with a member down.
+//
+// Phases, each one `rotate now` measured (wall, per cluster time to end state and requests from
+// that cluster's own audit log, peak RSS through rsswrap):
+//
+//   - install: every cluster up, nothing there yet: a credential per cluster, written everywhere;
+//   - rotate: every cluster up, a new credential everywhere: the baseline of a rotation;
+//   - down: the gate closed, a new credential everywhere else;
+//   - revoke: after revokeAfter, `rotate now --if-due` with the member still down: the others
+//     revoke their old credentials, the down member's stays;
+//   - back (-fleet-recover): the gate open again, `rotate now --if-due`.
+
+// fleetOptions are the fleet scenario's flags.
+type fleetOptions struct {
+	clusters, n int
+	down        string
+	revokeAfter time.Duration
+	timeout     time.Duration
+	recover     bool
+	qps         float64
+}
+
+const (
+	fleetLocal = "local"
+	// fleetMemberPrefix names the members: member-1 (the one cut off), member-2, ...
+	fleetMemberPrefix = "member-"
+)
+
+// fleetCluster is one cluster of the fleet as set up.
+type fleetCluster struct {
+	Name string
+	// Gated: reached by the rotator through the gate (the member cut off in the down phases).
+	Gated bool
+	// StartTime is how long StartCluster took (0 for the rotator's own).
+	StartTime time.Duration
+	// RSSBytes is its servers' resident memory once the fixture was in place (members only).
+	RSSBytes int64
+
+	fx    *fixture
+	audit auditLog
+}
+
+// fleetRobot is one credential issued for a cluster, and whether it still existed at the Harbor
+// double after a phase.
+type fleetRobot struct {
+	ID, Name string
+	// Phase it was issued in.
+	Phase  string
+	Exists bool
+}
+
+// fleetClusterRun is one cluster's part of a phase.
+type fleetClusterRun struct {
+	Cluster string
+	// Down: cut off (the gate closed) during the phase.
+	Down bool
+	// Result, Issued and Revoked are from the rotator's report for this cluster.
+	Result       string
+	Issued       string `json:",omitempty"`
+	IssuedName   string `json:",omitempty"`
+	Revoked      []string
+	Errors       []string `json:",omitempty"`
+	Requests     requestStats
+	EndState     time.Duration
+	PreviousID   string `json:",omitempty"`
+	ExpectedID   string `json:",omitempty"`
+	Namespaces   int
+	Holds        map[string]int
+	Pullable     int
+	TemplatesSet int // Deployments whose pod template the phase changed
+	// Check is empty when the cluster is as expected after the phase, else what is wrong.
+	Check  string `json:",omitempty"`
+	Robots []fleetRobot
+}
+
+// fleetPhase is one `rotate now` of the scenario.
+type fleetPhase struct {
+	Name, Note string
+	Args       []string
+	// Down is the cluster cut off during the phase ("" none), Mode how.
+	Down, Mode   string
+	Start, End   time.Time
+	ExitCode     int
+	WantExit     int
+	MaxRSSKiB    int64
+	RSSFloorKiB  int64
+	CPU          time.Duration
+	RobotsBefore int
+	RobotsAfter  int
+	Clusters     []fleetClusterRun
+	Load         machineLoad
+	// Stderr is the end of the rotator's stderr (the human summary).
+	Stderr string
+	// Failure says why the phase could not be measured.
+	Failure string `json:",omitempty"`
+}
+
+func (p fleetPhase) wall() time.Duration { return p.End.Sub(p.Start) }
+
+func (p fleetPhase) cluster(name string) (fleetClusterRun, bool) {
+	for _, c := range p.Clusters {
+		if c.Cluster == name {
+			return c, true
+		}
+	}
+	return fleetClusterRun{}, false
+}
+
+// endStateAll is the latest time to end state of the phase's clusters that were up.
+func (p fleetPhase) endStateAll() time.Duration {
+	var d time.Duration
+	for _, c := range p.Clusters {
+		if !c.Down {
+			d = max(d, c.EndState)
+		}
+	}
+	return d
+}
+
+// fleetRun is one run of the scenario.
+type fleetRun struct {
+	b        *bench
+	fo       fleetOptions
+	rec      fleetRecord
+	clusters []*fleetCluster
+	gate     *tcpGate
+	config   string
+	nss      []string
+	// current is each cluster's credential id in use (what its namespaces hold).
+	current map[string]string
+	robots  map[string][]fleetRobot
+}
+
+// fleet runs the fleet scenario and writes its results, also when it stopped half way.
+func (b *bench) fleet(ctx context.Context) error {
+	fr := &fleetRun{b: b, fo: b.opts.fleet, current: map[string]string{}, robots: map[string][]fleetRobot{}}
+	err := fr.run(ctx)
+	if fr.gate != nil {
+		fr.gate.stop()
+	}
+	if b.rig != nil {
+		defer b.rig.Stop() //nolint:contextcheck // stopping must not depend on ctx, which may be done by then
+	}
+	rec := fr.record()
+	if err != nil {
+		first, _, _ := strings.Cut(err.Error(), "\n")
+		if len(first) > 300 {
+			first = first[:300] + "..."
+		}
+		rec.Unfinished = first
+	}
+	if serr := saveFleet(rec, b.opts.out); serr != nil {
+		return errors.Join(err, serr)
+	}
+	logf("wrote %s", b.opts.out)
+	for _, v := range fleetVerdicts(rec) {
+		logf("  %s: %s — %s", v.Target, v.Measured, fleetVerdictText(v))
+	}
+	return err
+}
+
+func (fr *fleetRun) record() fleetRecord {
+	rec := fr.rec
+	b, fo := fr.b, fr.fo
+	rec.Scenario, rec.Args = "fleet", os.Args[1:]
+	rec.Clusters, rec.N, rec.DownMode, rec.RevokeAfter = fo.clusters, fo.n, fo.down, fo.revokeAfter
+	rec.Machine, rec.Started, rec.Took, rec.Defaults = b.machine, b.started, time.Since(b.started), b.defaults
+	rec.Fleet = nil
+	for _, c := range fr.clusters {
+		rec.Fleet = append(rec.Fleet, *c)
+	}
+	return rec
+}
+
+func (fr *fleetRun) run(ctx context.Context) error {
+	b, fo := fr.b, fr.fo
+	if fo.clusters < 2 {
+		return fmt.Errorf("-fleet-clusters %d: want at least 2 (the rotator's own and a member to cut off)", fo.clusters)
+	}
+	if err := b.startRig(ctx); err != nil {
+		return err
+	}
+	rig := b.rig
+	fr.rec.Registry = b.registry
+	local, err := fr.newCluster(fleetLocal, rig.AdminConfig, rig.AuditLog)
+	if err != nil {
+		return err
+	}
+	fr.clusters = append(fr.clusters, local)
+	members := make([]*sandbox.Cluster, 0, fo.clusters-1)
+	for i := 1; i < fo.clusters; i++ {
+		name := fmt.Sprintf("%s%d", fleetMemberPrefix, i)
+		logf("start member cluster %s", name)
+		m, err := rig.StartCluster(ctx, name)
+		if err != nil {
+			return fmt.Errorf("start member %s: %w", name, err)
+		}
+		members = append(members, m)
+		c, err := fr.newCluster(name, m.AdminConfig, m.AuditLog)
+		if err != nil {
+			return err
+		}
+		c.StartTime, c.Gated = m.StartTime, i == 1
+		fr.clusters = append(fr.clusters, c)
+		logf("  %s serves at %s (started in %s)", name, m.KubeURL, m.StartTime.Round(time.Millisecond))
+	}
+	if fr.gate, err = newTCPGate(members[0].KubeURL); err != nil {
+		return err
+	}
+	if fr.config, err = fr.writeConfig(members); err != nil {
+		return err
+	}
+
+	// The fixture, in every cluster at once.
+	fr.nss = nsNames(0, fo.n)
+	logf("create %d namespaces in each of %d clusters, each with ServiceAccount %s and Deployments %s, %s (replicas 0)", fo.n, len(fr.clusters), serviceAccount, depDirect, depViaSA)
+	if err := fr.eachCluster(func(c *fleetCluster) error {
+		if err := c.fx.ensure(ctx, fr.nss); err != nil {
+			return fmt.Errorf("cluster %s: %w", c.Name, err)
+		}
+		_, err := c.fx.quiesce(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	for i, m := range members {
+		if rss, err := m.RSS(); err == nil {
+			fr.clusters[i+1].RSSBytes = rss
+		}
+	}
+	down := fr.clusters[1].Name
+
+	if err := fr.phase(ctx, "install", "every cluster up, no pull Secret anywhere: a credential issued per cluster and written to every namespace", "", 0); err != nil {
+		return err
+	}
+	if err := fr.phase(ctx, "rotate", "every cluster up: a new credential per cluster, written everywhere (the baseline of a rotation)", "", 0); err != nil {
+		return err
+	}
+	if err := fr.phase(ctx, "down", fmt.Sprintf("%s cut off (gate: %s) before the run: a new credential in every other cluster", down, fo.down), down, 1); err != nil {
+		return err
+	}
+	logf("wait %s (revokeAfter) for the old credentials' grace period", fo.revokeAfter+time.Second)
+	if err := sleepCtx(ctx, fo.revokeAfter+time.Second); err != nil {
+		return err
+	}
+	if err := fr.phase(ctx, "revoke", fmt.Sprintf("%s still cut off, revokeAfter past: the others revoke their old credentials", down), down, 1, "--if-due"); err != nil {
+		return err
+	}
+	if fo.recover {
+		if err := fr.gate.open(); err != nil {
+			return err
+		}
+		if err := fr.phase(ctx, "back", fmt.Sprintf("%s reachable again", down), "", 0, "--if-due"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newCluster is a cluster of the fleet with a fixture builder of its own (the admin's client at
+// the fixture's rate limit) and its API server's audit log.
+func (fr *fleetRun) newCluster(name string, adminConfig *rest.Config, audit string) (*fleetCluster, error) {
+	fast := rest.CopyConfig(adminConfig)
+	fast.QPS, fast.Burst = float32(fr.fo.qps), 2*int(fr.fo.qps)
+	admin, err := kubernetes.NewForConfig(fast)
+	if err != nil {
+		return nil, err
+	}
+	return &fleetCluster{Name: name, audit: auditLog{path: audit},
+		fx: &fixture{admin: admin, image: fr.b.rig.Images["proj-a"], replicas: 0, workers: 16}}, nil
+}
+
+func (fr *fleetRun) eachCluster(fn func(*fleetCluster) error) error {
+	errs := make([]error, len(fr.clusters))
+	var wg sync.WaitGroup
+	for i, c := range fr.clusters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(c)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// writeConfig writes the fleet's config: the members (the first through the gate, and first in
+// the config's order, so a run that stopped at it would leave the others unrotated), one Harbor
+// credential targeting every cluster, every other setting the default.
+func (fr *fleetRun) writeConfig(members []*sandbox.Cluster) (string, error) {
+	b := fr.b
+	var clusters strings.Builder
+	names := []string{fleetLocal}
+	for i, m := range members {
+		kubeconfig := m.RotatorKubeconfig
+		if i == 0 {
+			kubeconfig = filepath.Join(b.dir, m.Name+"-via-gate.kubeconfig")
+			if err := kubeconfigVia(m.RotatorKubeconfig, fr.gate.url(), kubeconfig); err != nil {
+				return "", err
+			}
+		}
+		fmt.Fprintf(&clusters, "- name: %s\n  kubeconfigFrom: {file: %s}\n", m.Name, kubeconfig)
+		names = append(names, m.Name)
+	}
+	cfg := fmt.Sprintf(`stateNamespace: %s
+clusters:
+%scredentials:
+- name: %s
+  provider: harbor
+  harbor:
+    url: %s
+    username: %s
+    passwordFrom: {env: HARBOR_PASSWORD}
+    projects: [proj-a]
+  revokeAfter: %s
+  targets:
+    secretName: %s
+    namespaceSelector: "%s=true"
+    serviceAccounts: [%s]
+    clusters: [%s]
+`, stateNamespace, clusters.String(), credentialName, b.rig.HarborURL, b.rig.HarborUsername, fr.fo.revokeAfter,
+		secretName, benchLabel, serviceAccount, strings.Join(names, ", "))
+	path := filepath.Join(b.dir, "rotator-fleet.yaml")
+	fr.rec.Config = cfg
+	return path, os.WriteFile(path, []byte(cfg), 0o600)
+}
+
+// fleetReport is the part of a report of `rotate now -o json` read here.
+type fleetReport struct {
+	Cluster string `json:"cluster"`
+	Result  string `json:"result"`
+	Issued  *struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"issued"`
+	Revoked []struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"revoked"`
+	Errors []string `json:"errors"`
+}
+
+// phase runs one `rotate now` across the fleet with down cut off (when set), measures it and
+// checks every cluster afterwards.
+func (fr *fleetRun) phase(ctx context.Context, name, note, down string, wantExit int, flags ...string) error {
+	b, fo := fr.b, fr.fo
+	ph := fleetPhase{Name: name, Note: note, Down: down, WantExit: wantExit}
+	if down != "" {
+		ph.Mode = fo.down
+		if err := fr.gate.close(fo.down); err != nil {
+			return err
+		}
+	}
+	before := map[string]map[string]map[string]string{}
+	marks := map[string]auditMark{}
+	for _, c := range fr.clusters {
+		t, err := c.fx.templates(ctx)
+		if err != nil {
+			return err
+		}
+		before[c.Name] = t
+		if marks[c.Name], err = c.audit.mark(); err != nil {
+			return err
+		}
+	}
+	ph.RobotsBefore = len(b.rig.Harbor.Robots())
+	args := append([]string{"--kubeconfig", b.r.rotatorKubeconfig, "rotate", "now", "--config", fr.config, "-o", "json"}, flags...)
+	ph.Args = append([]string{"rotate", "now", "--config", "rotator-fleet.yaml", "-o", "json"}, flags...)
+	logf("phase %s: rotator %s", name, strings.Join(ph.Args, " "))
+	snap := snapshotMachine()
+	rctx, cancel := context.WithTimeout(ctx, fo.timeout)
+	run, runErr := b.r.spawn.run(rctx, []string{"HARBOR_PASSWORD=" + b.r.harborPassword}, b.r.rotatorBin, args...)
+	cancel()
+	ph.Start, ph.End, ph.ExitCode = run.Start, run.End, run.ExitCode
+	ph.MaxRSSKiB, ph.RSSFloorKiB, ph.CPU = run.MaxRSSKiB, run.RSSFloorKiB, run.CPU
+	ph.Load = loadBetween(snap, snapshotMachine())
+	ph.Stderr = tail(run.Stderr, 1500)
+	defer func() { fr.rec.Phases = append(fr.rec.Phases, ph) }()
+	var doc struct {
+		Reports []fleetReport `json:"reports"`
+	}
+	if err := json.Unmarshal(run.Stdout, &doc); err != nil {
+		ph.Failure = fmt.Sprintf("no JSON report (exit %d): %v", run.ExitCode, runErr)
+		return fmt.Errorf("phase %s: %s\n%s", name, ph.Failure, tail(run.Stderr, 2000))
+	}
+	if runErr != nil && run.ExitCode != wantExit {
+		logf("  exit %d (want %d): %s", run.ExitCode, wantExit, tail(run.Stderr, 600))
+	}
+	time.Sleep(time.Second) // the audit log's last lines
+	reports := map[string]fleetReport{}
+	for _, r := range doc.Reports {
+		c := r.Cluster
+		if c == "" {
+			c = fleetLocal
+		}
+		reports[c] = r
+	}
+	robotsNow := map[string]bool{}
+	for _, r := range b.rig.Harbor.Robots() {
+		robotsNow[r.Name] = true
+	}
+	ph.RobotsAfter = len(robotsNow)
+	for _, c := range fr.clusters {
+		cr := fleetClusterRun{Cluster: c.Name, Down: c.Name == down, Namespaces: len(fr.nss), PreviousID: fr.current[c.Name]}
+		rep, ok := reports[c.Name]
+		if !ok {
+			cr.Result, cr.Check = "(no report)", "the run reported nothing for this cluster"
+		} else {
+			cr.Result, cr.Errors = rep.Result, firstFew(rep.Errors)
+			if rep.Issued != nil {
+				cr.Issued, cr.IssuedName = rep.Issued.ID, rep.Issued.Name
+				fr.robots[c.Name] = append(fr.robots[c.Name], fleetRobot{ID: rep.Issued.ID, Name: rep.Issued.Name, Phase: name})
+			}
+			for _, rv := range rep.Revoked {
+				cr.Revoked = append(cr.Revoked, rv.Name)
+			}
+		}
+		evs, err := c.audit.since(marks[c.Name], b.r.rotatorUser)
+		if err != nil {
+			return err
+		}
+		cr.Requests = summarise(evs)
+		if !cr.Requests.LastEndStateWrite.IsZero() {
+			cr.EndState = cr.Requests.LastEndStateWrite.Sub(run.Start)
+		}
+		cr.ExpectedID = fr.current[c.Name]
+		if cr.Issued != "" && cr.Result == "succeeded" {
+			cr.ExpectedID = cr.Issued
+		}
+		if err := fr.check(ctx, c, &cr, before[c.Name]); err != nil {
+			return err
+		}
+		fr.current[c.Name] = cr.ExpectedID
+		for _, r := range fr.robots[c.Name] {
+			r.Exists = robotsNow[r.Name]
+			cr.Robots = append(cr.Robots, r)
+		}
+		ph.Clusters = append(ph.Clusters, cr)
+		logf("  %s: %s, end state at %s, requests %d (%s), holds %s%s", c.Name, cr.Result, secs(cr.EndState), cr.Requests.Total, cr.Requests.verbs(),
+			formatCounts(cr.Holds), map[bool]string{true: "", false: "; " + cr.Check}[cr.Check == ""])
+	}
+	logf("  wall %s, exit %d, peak RSS %.1f MiB, CPU %s, robots at Harbor %d → %d", ph.wall().Round(time.Millisecond), ph.ExitCode, mib(ph.MaxRSSKiB),
+		secs(ph.CPU), ph.RobotsBefore, ph.RobotsAfter)
+	return nil
+}
+
+// check reads what every target namespace of c holds after a phase: which credential, whether
+// pullable, and how many Deployment templates changed (none may: IfNeeded, no pods).
+func (fr *fleetRun) check(ctx context.Context, c *fleetCluster, cr *fleetClusterRun, before map[string]map[string]string) error {
+	st, err := c.fx.served(ctx, fr.b.registry)
+	if err != nil {
+		return fmt.Errorf("cluster %s: %w", c.Name, err)
+	}
+	cr.Holds = map[string]int{}
+	var wrong []string
+	for _, ns := range fr.nss {
+		s := st[ns]
+		id := s.CredentialID
+		if !s.Secret {
+			id = "(none)"
+		}
+		cr.Holds[id]++
+		if s.pullable() {
+			cr.Pullable++
+		}
+		switch {
+		case cr.ExpectedID == "" && !cr.Down:
+			wrong = append(wrong, ns+": no credential expected (none issued)")
+		case !s.pullable():
+			wrong = append(wrong, ns+": not pullable")
+		case id != cr.ExpectedID:
+			wrong = append(wrong, fmt.Sprintf("%s: holds %s, want %s", ns, id, cr.ExpectedID))
+		}
+	}
+	after, err := c.fx.templates(ctx)
+	if err != nil {
+		return err
+	}
+	for k, a := range after {
+		if !equalMaps(before[k], a) {
+			cr.TemplatesSet++
+		}
+	}
+	if cr.TemplatesSet > 0 {
+		wrong = append(wrong, fmt.Sprintf("%d Deployment templates changed (IfNeeded with no pods restarts none)", cr.TemplatesSet))
+	}
+	if !cr.Down && cr.Result != "succeeded" && cr.Result != "nothing-due" {
+		wrong = append(wrong, "result "+cr.Result)
+	}
+	sort.Strings(wrong)
+	if len(wrong) > 0 {
+		cr.Check = fmt.Sprintf("%d problems: %s", len(wrong), strings.Join(firstFew(wrong), "; "))
+	}
+	return nil
+}
