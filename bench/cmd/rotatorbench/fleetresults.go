@@ -399,7 +399,7 @@ func renderFleet(rec fleetRecord) string {
 		if ph.Down != "" {
 			downText = ph.Down + " (" + ph.Mode + ")"
 		}
-		p("| %s | `%s` | %s | %d | %s | %s | %d | %.1f MiB | %s | %d → %d |", ph.Name, strings.Join(ph.Args[2:], " "), downText, ph.ExitCode, secs(ph.wall()), secs(ph.endStateAll()),
+		p("| %s | `%s` | %s | %d | %s | %s | %d | %.1f MiB | %s | %d → %d |", ph.Name, strings.Join(ph.Args, " "), downText, ph.ExitCode, secs(ph.wall()), secs(ph.endStateAll()),
 			total, mib(ph.MaxRSSKiB), secs(ph.CPU), ph.RobotsBefore, ph.RobotsAfter)
 	}
 	p("")

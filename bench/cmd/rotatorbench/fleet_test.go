@@ -1,0 +1,179 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// fleetSample is a record of three clusters, member-1 cut off in the down and revoke phases,
+// built to meet every target; the tests break one number at a time.
+func fleetSample() fleetRecord {
+	at := time.Date(2026, 12, 3, 6, 0, 0, 0, time.UTC)
+	names := []string{fleetLocal, "member-1", "member-2"}
+	ids := map[string][]string{fleetLocal: {"l1", "l2", "l3"}, "member-1": {"a1", "a2"}, "member-2": {"b1", "b2", "b3"}}
+	robots := func(cluster string, n int, exists ...bool) []fleetRobot {
+		var out []fleetRobot
+		for i := 0; i < n; i++ {
+			out = append(out, fleetRobot{ID: ids[cluster][i], Name: "robot$" + ids[cluster][i], Exists: exists[i]})
+		}
+		return out
+	}
+	run := func(cluster, result, issued, prev string, end time.Duration, reqs int) fleetClusterRun {
+		expected := prev
+		if issued != "" {
+			expected = issued
+		}
+		return fleetClusterRun{Cluster: cluster, Result: result, Issued: issued, PreviousID: prev, ExpectedID: expected,
+			EndState: end, Requests: requestStats{Total: reqs}, Namespaces: 10, Holds: map[string]int{expected: 10}, Pullable: 10}
+	}
+	phase := func(name string, exit int, down string, robotsBefore, robotsAfter int, cs ...fleetClusterRun) fleetPhase {
+		p := fleetPhase{Name: name, Note: name, Args: []string{"rotate", "now", "--config", "c"}, ExitCode: exit, Down: down, Mode: downRefuse,
+			Start: at, End: at.Add(10 * time.Second), MaxRSSKiB: 40 << 10, RobotsBefore: robotsBefore, RobotsAfter: robotsAfter}
+		for _, c := range cs {
+			c.Down = c.Cluster == down
+			p.Clusters = append(p.Clusters, c)
+		}
+		return p
+	}
+	install := phase("install", 0, "", 0, 3,
+		run(fleetLocal, "succeeded", "l1", "", 5*time.Second, 300), run("member-1", "succeeded", "a1", "", 6*time.Second, 250), run("member-2", "succeeded", "b1", "", 6*time.Second, 250))
+	rotate := phase("rotate", 0, "", 3, 6,
+		run(fleetLocal, "succeeded", "l2", "l1", 4*time.Second, 200), run("member-1", "succeeded", "a2", "a1", 4*time.Second, 150), run("member-2", "succeeded", "b2", "b1", 8*time.Second, 150))
+	downCut := run("member-1", "failed", "", "a2", 0, 0)
+	downCut.Errors = []string{"cluster member-1: list namespaces: dial tcp 127.0.0.1:4444: connect: connection refused"}
+	down := phase("down", 1, "member-1", 6, 6,
+		run(fleetLocal, "succeeded", "l3", "l2", 4500*time.Millisecond, 200), downCut, run("member-2", "succeeded", "b3", "b2", 9*time.Second, 150))
+	// down: local and member-2 revoke their install credentials (2), issue one each (2).
+	down.Clusters[0].Revoked, down.Clusters[2].Revoked = []string{"robot$l1"}, []string{"robot$b1"}
+	revCut := run("member-1", "failed", "", "a2", 0, 0)
+	revCut.Errors = downCut.Errors
+	revoke := phase("revoke", 1, "member-1", 6, 4,
+		run(fleetLocal, "nothing-due", "", "l3", 0, 5), revCut, run("member-2", "nothing-due", "", "b3", 0, 5))
+	revoke.Clusters[0].Revoked, revoke.Clusters[2].Revoked = []string{"robot$l2"}, []string{"robot$b2"}
+	revoke.Clusters[0].Robots = robots(fleetLocal, 3, false, false, true)
+	revoke.Clusters[1].Robots = robots("member-1", 2, true, true)
+	revoke.Clusters[2].Robots = robots("member-2", 3, false, false, true)
+	rec := fleetRecord{Scenario: "fleet", Clusters: 3, N: 10, DownMode: downRefuse, RevokeAfter: 2 * time.Second, Started: at,
+		Phases: []fleetPhase{install, rotate, down, revoke}}
+	for _, n := range names {
+		rec.Fleet = append(rec.Fleet, fleetCluster{Name: n, Gated: n == "member-1"})
+	}
+	return rec
+}
+
+func verdictsByPrefix(t *testing.T, rec fleetRecord) map[string]fleetVerdict {
+	t.Helper()
+	out := map[string]fleetVerdict{}
+	for _, v := range fleetVerdicts(rec) {
+		switch {
+		case strings.HasPrefix(v.Target, "one `rotate now`"):
+			out["install"] = v
+		case strings.HasPrefix(v.Target, "a member down: exit 1"):
+			out["exit"] = v
+		case strings.HasPrefix(v.Target, "a member down: every other"):
+			out["others"] = v
+		case strings.HasPrefix(v.Target, "the down member unchanged"):
+			out["unchanged"] = v
+		case strings.HasPrefix(v.Target, "a member down, the grace"):
+			out["revoke"] = v
+		case strings.HasPrefix(v.Target, "a member down: no credential"):
+			out["orphans"] = v
+		case strings.HasPrefix(v.Target, "peak RSS"):
+			out["rss"] = v
+		}
+	}
+	return out
+}
+
+func TestFleetVerdictsComeFromTheNumbers(t *testing.T) {
+	rec := fleetSample()
+	vs := verdictsByPrefix(t, rec)
+	for _, k := range []string{"install", "exit", "others", "unchanged", "revoke", "orphans"} {
+		if v, ok := vs[k]; !ok || !v.Done || !v.OK {
+			t.Errorf("%s: %+v, want measured and met", k, v)
+		}
+	}
+	if v := vs["rss"]; !v.Done || !v.Reference || !strings.Contains(v.Measured, "40.0 MiB") || fleetVerdictText(v) != "(no target)" {
+		t.Errorf("rss: %+v", v)
+	}
+	if !strings.Contains(vs["others"].Measured, "member-2 9.0 s (all up 8.0 s, +1.0 s)") {
+		t.Errorf("others: %s", vs["others"].Measured)
+	}
+
+	// Each break, alone, misses its target.
+	breaks := map[string]func(*fleetRecord){
+		// member-2 3 s later than all up: over max(25% of 8 s, 2 s).
+		"others": func(r *fleetRecord) { r.Phases[2].Clusters[2].EndState = 11 * time.Second },
+		// a cluster that was up did not reach its end state.
+		"others ": func(r *fleetRecord) { r.Phases[2].Clusters[0].Check = "1 problems: bench-0001: not pullable" },
+		"exit":    func(r *fleetRecord) { r.Phases[2].ExitCode = 0 },
+		"exit ":   func(r *fleetRecord) { r.Phases[2].Clusters[1].Result = "succeeded" },
+		// a request reached the down member, or a namespace of it changed.
+		"unchanged":  func(r *fleetRecord) { r.Phases[3].Clusters[1].Requests.Total = 1 },
+		"unchanged ": func(r *fleetRecord) { r.Phases[2].Clusters[1].Holds = map[string]int{"a2": 9, "(none)": 1} },
+		// the down member's credential in use revoked; another cluster's old one left.
+		"revoke":  func(r *fleetRecord) { r.Phases[3].Clusters[1].Robots[1].Exists = false },
+		"revoke ": func(r *fleetRecord) { r.Phases[3].Clusters[2].Robots[1].Exists = true },
+		// a robot left at Harbor by the down member's run, or one issued for it.
+		"orphans":  func(r *fleetRecord) { r.Phases[2].RobotsAfter = 7 },
+		"orphans ": func(r *fleetRecord) { r.Phases[2].Clusters[1].Issued = "a3" },
+	}
+	for name, brk := range breaks {
+		r := fleetSample()
+		brk(&r)
+		key := strings.TrimSpace(name)
+		v := verdictsByPrefix(t, r)[key]
+		if !v.Done || v.OK {
+			t.Errorf("break %q: %+v, want measured and missed", name, v)
+		}
+		for k, other := range verdictsByPrefix(t, r) {
+			if k != key && k != "rss" && !other.OK && key != "orphans" {
+				t.Errorf("break %q also failed %s: %s", name, k, other.Measured)
+			}
+		}
+	}
+
+	// A run that stopped before the down phase: its rows are not measured.
+	r := fleetSample()
+	r.Phases = r.Phases[:2]
+	r.Unfinished = "phase down: no JSON report"
+	vs = verdictsByPrefix(t, r)
+	if !vs["install"].OK || vs["exit"].Done || vs["others"].Done || vs["unchanged"].Done || vs["revoke"].Done {
+		t.Errorf("unfinished run: %+v", vs)
+	}
+	md := renderFleet(r)
+	for _, want := range []string{"| not measured |", "The run did not finish", "### rotate"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("rendered file lacks %q", want)
+		}
+	}
+}
+
+func TestRenderFleetShowsEveryClusterAndVerdict(t *testing.T) {
+	md := renderFleet(fleetSample())
+	for _, want := range []string{
+		"## Targets",
+		"| member-1 (**down**) | failed |",
+		"connection refused",
+		"| down | `rotate now --config c` | member-1 (refuse) | 1 |",
+		"| met |",
+		"robot",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("rendered file lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "**missed**") {
+		t.Errorf("the sample meets every target, the file says missed:\n%s", md)
+	}
+}
+
+func TestSlackIsTheLargerOfFractionAndMinimum(t *testing.T) {
+	if got := slack(4 * time.Second); got != fleetSlackMin {
+		t.Errorf("slack(4s) = %s, want %s", got, fleetSlackMin)
+	}
+	if got := slack(20 * time.Second); got != 5*time.Second {
+		t.Errorf("slack(20s) = %s, want 5s", got)
+	}
+}
