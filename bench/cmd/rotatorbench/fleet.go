@@ -113,8 +113,10 @@ type fleetPhase struct {
 	RobotsAfter  int
 	Clusters     []fleetClusterRun
 	Load         machineLoad
-	// Stderr is the end of the rotator's stderr (the human summary).
-	Stderr string
+	// Stderr is the end of the rotator's stderr (the human summary); StderrNamesDown counts the
+	// lines of all of it that name the cluster down.
+	Stderr          string
+	StderrNamesDown int
 	// Failure says why the phase could not be measured.
 	Failure string `json:",omitempty"`
 }
@@ -399,6 +401,16 @@ func (fr *fleetRun) phase(ctx context.Context, name, note, down string, wantExit
 	ph.MaxRSSKiB, ph.RSSFloorKiB, ph.CPU = run.MaxRSSKiB, run.RSSFloorKiB, run.CPU
 	ph.Load = loadBetween(snap, snapshotMachine())
 	ph.Stderr = tail(run.Stderr, 1500)
+	if err := os.WriteFile(filepath.Join(b.dir, "phase-"+name+".stderr"), run.Stderr, 0o600); err != nil {
+		return err
+	}
+	if down != "" {
+		for _, l := range strings.Split(string(run.Stderr), "\n") {
+			if strings.Contains(l, down) {
+				ph.StderrNamesDown++
+			}
+		}
+	}
 	defer func() { fr.rec.Phases = append(fr.rec.Phases, ph) }()
 	var doc struct {
 		Reports []fleetReport `json:"reports"`

@@ -142,10 +142,11 @@ func fleetVerdicts(rec fleetRecord) []fleetVerdict {
 		c, ok := down.cluster(downName)
 		named := ok && c.Result == "failed" && len(c.Errors) > 0
 		v.OK = down.ExitCode == 1 && named
-		v.Measured = fmt.Sprintf("exit %d; %s: %s", down.ExitCode, downName, c.Result)
+		v.Measured = fmt.Sprintf("exit %d; the JSON report of cluster %s: %s", down.ExitCode, downName, c.Result)
 		if len(c.Errors) > 0 {
 			v.Measured += ": " + mdCell(trimTo(c.Errors[0], 220))
 		}
+		v.Measured += fmt.Sprintf("; %d lines of the human output (stderr) name %s", down.StderrNamesDown, downName)
 	}
 	out = append(out, v)
 
