@@ -79,13 +79,15 @@ type fleetClusterRun struct {
 	// Down: cut off (the gate closed) during the phase.
 	Down bool
 	// Result, Issued and Revoked are from the rotator's report for this cluster.
-	Result       string
-	Issued       string `json:",omitempty"`
-	IssuedName   string `json:",omitempty"`
-	Revoked      []string
-	Errors       []string `json:",omitempty"`
-	Requests     requestStats
-	EndState     time.Duration
+	Result     string
+	Issued     string `json:",omitempty"`
+	IssuedName string `json:",omitempty"`
+	Revoked    []string
+	Errors     []string `json:",omitempty"`
+	Requests   requestStats
+	EndState   time.Duration
+	// Duration is the report's: how long the rotator worked on this cluster.
+	Duration     time.Duration
 	PreviousID   string `json:",omitempty"`
 	ExpectedID   string `json:",omitempty"`
 	Namespaces   int
@@ -363,7 +365,8 @@ type fleetReport struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
 	} `json:"revoked"`
-	Errors []string `json:"errors"`
+	Errors   []string      `json:"errors"`
+	Duration time.Duration `json:"durationNanos"`
 }
 
 // phase runs one `rotate now` across the fleet with down cut off (when set), measures it and
@@ -442,7 +445,7 @@ func (fr *fleetRun) phase(ctx context.Context, name, note, down string, wantExit
 		if !ok {
 			cr.Result, cr.Check = "(no report)", "the run reported nothing for this cluster"
 		} else {
-			cr.Result, cr.Errors = rep.Result, firstFew(rep.Errors)
+			cr.Result, cr.Errors, cr.Duration = rep.Result, firstFew(rep.Errors), rep.Duration
 			if rep.Issued != nil {
 				cr.Issued, cr.IssuedName = rep.Issued.ID, rep.Issued.Name
 				fr.robots[c.Name] = append(fr.robots[c.Name], fleetRobot{ID: rep.Issued.ID, Name: rep.Issued.Name, Phase: name})
@@ -472,7 +475,7 @@ func (fr *fleetRun) phase(ctx context.Context, name, note, down string, wantExit
 			cr.Robots = append(cr.Robots, r)
 		}
 		ph.Clusters = append(ph.Clusters, cr)
-		logf("  %s: %s, end state at %s, requests %d (%s), holds %s%s", c.Name, cr.Result, secs(cr.EndState), cr.Requests.Total, cr.Requests.verbs(),
+		logf("  %s: %s after %s, end state at %s, requests %d (%s), holds %s%s", c.Name, cr.Result, secs(cr.Duration), secs(cr.EndState), cr.Requests.Total, cr.Requests.verbs(),
 			formatCounts(cr.Holds), map[bool]string{true: "", false: "; " + cr.Check}[cr.Check == ""])
 	}
 	logf("  wall %s, exit %d, peak RSS %.1f MiB, CPU %s, robots at Harbor %d → %d", ph.wall().Round(time.Millisecond), ph.ExitCode, mib(ph.MaxRSSKiB),

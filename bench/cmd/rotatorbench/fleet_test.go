@@ -177,3 +177,27 @@ func TestSlackIsTheLargerOfFractionAndMinimum(t *testing.T) {
 		t.Errorf("slack(20s) = %s, want 5s", got)
 	}
 }
+
+func TestMissedRotationIsComputed(t *testing.T) {
+	rec := fleetSample()
+	if missedRotation(rec) != "" {
+		t.Fatal("no back phase: no note")
+	}
+	back := rec.Phases[3]
+	back.Name, back.Down, back.ExitCode = "back", "", 0
+	back.Clusters = append([]fleetClusterRun(nil), back.Clusters...)
+	back.Clusters[1].Down, back.Clusters[1].Result = false, "succeeded"
+	back.Clusters[1].Robots = []fleetRobot{{ID: "a1", Phase: "install"}, {ID: "a2", Phase: "rotate", Exists: true}}
+	rec.Phases = append(rec.Phases, back)
+	note := missedRotation(rec)
+	if !strings.Contains(note, "member-1 was **not** rotated") || !strings.Contains(note, "issued in phase rotate") || !strings.Contains(note, "the 2 other clusters") {
+		t.Errorf("note: %s", note)
+	}
+	if v := verdictsByPrefix(t, rec); len(fleetVerdicts(rec)) != 8 || !v["install"].OK {
+		t.Errorf("verdicts with a back phase: %+v", fleetVerdicts(rec))
+	}
+	rec.Phases[4].Clusters[1].Issued = "a3"
+	if note := missedRotation(rec); !strings.Contains(note, "was rotated (credential a3)") {
+		t.Errorf("note: %s", note)
+	}
+}

@@ -303,6 +303,37 @@ func fleetVerdicts(rec fleetRecord) []fleetVerdict {
 	return out
 }
 
+// missedRotation says whether the member that was down caught up, once back, with the forced
+// rotation (`rotate now` without --if-due) it missed in the down phase.
+func missedRotation(rec fleetRecord) string {
+	back, ok := rec.phase("back")
+	down, hasDown := rec.phase("down")
+	if !ok || !hasDown {
+		return ""
+	}
+	c, ok := back.cluster(down.Down)
+	if !ok {
+		return ""
+	}
+	if c.Issued != "" {
+		return fmt.Sprintf("Once back, %s was rotated (credential %s): it caught up with the forced rotation it missed.", c.Cluster, shortID(c.Issued))
+	}
+	held := "an earlier phase"
+	for _, r := range c.Robots {
+		if r.ID == c.ExpectedID {
+			held = "phase " + r.Phase
+		}
+	}
+	others := 0
+	for _, o := range down.Clusters {
+		if !o.Down && o.Issued != "" {
+			others++
+		}
+	}
+	return fmt.Sprintf("Once back, %s was **not** rotated: its namespaces still hold credential %s, issued in %s, while the %d other clusters hold the credential of the forced rotation it missed in phase down. `rotate now --if-due` acts on what is due, and a forced rotation that failed for one member is not remembered: the operator must run `rotate now --cluster %s` again (the credential it holds stays valid until its expiry).",
+		c.Cluster, shortID(c.ExpectedID), held, others, c.Cluster)
+}
+
 func existsText(ok bool) string {
 	if ok {
 		return "exists"
@@ -411,8 +442,8 @@ func renderFleet(rec fleetRecord) string {
 		p("")
 		p("%s.", upperFirst(ph.Note))
 		p("")
-		p("| cluster | result | time to end state | requests | by verb | credential issued | revoked | namespaces holding (credential: count) | pullable | templates changed | check |")
-		p("|---|---|---:|---:|---|---|---:|---|---:|---:|---|")
+		p("| cluster | result | report's duration | time to end state | requests | by verb | credential issued | revoked | namespaces holding (credential: count) | pullable | templates changed | check |")
+		p("|---|---|---:|---:|---:|---|---|---:|---|---:|---:|---|")
 		for _, c := range ph.Clusters {
 			name := c.Cluster
 			if c.Down {
@@ -426,7 +457,7 @@ func renderFleet(rec fleetRecord) string {
 			if c.Issued == "" {
 				issued = "–"
 			}
-			p("| %s | %s | %s | %d | %s | %s | %d | %s | %d of %d | %d | %s |", name, c.Result, secs(c.EndState), c.Requests.Total, c.Requests.verbs(), issued, len(c.Revoked),
+			p("| %s | %s | %s | %s | %d | %s | %s | %d | %s | %d of %d | %d | %s |", name, c.Result, secs(c.Duration), secs(c.EndState), c.Requests.Total, c.Requests.verbs(), issued, len(c.Revoked),
 				holdsText(c.Holds), c.Pullable, c.Namespaces, c.TemplatesSet, check)
 		}
 		p("")
@@ -444,6 +475,12 @@ func renderFleet(rec fleetRecord) string {
 		p("")
 		p("Load average %s at the start, %s at the end; the CPUs were %.0f%% busy.", ph.Load.LoadStart, ph.Load.LoadEnd, 100*ph.Load.Busy)
 		p("")
+		if ph.Name == "back" {
+			if note := missedRotation(rec); note != "" {
+				p("%s", note)
+				p("")
+			}
+		}
 	}
 	if p2, ok := rec.phase("down"); ok && strings.TrimSpace(p2.Stderr) != "" {
 		p("## The rotator's output with the member down (end of stderr)")
