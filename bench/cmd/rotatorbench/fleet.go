@@ -29,7 +29,8 @@ import (
 //
 //   - install: every cluster up, nothing there yet: a credential per cluster, written everywhere;
 //   - rotate: every cluster up, a new credential everywhere: the baseline of a rotation;
-//   - down: the gate closed, a new credential everywhere else;
+//   - down: the gate closed, a new credential everywhere else (rotate and down alternate
+//     -fleet-rounds times, the gate open again for each rotate);
 //   - revoke: after revokeAfter, `rotate now --if-due` with the member still down: the others
 //     revoke their old credentials, the down member's stays;
 //   - back (-fleet-recover): the gate open again, `rotate now --if-due`.
@@ -42,6 +43,7 @@ type fleetOptions struct {
 	timeout     time.Duration
 	recover     bool
 	qps         float64
+	rounds      int
 }
 
 const (
@@ -101,8 +103,11 @@ type fleetClusterRun struct {
 
 // fleetPhase is one `rotate now` of the scenario.
 type fleetPhase struct {
-	Name, Note string
-	Args       []string
+	// Kind is install, rotate, down, revoke or back; Round the round of a rotate or down (from
+	// 1; 0 for the others); Name is Kind, with "-Round" when there is more than one round.
+	Name, Kind, Note string
+	Round            int
+	Args             []string
 	// Down is the cluster cut off during the phase ("" none), Mode how.
 	Down, Mode   string
 	Start, End   time.Time
@@ -191,7 +196,7 @@ func (fr *fleetRun) record() fleetRecord {
 	rec := fr.rec
 	b, fo := fr.b, fr.fo
 	rec.Scenario, rec.Args = "fleet", os.Args[1:]
-	rec.Clusters, rec.N, rec.DownMode, rec.RevokeAfter = fo.clusters, fo.n, fo.down, fo.revokeAfter
+	rec.Clusters, rec.N, rec.DownMode, rec.RevokeAfter, rec.Rounds = fo.clusters, fo.n, fo.down, fo.revokeAfter, fo.rounds
 	rec.Machine, rec.Started, rec.Took, rec.Defaults = b.machine, b.started, time.Since(b.started), b.defaults
 	rec.Fleet = nil
 	for _, c := range fr.clusters {
@@ -202,6 +207,9 @@ func (fr *fleetRun) record() fleetRecord {
 
 func (fr *fleetRun) run(ctx context.Context) error {
 	b, fo := fr.b, fr.fo
+	if fo.rounds < 1 {
+		return fmt.Errorf("-fleet-rounds %d: want at least 1", fo.rounds)
+	}
 	if fo.clusters < 2 {
 		return fmt.Errorf("-fleet-clusters %d: want at least 2 (the rotator's own and a member to cut off)", fo.clusters)
 	}
@@ -258,27 +266,26 @@ func (fr *fleetRun) run(ctx context.Context) error {
 	}
 	down := fr.clusters[1].Name
 
-	if err := fr.phase(ctx, "install", "every cluster up, no pull Secret anywhere: a credential issued per cluster and written to every namespace", "", 0); err != nil {
+	if err := fr.phase(ctx, "install", 0, "every cluster up, no pull Secret anywhere: a credential issued per cluster and written to every namespace", "", 0); err != nil {
 		return err
 	}
-	if err := fr.phase(ctx, "rotate", "every cluster up: a new credential per cluster, written everywhere (the baseline of a rotation)", "", 0); err != nil {
-		return err
-	}
-	if err := fr.phase(ctx, "down", fmt.Sprintf("%s cut off (gate: %s) before the run: a new credential in every other cluster", down, fo.down), down, 1); err != nil {
-		return err
+	for round := 1; round <= fo.rounds; round++ {
+		if err := fr.phase(ctx, "rotate", round, "every cluster up: a new credential per cluster, written everywhere (the baseline of a rotation)", "", 0); err != nil {
+			return err
+		}
+		if err := fr.phase(ctx, "down", round, fmt.Sprintf("%s cut off (gate: %s) before the run: a new credential in every other cluster", down, fo.down), down, 1); err != nil {
+			return err
+		}
 	}
 	logf("wait %s (revokeAfter) for the old credentials' grace period", fo.revokeAfter+time.Second)
 	if err := sleepCtx(ctx, fo.revokeAfter+time.Second); err != nil {
 		return err
 	}
-	if err := fr.phase(ctx, "revoke", fmt.Sprintf("%s still cut off, revokeAfter past: the others revoke their old credentials", down), down, 1, "--if-due"); err != nil {
+	if err := fr.phase(ctx, "revoke", 0, fmt.Sprintf("%s still cut off, revokeAfter past: the others revoke their old credentials", down), down, 1, "--if-due"); err != nil {
 		return err
 	}
 	if fo.recover {
-		if err := fr.gate.open(); err != nil {
-			return err
-		}
-		if err := fr.phase(ctx, "back", fmt.Sprintf("%s reachable again", down), "", 0, "--if-due"); err != nil {
+		if err := fr.phase(ctx, "back", 0, fmt.Sprintf("%s reachable again", down), "", 0, "--if-due"); err != nil {
 			return err
 		}
 	}
@@ -371,14 +378,20 @@ type fleetReport struct {
 
 // phase runs one `rotate now` across the fleet with down cut off (when set), measures it and
 // checks every cluster afterwards.
-func (fr *fleetRun) phase(ctx context.Context, name, note, down string, wantExit int, flags ...string) error {
+func (fr *fleetRun) phase(ctx context.Context, kind string, round int, note, down string, wantExit int, flags ...string) error {
 	b, fo := fr.b, fr.fo
-	ph := fleetPhase{Name: name, Note: note, Down: down, WantExit: wantExit}
+	name := kind
+	if round > 0 && fo.rounds > 1 {
+		name = fmt.Sprintf("%s-%d", kind, round)
+	}
+	ph := fleetPhase{Name: name, Kind: kind, Round: round, Note: note, Down: down, WantExit: wantExit}
 	if down != "" {
 		ph.Mode = fo.down
 		if err := fr.gate.close(fo.down); err != nil {
 			return err
 		}
+	} else if err := fr.gate.open(); err != nil {
+		return err
 	}
 	before := map[string]map[string]map[string]string{}
 	marks := map[string]auditMark{}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -199,5 +200,44 @@ func TestMissedRotationIsComputed(t *testing.T) {
 	rec.Phases[4].Clusters[1].Issued = "a3"
 	if note := missedRotation(rec); !strings.Contains(note, "was rotated (credential a3)") {
 		t.Errorf("note: %s", note)
+	}
+}
+
+// With rounds, the verdict compares medians: one slow round of three does not miss it, two do;
+// and every round with the member down must exit 1.
+func TestFleetVerdictsUseMediansOverRounds(t *testing.T) {
+	rounds := func(slow ...bool) fleetRecord {
+		rec := fleetSample()
+		rotate, down := rec.Phases[1], rec.Phases[2]
+		phases := []fleetPhase{rec.Phases[0]}
+		for i, s := range slow {
+			r, d := rotate, down
+			r.Kind, d.Kind, r.Round, d.Round = "rotate", "down", i+1, i+1
+			r.Name, d.Name = fmt.Sprintf("rotate-%d", i+1), fmt.Sprintf("down-%d", i+1)
+			d.Clusters = append([]fleetClusterRun(nil), down.Clusters...)
+			if s {
+				d.Clusters[2].EndState = 20 * time.Second
+			}
+			phases = append(phases, r, d)
+		}
+		rec.Phases = append(phases, rec.Phases[3:]...)
+		rec.Rounds = len(slow)
+		return rec
+	}
+	if v := verdictsByPrefix(t, rounds(false, true, false))["others"]; !v.OK || !strings.Contains(v.Measured, "member-2 9.0 s (all up 8.0 s, +1.0 s)") || !strings.Contains(v.Target, "medians of 3 rounds") {
+		t.Errorf("one slow round of three: %+v", v)
+	}
+	if v := verdictsByPrefix(t, rounds(true, true, false))["others"]; v.OK || !strings.Contains(v.Measured, "member-2 20.0 s") {
+		t.Errorf("two slow rounds of three: %+v", v)
+	}
+	rec := rounds(false, false, false)
+	rec.Phases[4].ExitCode = 0
+	if v := verdictsByPrefix(t, rec)["exit"]; v.OK || !strings.Contains(v.Measured, "exit 0 (1 runs), 1 (2 runs) in 3 runs") {
+		t.Errorf("a round exiting 0: %+v", v)
+	}
+	rec = rounds(false, false)
+	rec.Phases[4].Clusters[1].Requests.Total = 3
+	if v := verdictsByPrefix(t, rec)["unchanged"]; v.OK || !strings.Contains(v.Measured, "3 requests") {
+		t.Errorf("a request at the down member in round 2: %+v", v)
 	}
 }

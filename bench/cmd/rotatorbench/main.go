@@ -83,6 +83,7 @@ func main() {
 	flag.DurationVar(&o.fleet.revokeAfter, "fleet-revoke-after", 2*time.Second, "fleet: the credential's revokeAfter (the grace period the revoke phase waits out)")
 	flag.DurationVar(&o.fleet.timeout, "fleet-timeout", 10*time.Minute, "fleet: the longest one rotate now may take")
 	flag.BoolVar(&o.fleet.recover, "fleet-recover", true, "fleet: open the gate again at the end and run rotate now --if-due")
+	flag.IntVar(&o.fleet.rounds, "fleet-rounds", 3, "fleet: rounds of an all-up rotation followed by one with the member down (medians compared)")
 	flag.Float64Var(&o.fleet.qps, "fleet-fixture-qps", 500, "fleet: the fixture builder's client rate limit in each cluster (burst twice it)")
 	flag.Parse()
 	if strings.TrimSpace(o.scenario) == "fleet" {
