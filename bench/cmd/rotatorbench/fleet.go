@@ -89,9 +89,12 @@ type fleetClusterRun struct {
 	Requests   requestStats
 	EndState   time.Duration
 	// Duration is the report's: how long the rotator worked on this cluster.
-	Duration     time.Duration
-	PreviousID   string `json:",omitempty"`
-	ExpectedID   string `json:",omitempty"`
+	Duration   time.Duration
+	PreviousID string `json:",omitempty"`
+	ExpectedID string `json:",omitempty"`
+	// PendingID is a credential issued for the cluster and written to some of its namespaces
+	// before it was cut off mid-run (freeze), not promoted: its namespaces may hold it.
+	PendingID    string `json:",omitempty"`
 	Namespaces   int
 	Holds        map[string]int
 	Pullable     int
@@ -124,6 +127,9 @@ type fleetPhase struct {
 	// lines of all of it that name the cluster down.
 	Stderr          string
 	StderrNamesDown int
+	// CutAt is when the gate froze, from the process start (freeze: at the rotator's first
+	// Secret write in the member).
+	CutAt time.Duration `json:",omitempty"`
 	// Failure says why the phase could not be measured.
 	Failure string `json:",omitempty"`
 }
@@ -161,12 +167,14 @@ type fleetRun struct {
 	nss      []string
 	// current is each cluster's credential id in use (what its namespaces hold).
 	current map[string]string
+	// pending is a cluster's credential issued and partly written when it was cut off mid-run.
+	pending map[string]string
 	robots  map[string][]fleetRobot
 }
 
 // fleet runs the fleet scenario and writes its results, also when it stopped half way.
 func (b *bench) fleet(ctx context.Context) error {
-	fr := &fleetRun{b: b, fo: b.opts.fleet, current: map[string]string{}, robots: map[string][]fleetRobot{}}
+	fr := &fleetRun{b: b, fo: b.opts.fleet, current: map[string]string{}, pending: map[string]string{}, robots: map[string][]fleetRobot{}}
 	err := fr.run(ctx)
 	if fr.gate != nil {
 		fr.gate.stop()
@@ -273,7 +281,11 @@ func (fr *fleetRun) run(ctx context.Context) error {
 		if err := fr.phase(ctx, "rotate", round, "every cluster up: a new credential per cluster, written everywhere (the baseline of a rotation)", "", 0); err != nil {
 			return err
 		}
-		if err := fr.phase(ctx, "down", round, fmt.Sprintf("%s cut off (gate: %s) before the run: a new credential in every other cluster", down, fo.down), down, 1); err != nil {
+		note := fmt.Sprintf("%s cut off (gate: %s) before the run: a new credential in every other cluster", down, fo.down)
+		if fo.down == downFreeze {
+			note = fmt.Sprintf("%s frozen at the gate in the middle of the run, at the rotator's first Secret write there: a new credential in every other cluster", down)
+		}
+		if err := fr.phase(ctx, "down", round, note, down, 1); err != nil {
 			return err
 		}
 	}
@@ -290,6 +302,48 @@ func (fr *fleetRun) run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+func (fr *fleetRun) cluster(name string) *fleetCluster {
+	for _, c := range fr.clusters {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// cutAtFirstWrite freezes the gate as soon as c's audit log shows the rotator's first write of
+// a target Secret after mark; stop ends the watch and returns when it froze (zero: it did not).
+func (fr *fleetRun) cutAtFirstWrite(ctx context.Context, c *fleetCluster, mark auditMark) (stop func() time.Time) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan time.Time, 1)
+	go func() {
+		var at time.Time
+		defer func() { done <- at }()
+		for ctx.Err() == nil {
+			evs, err := c.audit.since(mark, fr.b.r.rotatorUser)
+			if err == nil {
+				for _, e := range evs {
+					if e.isWrite() && e.resource() == "secrets" && e.ObjectRef.Name == secretName && e.ResponseStatus.Code < 300 {
+						if err := fr.gate.close(downFreeze); err == nil {
+							at = time.Now()
+							logf("  %s frozen at the gate after the rotator's first Secret write there (%s)", c.Name, e.ObjectRef.Namespace)
+						}
+						return
+					}
+				}
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	return func() time.Time {
+		cancel()
+		return <-done
+	}
 }
 
 // newCluster is a cluster of the fleet with a fixture builder of its own (the admin's client at
@@ -385,13 +439,22 @@ func (fr *fleetRun) phase(ctx context.Context, kind string, round int, note, dow
 		name = fmt.Sprintf("%s-%d", kind, round)
 	}
 	ph := fleetPhase{Name: name, Kind: kind, Round: round, Note: note, Down: down, WantExit: wantExit}
-	if down != "" {
+	// midRun: the member is cut off in the middle of this run (freeze), not before it.
+	midRun := down != "" && fo.down == downFreeze && kind == "down"
+	switch {
+	case down != "" && !midRun:
 		ph.Mode = fo.down
 		if err := fr.gate.close(fo.down); err != nil {
 			return err
 		}
-	} else if err := fr.gate.open(); err != nil {
-		return err
+	default:
+		ph.Mode = fo.down
+		if down == "" {
+			ph.Mode = ""
+		}
+		if err := fr.gate.open(); err != nil {
+			return err
+		}
 	}
 	before := map[string]map[string]map[string]string{}
 	marks := map[string]auditMark{}
@@ -411,7 +474,16 @@ func (fr *fleetRun) phase(ctx context.Context, kind string, round int, note, dow
 	logf("phase %s: rotator %s", name, strings.Join(ph.Args, " "))
 	snap := snapshotMachine()
 	rctx, cancel := context.WithTimeout(ctx, fo.timeout)
+	var stopCut func() time.Time
+	if midRun {
+		stopCut = fr.cutAtFirstWrite(rctx, fr.cluster(down), marks[down])
+	}
 	run, runErr := b.r.spawn.run(rctx, []string{"HARBOR_PASSWORD=" + b.r.harborPassword}, b.r.rotatorBin, args...)
+	if stopCut != nil {
+		if at := stopCut(); !at.IsZero() {
+			ph.CutAt = at.Sub(run.Start)
+		}
+	}
 	cancel()
 	ph.Start, ph.End, ph.ExitCode = run.Start, run.End, run.ExitCode
 	ph.MaxRSSKiB, ph.RSSFloorKiB, ph.CPU = run.MaxRSSKiB, run.RSSFloorKiB, run.CPU
@@ -479,8 +551,21 @@ func (fr *fleetRun) phase(ctx context.Context, kind string, round int, note, dow
 		if cr.Issued != "" && cr.Result == "succeeded" {
 			cr.ExpectedID = cr.Issued
 		}
+		cr.PendingID = fr.pending[c.Name]
+		if cr.Down && cr.Issued != "" {
+			cr.PendingID = cr.Issued // issued before the cut, and not promoted
+		}
 		if err := fr.check(ctx, c, &cr, before[c.Name]); err != nil {
 			return err
+		}
+		switch {
+		case cr.PendingID != "" && !cr.Down && cr.Holds[cr.PendingID] == len(fr.nss):
+			cr.ExpectedID = cr.PendingID // resumed and finished
+			delete(fr.pending, c.Name)
+		case cr.PendingID != "" && cr.Down:
+			fr.pending[c.Name] = cr.PendingID
+		case !cr.Down:
+			delete(fr.pending, c.Name)
 		}
 		fr.current[c.Name] = cr.ExpectedID
 		for _, r := range fr.robots[c.Name] {
@@ -520,7 +605,7 @@ func (fr *fleetRun) check(ctx context.Context, c *fleetCluster, cr *fleetCluster
 			wrong = append(wrong, ns+": no credential expected (none issued)")
 		case !s.pullable():
 			wrong = append(wrong, ns+": not pullable")
-		case id != cr.ExpectedID:
+		case id != cr.ExpectedID && (cr.PendingID == "" || id != cr.PendingID):
 			wrong = append(wrong, fmt.Sprintf("%s: holds %s, want %s", ns, id, cr.ExpectedID))
 		}
 	}

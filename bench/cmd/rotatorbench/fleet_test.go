@@ -194,7 +194,7 @@ func TestMissedRotationIsComputed(t *testing.T) {
 	if !strings.Contains(note, "member-1 was **not** rotated") || !strings.Contains(note, "issued in phase rotate") || !strings.Contains(note, "the 2 other clusters") {
 		t.Errorf("note: %s", note)
 	}
-	if v := verdictsByPrefix(t, rec); len(fleetVerdicts(rec)) != 8 || !v["install"].OK {
+	if v := verdictsByPrefix(t, rec); len(fleetVerdicts(rec)) != 9 || !v["install"].OK {
 		t.Errorf("verdicts with a back phase: %+v", fleetVerdicts(rec))
 	}
 	rec.Phases[4].Clusters[1].Issued = "a3"
@@ -239,5 +239,63 @@ func TestFleetVerdictsUseMediansOverRounds(t *testing.T) {
 	rec.Phases[4].Clusters[1].Requests.Total = 3
 	if v := verdictsByPrefix(t, rec)["unchanged"]; v.OK || !strings.Contains(v.Measured, "3 requests") {
 		t.Errorf("a request at the down member in round 2: %+v", v)
+	}
+}
+
+// Cut off mid-run (freeze), the member holds the previous credential in some namespaces and
+// the new one in the others: both must stay pullable and alive at Harbor.
+func TestFleetFreezeVerdicts(t *testing.T) {
+	freeze := func() fleetRecord {
+		rec := fleetSample()
+		rec.DownMode = downFreeze
+		for _, i := range []int{2, 3} {
+			c := &rec.Phases[i].Clusters[1]
+			c.PendingID, c.Holds = "a3", map[string]int{"a2": 7, "a3": 3}
+		}
+		rec.Phases[2].Clusters[1].Issued = "a3"
+		rec.Phases[2].Clusters[1].Requests.Total = 40 // before the cut
+		rec.Phases[2].CutAt, rec.Phases[2].Mode, rec.Phases[3].Mode = 300*time.Millisecond, downFreeze, downFreeze
+		rec.Phases[2].RobotsAfter = 7 // one more: issued for member-1 before the cut
+		rec.Phases[3].RobotsBefore, rec.Phases[3].RobotsAfter = 7, 5
+		rec.Phases[3].Clusters[1].Robots = append(rec.Phases[3].Clusters[1].Robots, fleetRobot{ID: "a3", Name: "robot$a3", Exists: true})
+		return rec
+	}
+	vs := verdictsByPrefix(t, freeze())
+	if v := vs["unchanged"]; v.Done || v.OK {
+		t.Errorf("the unchanged row under freeze: %+v", v)
+	}
+	var mid, orphans, revoke fleetVerdict
+	for _, v := range fleetVerdicts(freeze()) {
+		switch {
+		case strings.HasPrefix(v.Target, "the member cut off mid-run"):
+			mid = v
+		case strings.HasPrefix(v.Target, "a member cut off mid-run: no credential left"):
+			orphans = v
+		case strings.HasPrefix(v.Target, "a member down, the grace"):
+			revoke = v
+		}
+	}
+	if !mid.OK || !strings.Contains(mid.Measured, "down: 7 previous, 3 new (written before the cut), 10 pullable of 10") {
+		t.Errorf("mid-run: %+v", mid)
+	}
+	if !orphans.OK || !revoke.OK {
+		t.Errorf("orphans %+v, revoke %+v", orphans, revoke)
+	}
+	if md := renderFleet(freeze()); !strings.Contains(md, "member-1 (freeze), cut at 0.3 s") {
+		t.Errorf("the phases table lacks the cut")
+	}
+	rec := freeze()
+	rec.Phases[2].Clusters[1].Pullable = 9
+	for _, v := range fleetVerdicts(rec) {
+		if strings.HasPrefix(v.Target, "the member cut off mid-run") && v.OK {
+			t.Errorf("a namespace not pullable: %+v", v)
+		}
+	}
+	rec = freeze()
+	rec.Phases[3].Clusters[1].Robots[2].Exists = false // the new one, held by 3 namespaces, revoked
+	for _, v := range fleetVerdicts(rec) {
+		if strings.HasPrefix(v.Target, "a member down, the grace") && v.OK {
+			t.Errorf("a held credential revoked: %+v", v)
+		}
 	}
 }

@@ -18,6 +18,11 @@ const (
 	// downBlackhole keeps accepting connections and never answers, as a network partition that
 	// drops packets: every request waits for the client's own timeouts.
 	downBlackhole = "blackhole"
+	// downFreeze cuts the member off in the middle of the run, once the rotator has written
+	// its first Secret there: the open connections stay open and carry nothing more (their
+	// bytes held at the gate), new ones are accepted and never answered. Without the need to
+	// open a connection, only the client's request timeouts and health checks end a request.
+	downFreeze = "freeze"
 )
 
 // tcpGate forwards a loopback port to a member's API server until it is closed (refuse or
@@ -28,8 +33,10 @@ type tcpGate struct {
 
 	mu    sync.Mutex
 	l     net.Listener
-	mode  string // "" (forwarding), downRefuse or downBlackhole
+	mode  string // "" (forwarding), downRefuse, downBlackhole or downFreeze
 	conns []net.Conn
+	// thawed is closed when a freeze ends (nil while not frozen).
+	thawed chan struct{}
 }
 
 func newTCPGate(serverURL string) (*tcpGate, error) {
@@ -62,7 +69,7 @@ func (g *tcpGate) serve(l net.Listener) {
 			mode := g.mode
 			g.conns = append(g.conns, in)
 			g.mu.Unlock()
-			if mode == downBlackhole {
+			if mode == downBlackhole || mode == downFreeze {
 				go func() { _, _ = io.Copy(io.Discard, in) }() // read, never answer
 				continue
 			}
@@ -74,21 +81,50 @@ func (g *tcpGate) serve(l net.Listener) {
 			g.mu.Lock()
 			g.conns = append(g.conns, out)
 			g.mu.Unlock()
-			go func() { _, _ = io.Copy(out, in); out.Close() }()
-			go func() { _, _ = io.Copy(in, out); in.Close() }()
+			go func() { g.pipe(out, in); out.Close() }()
+			go func() { g.pipe(in, out); in.Close() }()
 		}
 	}()
 }
 
-// close cuts the member off in mode: every open connection is closed; with downRefuse new ones
-// are refused, with downBlackhole accepted and never answered.
+// pipe copies src to dst, holding every chunk while the gate is frozen.
+func (g *tcpGate) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			g.mu.Lock()
+			thawed := g.thawed
+			g.mu.Unlock()
+			if thawed != nil {
+				<-thawed // open closes the connections too: the write below fails
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// close cuts the member off in mode: with downRefuse and downBlackhole every open connection
+// is closed, and new ones refused, or accepted and never answered; with downFreeze the open ones
+// stay open and carry nothing more, and new ones are accepted and never answered.
 func (g *tcpGate) close(mode string) error {
-	if mode != downRefuse && mode != downBlackhole {
-		return fmt.Errorf("gate: mode %q: want %s or %s", mode, downRefuse, downBlackhole)
+	if mode != downRefuse && mode != downBlackhole && mode != downFreeze {
+		return fmt.Errorf("gate: mode %q: want %s, %s or %s", mode, downRefuse, downBlackhole, downFreeze)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.mode = mode
+	if mode == downFreeze {
+		if g.thawed == nil {
+			g.thawed = make(chan struct{})
+		}
+		return nil
+	}
 	for _, c := range g.conns {
 		c.Close()
 	}
@@ -104,6 +140,10 @@ func (g *tcpGate) close(mode string) error {
 func (g *tcpGate) open() error {
 	g.mu.Lock()
 	g.mode = ""
+	if g.thawed != nil {
+		close(g.thawed)
+		g.thawed = nil
+	}
 	for _, c := range g.conns {
 		c.Close()
 	}
@@ -123,6 +163,12 @@ func (g *tcpGate) open() error {
 
 // stop closes the gate for good.
 func (g *tcpGate) stop() {
+	g.mu.Lock()
+	if g.thawed != nil {
+		close(g.thawed)
+		g.thawed = nil
+	}
+	g.mu.Unlock()
 	_ = g.close(downRefuse)
 }
 

@@ -242,8 +242,12 @@ func fleetVerdicts(rec fleetRecord) []fleetVerdict {
 	}
 	out = append(out, v)
 
-	// 4. The down cluster unchanged.
+	// 4. The down cluster unchanged (cut off before the run), or left pullable (mid-run).
+	freeze := rec.DownMode == downFreeze
 	v = fleetVerdict{Target: "the down member unchanged: no request of the rotator reached its API server, every namespace still holds its previous credential"}
+	if freeze {
+		v.Target = "the member cut off mid-run: every namespace of it still pullable, holding its previous credential or the new one written before the cut"
+	}
 	if hasDown {
 		var reqs, total, kept int
 		var holds []string
@@ -251,15 +255,30 @@ func fleetVerdicts(rec fleetRecord) []fleetVerdict {
 			c, _ := p.cluster(downName)
 			reqs += c.Requests.Total
 			total += c.Namespaces
-			kept += c.Holds[c.PreviousID]
-			holds = append(holds, fmt.Sprintf("%s: %d of %d", p.Name, c.Holds[c.PreviousID], c.Namespaces))
+			switch {
+			case freeze:
+				n := c.Holds[c.PreviousID]
+				if c.PendingID != c.PreviousID {
+					n += c.Holds[c.PendingID]
+				}
+				kept += min(n, c.Pullable)
+				holds = append(holds, fmt.Sprintf("%s: %d previous, %d new (written before the cut), %d pullable of %d", p.Name, c.Holds[c.PreviousID], c.Holds[c.PendingID], c.Pullable, c.Namespaces))
+			default:
+				kept += c.Holds[c.PreviousID]
+				holds = append(holds, fmt.Sprintf("%s: %d of %d", p.Name, c.Holds[c.PreviousID], c.Namespaces))
+			}
 			if c.PreviousID == "" {
 				kept = -1
 			}
 		}
 		v.Done = true
-		v.OK = reqs == 0 && kept == total
-		v.Measured = fmt.Sprintf("%d requests at its API server; namespaces holding its previous credential: %s", reqs, strings.Join(holds, ", "))
+		if freeze {
+			v.OK = kept == total
+			v.Measured = strings.Join(holds, "; ")
+		} else {
+			v.OK = reqs == 0 && kept == total
+			v.Measured = fmt.Sprintf("%d requests at its API server; namespaces holding its previous credential: %s", reqs, strings.Join(holds, ", "))
+		}
 	}
 	out = append(out, v)
 
@@ -285,9 +304,17 @@ func fleetVerdicts(rec fleetRecord) []fleetVerdict {
 				}
 			}
 			if c.Down {
-				// Its namespaces' credential must survive.
-				okAll = okAll && heldAlive
-				parts = append(parts, fmt.Sprintf("%s (down): %d of %d issued still exist, the one its namespaces hold: %s", c.Cluster, alive, len(c.Robots), existsText(heldAlive)))
+				// Every credential its namespaces hold must survive.
+				held := true
+				for id := range c.Holds {
+					found := false
+					for _, r := range c.Robots {
+						found = found || (r.ID == id && r.Exists)
+					}
+					held = held && found
+				}
+				okAll = okAll && held
+				parts = append(parts, fmt.Sprintf("%s (down): %d of %d issued still exist, those its namespaces hold: %s", c.Cluster, alive, len(c.Robots), existsText(held)))
 				continue
 			}
 			// Only the one in use left.
@@ -301,6 +328,9 @@ func fleetVerdicts(rec fleetRecord) []fleetVerdict {
 
 	// 6. Nothing issued for, or left behind by, the down member.
 	v = fleetVerdict{Target: "a member down: no credential issued for it, none left at Harbor by its failed run (robots at Harbor change by issued − revoked)"}
+	if freeze {
+		v.Target = "a member cut off mid-run: no credential left at Harbor unaccounted for (robots at Harbor change by issued − revoked)"
+	}
 	if hasDown {
 		v.Done = true
 		ok := true
@@ -316,7 +346,7 @@ func fleetVerdicts(rec fleetRecord) []fleetVerdict {
 				revoked += len(c.Revoked)
 			}
 			delta := p.RobotsAfter - p.RobotsBefore
-			ok = ok && !downIssued && delta == issued-revoked
+			ok = ok && (freeze || !downIssued) && delta == issued-revoked
 			parts = append(parts, fmt.Sprintf("%s: %d → %d robots, %d issued, %d revoked", p.Name, p.RobotsBefore, p.RobotsAfter, issued, revoked))
 		}
 		v.OK = ok
@@ -338,7 +368,23 @@ func fleetVerdicts(rec fleetRecord) []fleetVerdict {
 		out = append(out, v)
 	}
 
-	// 8. Peak RSS, for reference.
+	// 8. How long a run lasts with a member down, for reference.
+	if hasDown {
+		v = fleetVerdict{Target: "a member down: how long the run lasts (wall), and the rotator's time on the member (its report's duration)", Reference: true, Done: true}
+		var parts []string
+		for _, p := range downs {
+			c, _ := p.cluster(downName)
+			s := fmt.Sprintf("%s: wall %s, %s %s after %s", p.Name, secs(p.wall()), downName, c.Result, secs(c.Duration))
+			if p.CutAt > 0 {
+				s += fmt.Sprintf(" (cut at %s)", secs(p.CutAt))
+			}
+			parts = append(parts, s+fmt.Sprintf(", the others at end state by %s", secs(p.endStateAll())))
+		}
+		v.Measured = strings.Join(parts, "; ")
+		out = append(out, v)
+	}
+
+	// 9. Peak RSS, for reference.
 	v = fleetVerdict{Target: "peak RSS of `rotate now` across the fleet (wait4 through rsswrap)", Reference: true}
 	var parts []string
 	for _, p := range rec.Phases {
@@ -480,6 +526,9 @@ func renderFleet(rec fleetRecord) string {
 		downText := "–"
 		if ph.Down != "" {
 			downText = ph.Down + " (" + ph.Mode + ")"
+			if ph.CutAt > 0 {
+				downText += fmt.Sprintf(", cut at %s", secs(ph.CutAt))
+			}
 		}
 		p("| %s | `%s` | %s | %d | %s | %s | %d | %.1f MiB | %s | %d → %d |", ph.Name, strings.Join(ph.Args, " "), downText, ph.ExitCode, secs(ph.wall()), secs(ph.endStateAll()),
 			total, mib(ph.MaxRSSKiB), secs(ph.CPU), ph.RobotsBefore, ph.RobotsAfter)
@@ -563,6 +612,8 @@ func downModeText(mode string) string {
 		return "connections refused at once, open ones closed, as an API server gone or a firewall that rejects"
 	case downBlackhole:
 		return "connections accepted and never answered, as a partition that drops packets: every request waits for the client's timeouts"
+	case downFreeze:
+		return "in the middle of the run, at the rotator's first Secret write in the member, the open connections stop carrying anything and new ones are never answered: the requests in flight wait for the client's timeouts"
 	}
 	return "unknown"
 }

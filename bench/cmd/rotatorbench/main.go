@@ -79,7 +79,7 @@ func main() {
 	flag.DurationVar(&o.service.timeout, "service-timeout", 45*time.Minute, "service: the longest wait for the service to serve every namespace (the burst's namespaces: recorded as not served after it)")
 	flag.IntVar(&o.fleet.clusters, "fleet-clusters", 4, "fleet: clusters in all, the rotator's own and the members (one of which is cut off)")
 	flag.IntVar(&o.fleet.n, "fleet-n", 100, "fleet: target namespaces in each cluster")
-	flag.StringVar(&o.fleet.down, "fleet-down", downRefuse, "fleet: how the member is cut off: refuse (connections refused) or blackhole (accepted, never answered)")
+	flag.StringVar(&o.fleet.down, "fleet-down", downRefuse, "fleet: how the member is cut off: refuse (connections refused) or blackhole (accepted, never answered), both before the run; or freeze (in the middle of the run, at its first Secret write there: open connections carry nothing more, new ones are never answered)")
 	flag.DurationVar(&o.fleet.revokeAfter, "fleet-revoke-after", 2*time.Second, "fleet: the credential's revokeAfter (the grace period the revoke phase waits out)")
 	flag.DurationVar(&o.fleet.timeout, "fleet-timeout", 10*time.Minute, "fleet: the longest one rotate now may take")
 	flag.BoolVar(&o.fleet.recover, "fleet-recover", true, "fleet: open the gate again at the end and run rotate now --if-due")
@@ -88,8 +88,8 @@ func main() {
 	flag.Parse()
 	if strings.TrimSpace(o.scenario) == "fleet" {
 		o.scenario = "fleet"
-		if o.fleet.down != downRefuse && o.fleet.down != downBlackhole {
-			fmt.Fprintf(os.Stderr, "rotatorbench: -fleet-down %q: want %s or %s\n", o.fleet.down, downRefuse, downBlackhole)
+		if o.fleet.down != downRefuse && o.fleet.down != downBlackhole && o.fleet.down != downFreeze {
+			fmt.Fprintf(os.Stderr, "rotatorbench: -fleet-down %q: want %s, %s or %s\n", o.fleet.down, downRefuse, downBlackhole, downFreeze)
 			os.Exit(2)
 		}
 	} else {
