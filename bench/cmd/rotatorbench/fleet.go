@@ -48,6 +48,8 @@ type fleetOptions struct {
 
 const (
 	fleetLocal = "local"
+	// noReport is the result of a cluster the run reported nothing for (killed at -fleet-timeout).
+	noReport = "(no report)"
 	// fleetMemberPrefix names the members: member-1 (the one cut off), member-2, ...
 	fleetMemberPrefix = "member-"
 )
@@ -503,9 +505,13 @@ func (fr *fleetRun) phase(ctx context.Context, kind string, round int, note, dow
 	var doc struct {
 		Reports []fleetReport `json:"reports"`
 	}
+	// Without a report (the run killed at -fleet-timeout), every cluster is still measured and
+	// checked, and the phase fails after.
+	var failed error
 	if err := json.Unmarshal(run.Stdout, &doc); err != nil {
-		ph.Failure = fmt.Sprintf("no JSON report (exit %d): %v", run.ExitCode, runErr)
-		return fmt.Errorf("phase %s: %s\n%s", name, ph.Failure, tail(run.Stderr, 2000))
+		ph.Failure = fmt.Sprintf("no JSON report (exit %d after %s): %v", run.ExitCode, run.wall().Round(time.Second), runErr)
+		failed = fmt.Errorf("phase %s: %s", name, ph.Failure)
+		logf("  %s:\n%s", ph.Failure, tail(run.Stderr, 2000))
 	}
 	if runErr != nil && run.ExitCode != wantExit {
 		logf("  exit %d (want %d): %s", run.ExitCode, wantExit, tail(run.Stderr, 600))
@@ -528,7 +534,7 @@ func (fr *fleetRun) phase(ctx context.Context, kind string, round int, note, dow
 		cr := fleetClusterRun{Cluster: c.Name, Down: c.Name == down, Namespaces: len(fr.nss), PreviousID: fr.current[c.Name]}
 		rep, ok := reports[c.Name]
 		if !ok {
-			cr.Result, cr.Check = "(no report)", "the run reported nothing for this cluster"
+			cr.Result = noReport
 		} else {
 			cr.Result, cr.Errors, cr.Duration = rep.Result, firstFew(rep.Errors), rep.Duration
 			if rep.Issued != nil {
@@ -578,6 +584,11 @@ func (fr *fleetRun) phase(ctx context.Context, kind string, round int, note, dow
 	}
 	logf("  wall %s, exit %d, peak RSS %.1f MiB, CPU %s, robots at Harbor %d → %d", ph.wall().Round(time.Millisecond), ph.ExitCode, mib(ph.MaxRSSKiB),
 		secs(ph.CPU), ph.RobotsBefore, ph.RobotsAfter)
+	if failed != nil {
+		// Recorded, and the scenario goes on: what follows a run that never reported is
+		// measured too.
+		fr.rec.Failures = append(fr.rec.Failures, failed.Error())
+	}
 	return nil
 }
 
@@ -621,7 +632,7 @@ func (fr *fleetRun) check(ctx context.Context, c *fleetCluster, cr *fleetCluster
 	if cr.TemplatesSet > 0 {
 		wrong = append(wrong, fmt.Sprintf("%d Deployment templates changed (IfNeeded with no pods restarts none)", cr.TemplatesSet))
 	}
-	if !cr.Down && cr.Result != "succeeded" && cr.Result != "nothing-due" {
+	if !cr.Down && cr.Result != "succeeded" && cr.Result != "nothing-due" && cr.Result != noReport {
 		wrong = append(wrong, "result "+cr.Result)
 	}
 	sort.Strings(wrong)

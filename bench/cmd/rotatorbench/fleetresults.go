@@ -36,6 +36,9 @@ type fleetRecord struct {
 	Fleet       []fleetCluster
 	Phases      []fleetPhase
 	Unfinished  string `json:",omitempty"`
+	// Failures are the phases whose run gave no report (killed at -fleet-timeout); the
+	// scenario went on after them.
+	Failures []string `json:",omitempty"`
 }
 
 func saveFleet(rec fleetRecord, mdPath string) error {
@@ -498,6 +501,9 @@ func renderFleet(rec fleetRecord) string {
 	p("- **The member down:** the first member in the config is reached through a TCP gate in front of its API server; for the phases `down` and `revoke` the gate is closed (`%s`: %s), and open for the others. An all-up rotation and one with the member down alternate %d times (`-fleet-rounds`).", rec.DownMode, downModeText(rec.DownMode), max(rec.Rounds, 1))
 	if rec.Unfinished != "" {
 		p("- **The run did not finish:** %s. The rows below are what it measured before that.", rec.Unfinished)
+	}
+	for _, f := range rec.Failures {
+		p("- **A run gave no report:** %s. Its clusters were measured and checked all the same, and the scenario went on.", mdCell(f))
 	}
 	p("")
 
