@@ -299,3 +299,13 @@ func TestFleetFreezeVerdicts(t *testing.T) {
 		}
 	}
 }
+
+// A run killed before it reported, with nothing measured in it, meets nothing.
+func TestFleetVerdictsOfARunWithoutClusters(t *testing.T) {
+	rec := fleetSample()
+	rec.Phases[2].Clusters, rec.Phases[2].ExitCode = nil, -1
+	vs := verdictsByPrefix(t, rec)
+	if vs["others"].OK || vs["exit"].OK {
+		t.Errorf("others %+v, exit %+v", vs["others"], vs["exit"])
+	}
+}

@@ -237,6 +237,10 @@ func fleetVerdicts(rec fleetRecord) []fleetVerdict {
 			}
 			parts = append(parts, fmt.Sprintf("%s %s (all up %s, %+.1f s)", c.Cluster, secs(md), secs(mb), (md-mb).Seconds()))
 		}
+		if len(parts) == 0 {
+			within = false
+			parts = append(parts, "no cluster measured")
+		}
 		v.OK = okAll && within
 		v.Measured = strings.Join(parts, "; ") + fmt.Sprintf("; in all %s (all up %s)", secs(median(allDown)), secs(median(allBase)))
 		if len(bad) > 0 {
