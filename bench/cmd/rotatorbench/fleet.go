@@ -129,6 +129,10 @@ type fleetPhase struct {
 	// lines of all of it that name the cluster down.
 	Stderr          string
 	StderrNamesDown int
+	// EventFailures counts the rotator's "could not record event" warnings; the first and the
+	// last were logged this long after the process start.
+	EventFailures                 int           `json:",omitempty"`
+	EventFailFirst, EventFailLast time.Duration `json:",omitempty"`
 	// CutAt is when the gate froze, from the process start (freeze: at the rotator's first
 	// Secret write in the member).
 	CutAt time.Duration `json:",omitempty"`
@@ -304,6 +308,29 @@ func (fr *fleetRun) run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// eventFailures reads the rotator's "could not record event" warnings from its stderr (slog
+// text: time=... level=WARN msg="could not record event" ...): how many, and when the first and
+// the last were logged, from start.
+func eventFailures(stderr []byte, start time.Time) (n int, first, last time.Duration) {
+	for _, l := range strings.Split(string(stderr), "\n") {
+		if !strings.Contains(l, `msg="could not record event"`) {
+			continue
+		}
+		n++
+		v, _, _ := strings.Cut(strings.TrimPrefix(l, "time="), " ")
+		at, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			continue
+		}
+		d := at.Sub(start)
+		if first == 0 || d < first {
+			first = d
+		}
+		last = max(last, d)
+	}
+	return n, first, last
 }
 
 func (fr *fleetRun) cluster(name string) *fleetCluster {
@@ -501,6 +528,7 @@ func (fr *fleetRun) phase(ctx context.Context, kind string, round int, note, dow
 			}
 		}
 	}
+	ph.EventFailures, ph.EventFailFirst, ph.EventFailLast = eventFailures(run.Stderr, run.Start)
 	defer func() { fr.rec.Phases = append(fr.rec.Phases, ph) }()
 	var doc struct {
 		Reports []fleetReport `json:"reports"`

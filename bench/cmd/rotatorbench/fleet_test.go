@@ -309,3 +309,24 @@ func TestFleetVerdictsOfARunWithoutClusters(t *testing.T) {
 		t.Errorf("others %+v, exit %+v", vs["others"], vs["exit"])
 	}
 }
+
+func TestEventFailuresFromTheRotatorsLog(t *testing.T) {
+	start := time.Date(2026, 12, 3, 6, 13, 53, 0, time.UTC)
+	stderr := `[bench] write          1/20 secret bench-0009/harbor-pull failed (45.023s)
+time=2026-12-03T06:14:48.548Z level=WARN msg="could not record event" namespace=bench-0009 object=harbor-pull reason=WriteFailed err="Post \"https://x\": context deadline exceeded"
+time=2026-12-03T06:14:58.550Z level=WARN msg="could not record event" namespace=bench-0001 object=harbor-pull reason=WriteFailed err="x"
+time=2026-12-03T06:15:08.552Z level=WARN msg="could not record event" namespace=bench-0002 object=harbor-pull reason=WriteFailed err="x"
+error: some targets are not done; see above
+`
+	n, first, last := eventFailures([]byte(stderr), start)
+	if n != 3 || first != 55548*time.Millisecond || last != 75552*time.Millisecond {
+		t.Fatalf("got %d, %s, %s", n, first, last)
+	}
+	rec := fleetSample()
+	rec.Phases[2].EventFailures, rec.Phases[2].EventFailFirst, rec.Phases[2].EventFailLast = n, first, last
+	for _, v := range fleetVerdicts(rec) {
+		if strings.HasPrefix(v.Target, "a member down: how long") && !strings.Contains(v.Measured, "3 Events could not be recorded, logged from 55.5 s to 75.6 s (one every 10.0 s)") {
+			t.Errorf("duration row: %s", v.Measured)
+		}
+	}
+}

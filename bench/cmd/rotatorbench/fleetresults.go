@@ -385,7 +385,14 @@ func fleetVerdicts(rec fleetRecord) []fleetVerdict {
 			if p.CutAt > 0 {
 				s += fmt.Sprintf(" (cut at %s)", secs(p.CutAt))
 			}
-			parts = append(parts, s+fmt.Sprintf(", the others at end state by %s", secs(p.endStateAll())))
+			s += fmt.Sprintf(", the others at end state by %s", secs(p.endStateAll()))
+			if p.EventFailures > 0 {
+				s += fmt.Sprintf("; %d Events could not be recorded, logged from %s to %s", p.EventFailures, secs(p.EventFailFirst), secs(p.EventFailLast))
+				if p.EventFailures > 1 {
+					s += fmt.Sprintf(" (one every %.1f s)", (p.EventFailLast-p.EventFailFirst).Seconds()/float64(p.EventFailures-1))
+				}
+			}
+			parts = append(parts, s)
 		}
 		v.Measured = strings.Join(parts, "; ")
 		out = append(out, v)
