@@ -381,7 +381,7 @@ func fleetVerdicts(rec fleetRecord) []fleetVerdict {
 		var parts []string
 		for _, p := range downs {
 			c, _ := p.cluster(downName)
-			s := fmt.Sprintf("%s: wall %s, %s %s after %s", p.Name, secs(p.wall()), downName, c.Result, secs(c.Duration))
+			s := fmt.Sprintf("%s: wall %s, %s %s after %s", p.Name, secs(p.wall()), downName, c.Result, ms(c.Duration))
 			if p.CutAt > 0 {
 				s += fmt.Sprintf(" (cut at %s)", secs(p.CutAt))
 			}
