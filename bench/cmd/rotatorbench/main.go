@@ -47,6 +47,7 @@ type options struct {
 	// run: reaction, idle requests, RSS at scale; service.go).
 	scenario string
 	service  serviceOptions
+	fleet    fleetOptions
 }
 
 func main() {
@@ -65,7 +66,7 @@ func main() {
 	flag.StringVar(&o.profile, "profile", "", "write the CPU, blocking and peak-heap profiles of every rotator run (and service) under this directory (go tool pprof); timings then include the profiling")
 	flag.StringVar(&o.rotator, "rotator", "", "a rotator binary to measure (default: build ./cmd/rotator), e.g. an older build to compare")
 	flag.BoolVar(&o.render, "render", false, "only render -out again from the record saved beside it (RESULTS.json), without running anything")
-	flag.StringVar(&o.scenario, "scenario", "compare", "compare: rotate now against the runbook and the floor (RESULTS.md); service: rotator run's reaction to new namespaces, its requests when idle and its peak RSS at scale (RESULTS-service.md)")
+	flag.StringVar(&o.scenario, "scenario", "compare", "compare: rotate now against the runbook and the floor (RESULTS.md); service: rotator run's reaction to new namespaces, its requests when idle and its peak RSS at scale (RESULTS-service.md); fleet: rotate now across clusters, one member down (RESULTS-fleet.md)")
 	flag.IntVar(&o.service.n, "service-n", 2000, "service: target namespaces present when the service starts")
 	flag.IntVar(&o.service.burst, "service-new", 50, "service: namespaces created at once, each timed to a pullable secret")
 	flag.DurationVar(&o.service.idle, "service-idle", 10*time.Minute, "service: the idle window whose API requests are counted")
@@ -77,13 +78,30 @@ func main() {
 	flag.Float64Var(&o.service.qps, "service-fixture-qps", 1000, "service: the fixture builder's client rate limit (burst twice it)")
 	flag.IntVar(&o.service.workers, "service-fixture-workers", 48, "service: the fixture builder's namespaces in flight")
 	flag.DurationVar(&o.service.timeout, "service-timeout", 45*time.Minute, "service: the longest wait for the service to serve every namespace (the burst's namespaces: recorded as not served after it)")
+	flag.IntVar(&o.fleet.clusters, "fleet-clusters", 4, "fleet: clusters in all, the rotator's own and the members (one of which is cut off)")
+	flag.IntVar(&o.fleet.n, "fleet-n", 100, "fleet: target namespaces in each cluster")
+	flag.StringVar(&o.fleet.down, "fleet-down", downRefuse, "fleet: how the member is cut off: refuse (connections refused) or blackhole (accepted, never answered), both before the run; or freeze (in the middle of the run, at its first Secret write there: open connections carry nothing more, new ones are never answered)")
+	flag.DurationVar(&o.fleet.revokeAfter, "fleet-revoke-after", 2*time.Second, "fleet: the credential's revokeAfter (the grace period the revoke phase waits out)")
+	flag.DurationVar(&o.fleet.timeout, "fleet-timeout", 10*time.Minute, "fleet: the longest one rotate now may take")
+	flag.BoolVar(&o.fleet.recover, "fleet-recover", true, "fleet: open the gate again at the end and run rotate now --if-due")
+	flag.IntVar(&o.fleet.rounds, "fleet-rounds", 3, "fleet: rounds of an all-up rotation followed by one with the member down (medians compared)")
+	flag.Float64Var(&o.fleet.qps, "fleet-fixture-qps", 500, "fleet: the fixture builder's client rate limit in each cluster (burst twice it)")
 	flag.Parse()
-	scenario, err := parseScenario(o.scenario)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "rotatorbench:", err)
-		os.Exit(2)
+	if strings.TrimSpace(o.scenario) == "fleet" {
+		o.scenario = "fleet"
+		if o.fleet.down != downRefuse && o.fleet.down != downBlackhole && o.fleet.down != downFreeze {
+			fmt.Fprintf(os.Stderr, "rotatorbench: -fleet-down %q: want %s, %s or %s\n", o.fleet.down, downRefuse, downBlackhole, downFreeze)
+			os.Exit(2)
+		}
+	} else {
+		scenario, err := parseScenario(o.scenario)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "rotatorbench: %v (or fleet)\n", err)
+			os.Exit(2)
+		}
+		o.scenario = scenario
 	}
-	o.scenario = scenario
+	var err error
 	if o.service.freshRotators, err = binaries(*freshRotators); err != nil {
 		fmt.Fprintln(os.Stderr, "rotatorbench:", err)
 		os.Exit(2)
@@ -92,6 +110,9 @@ func main() {
 	flag.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
 	if o.scenario == "service" && !outSet {
 		o.out = "bench/RESULTS-service.md"
+	}
+	if o.scenario == "fleet" && !outSet {
+		o.out = "bench/RESULTS-fleet.md"
 	}
 	if o.profile != "" {
 		abs, err := filepath.Abs(o.profile) // the rotator runs in another directory
@@ -106,8 +127,11 @@ func main() {
 	}
 	if o.render {
 		re := rerender
-		if o.scenario == "service" {
+		switch o.scenario {
+		case "service":
 			re = rerenderService
+		case "fleet":
+			re = rerenderFleet
 		}
 		if err := re(o.out); err != nil {
 			fmt.Fprintln(os.Stderr, "rotatorbench:", err)
@@ -160,7 +184,7 @@ func run(ctx context.Context, o options) error {
 	b.r.floorBin = filepath.Join(dir, "floor")
 	b.r.spawn = spawner{wrap: filepath.Join(dir, "rsswrap"), dir: dir}
 	builds := map[string]string{b.r.spawn.wrap: "./bench/cmd/rsswrap"}
-	if o.scenario != "service" {
+	if o.scenario == "compare" {
 		builds[b.r.floorBin] = "./bench/cmd/floor"
 	}
 	if o.rotator != "" {
@@ -176,8 +200,11 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("build %s: %w", pkg, err)
 		}
 	}
-	if o.scenario == "service" {
+	switch o.scenario {
+	case "service":
 		return b.service(ctx)
+	case "fleet":
+		return b.fleet(ctx)
 	}
 	if err := b.setUp(ctx); err != nil {
 		return err
