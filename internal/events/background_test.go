@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	goruntime "runtime"
 	"sync"
@@ -9,10 +10,13 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/clock"
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 // A Background Recorder returns at once, writes every event through one sender, and Flush waits
@@ -134,5 +138,37 @@ func BenchmarkBackgroundQueued(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/queued")
 		close(release)
 		r.Flush(context.Background())
+	}
+}
+
+// An API server that stops answering (a fleet member frozen mid-run) costs one request timeout,
+// not one per queued Event: the Events after it are dropped for UnreachablePause, and sent again
+// after it. A refusal is an answer and stops nothing.
+func TestEventsToAnUnansweringServerAreDroppedForAPause(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Unix(1000, 0))
+	client := fake.NewClientset()
+	var requests int
+	answer := errors.New("dial tcp 10.0.0.1:6443: i/o timeout")
+	client.PrependReactor("create", "events", func(k8stesting.Action) (bool, runtime.Object, error) {
+		requests++
+		return true, nil, answer
+	})
+	r := &Recorder{Client: client, Clock: clk, Instance: "test", Background: true}
+	ctx := context.Background()
+	for i := range 50 {
+		r.Normal(ctx, Secret("ns", fmt.Sprintf("s%d", i)), ReasonRepaired, "repaired")
+	}
+	r.Flush(ctx)
+	if requests != 1 {
+		t.Fatalf("%d requests for 50 Events to a server that does not answer, want 1", requests)
+	}
+	clk.Step(UnreachablePause)
+	answer = apierrors.NewForbidden(schema.GroupResource{Resource: "events"}, "x", errors.New("no"))
+	for i := range 3 {
+		r.Normal(ctx, Secret("ns", fmt.Sprintf("t%d", i)), ReasonRepaired, "repaired")
+	}
+	r.Flush(ctx)
+	if requests != 4 {
+		t.Fatalf("%d requests in all: after the pause each Event is sent again, a refusal pausing nothing (want 4)", requests)
 	}
 }

@@ -58,6 +58,10 @@ type Recorder struct {
 	Background bool
 
 	queue queue
+	// unreachable: the last Event could not reach the API server at all (no answer, no
+	// connection: not a refusal, which is an answer); until then, Events are dropped without a
+	// request (unreachable.go).
+	unreachable unreachable
 }
 
 // Object identifies what an Event is about.
@@ -123,10 +127,17 @@ func (r *Recorder) event(n note) *corev1.Event {
 // the writes do (a deadline dropped events while 300 namespaces were written at qps 50,
 // bench/README.md). That client bounds the request itself (kubeclient.EventsTimeout).
 func (r *Recorder) send(ctx context.Context, n note) {
+	if r.unreachable.skip(r.Clock.Now()) {
+		return
+	}
 	ctx = context.WithoutCancel(ctx)
 	ev := r.event(n)
-	if _, err := r.Client.CoreV1().Events(ev.Namespace).Create(ctx, ev, fieldmanager.Create()); err != nil && r.Logger != nil {
+	_, err := r.Client.CoreV1().Events(ev.Namespace).Create(ctx, ev, fieldmanager.Create())
+	if err != nil && r.Logger != nil {
 		r.Logger.Warn("could not record event", "namespace", ev.Namespace, "object", ev.InvolvedObject.Name, "reason", ev.Reason, "err", err)
+	}
+	if dropped, resumed := r.unreachable.after(err, r.Clock.Now()); resumed && r.Logger != nil {
+		r.Logger.Warn("events dropped while the API server did not answer", "dropped", dropped)
 	}
 }
 
