@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/rotatorhq/rotator/internal/config"
+	"github.com/rotatorhq/rotator/internal/rotation"
 )
 
 func TestPlanClustersGroupsCredentialsByCluster(t *testing.T) {
@@ -76,5 +78,21 @@ func TestRunLocksArePerCluster(t *testing.T) {
 	slices.Sort(names)
 	if want := []string{"rotator-run-lock", "rotator-run-lock.east"}; !slices.Equal(names, want) {
 		t.Errorf("leases %v, want %v", names, want)
+	}
+}
+
+// rotate now's error names what is not done, each member by its cluster: with -o json it is the
+// one line on stderr.
+func TestNotDoneNamesCredentialsAndClusters(t *testing.T) {
+	reports := []*rotation.Report{
+		{Credential: "h", Result: rotation.Succeeded},
+		{Credential: "h", Cluster: "east", Result: rotation.Failed, Errors: []string{"unreachable"}},
+		{Credential: "g", Result: rotation.Failed, Errors: []string{"refused"}},
+	}
+	if got, want := notDone(reports, "json").Error(), "some targets are not done (h in cluster east, g); see the report's errors"; got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	if got := notDone(reports, "text").Error(); !strings.HasSuffix(got, "; see above") {
+		t.Errorf("text: %q", got)
 	}
 }

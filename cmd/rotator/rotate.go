@@ -131,7 +131,7 @@ func runRotateNow(cmd *cobra.Command, g *globalFlags, f *rotateFlags) error {
 		return err
 	}
 	if !ok {
-		return &exitError{code: exitFailed, err: fmt.Errorf("some targets are not done; see above")}
+		return &exitError{code: exitFailed, err: notDone(reports, f.output)}
 	}
 	return nil
 }
@@ -173,4 +173,25 @@ func printProgress(w io.Writer) func(rotation.Progress) {
 		}
 		fmt.Fprintf(w, "[%s] %-14s%s %s (%s)\n", p.Credential, p.Step, count, p.Message, p.Elapsed.Round(1e6))
 	}
+}
+
+// notDone is the error of a run with targets not done: it names each credential (and cluster of
+// a fleet) that is not, so that stderr says which even when stdout is -o json.
+func notDone(reports []*rotation.Report, output string) error {
+	var names []string
+	for _, rep := range reports {
+		if rep.OK() {
+			continue
+		}
+		name := rep.Credential
+		if rep.Cluster != "" {
+			name += " in cluster " + rep.Cluster
+		}
+		names = append(names, name)
+	}
+	where := "see above"
+	if structured(output) {
+		where = "see the report's errors"
+	}
+	return fmt.Errorf("some targets are not done (%s); %s", strings.Join(names, ", "), where)
 }
