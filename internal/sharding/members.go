@@ -54,9 +54,8 @@ type Members struct {
 	Clock    clock.WithTicker
 	Logger   *slog.Logger
 
-	mu      sync.Mutex
-	seen    map[string]sighting // by Lease name
-	changed chan struct{}
+	mu   sync.Mutex
+	seen map[string]sighting // by Lease name
 }
 
 // sighting is when a replica's Lease last changed, by the local clock.
@@ -82,7 +81,6 @@ func (m *Members) defaults() {
 		m.Logger = slog.New(slog.DiscardHandler)
 	}
 	m.seen = map[string]sighting{}
-	m.changed = make(chan struct{}, 1)
 }
 
 // Start announces this replica and watches the others until ctx ends; then its Lease is
@@ -99,29 +97,6 @@ func (m *Members) Start(ctx context.Context) {
 	})
 	go inf.RunWithContext(ctx)
 	go m.announce(ctx)
-	// Liveness is a matter of time too: look again whenever a sighting may have aged out.
-	go func() {
-		t := m.Clock.NewTicker(m.Duration / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C():
-				m.notify()
-			}
-		}
-	}()
-}
-
-// Changed is signalled (at most one pending) whenever the view may have changed.
-func (m *Members) Changed() <-chan struct{} { return m.changed }
-
-func (m *Members) notify() {
-	select {
-	case m.changed <- struct{}{}:
-	default:
-	}
 }
 
 func (m *Members) observe(obj any) {
@@ -135,9 +110,6 @@ func (m *Members) observe(obj any) {
 		m.seen[l.Name] = sighting{identity: *l.Spec.HolderIdentity, version: l.ResourceVersion, at: m.Clock.Now()}
 	}
 	m.mu.Unlock()
-	if !had {
-		m.notify()
-	}
 }
 
 func (m *Members) forget(obj any) {
@@ -151,7 +123,6 @@ func (m *Members) forget(obj any) {
 	m.mu.Lock()
 	delete(m.seen, l.Name)
 	m.mu.Unlock()
-	m.notify()
 }
 
 // Live are the identities of the replicas alive by this view, this one always among them.
