@@ -36,21 +36,11 @@ func TestFleetRotateNowThreeClustersOneUnreachable(t *testing.T) {
 	img := rig.Images["proj-a"]
 	fx := newFleetFixture(t, "fl", 8) // member two's written one at a time: the cut falls among them
 	m1, m2, clusters, targets := fx.m1, fx.m2, fx.clusters, fx.targets
-	label := fx.label
 	gate := newTCPGate(t, m2.KubeURL)
 	// Member two comes first in the config: a run that stopped at the first unreachable
 	// cluster would leave member one unrotated.
 	m2Kubeconfig := kubeconfigVia(t, m2.RotatorKubeconfig, gate.url())
-	cfg := writeFile(t, "config-fleet.yaml", fmt.Sprintf(`stateNamespace: %s
-kubernetes:
-  concurrency: 1
-clusters:
-- name: %s
-  kubeconfigFrom: {file: %s}
-- name: %s
-  kubeconfigFrom: {file: %s}
-`, stateNS, m2.Name, m2Kubeconfig, m1.Name, m1.RotatorKubeconfig)+
-		harborCredentialYAML(cred, "1s", fmt.Sprintf("    namespaceSelector: %s\n    clusters: [local, %s, %s]\n", label, m1.Name, m2.Name)))
+	cfg := fx.config(t, "config-fleet.yaml", cred, true, []member{{m2.Name, m2Kubeconfig}, {m1.Name, m1.RotatorKubeconfig}}, "")
 
 	// 1. Every cluster gets a robot of its own, and pulls with it.
 	res := runRotator(t, rig.RotatorKubeconfig, "rotate", "now", "--config", cfg, "-o", "json")
